@@ -1,0 +1,88 @@
+"""The built-in "mini" model: a small AlexNet for 64x64 pattern images.
+
+Same layer kinds and names as AlexNet (conv1..conv5, norm1/2, pool1/2/5, fc6..fc8,
+drop6/7, prob), about a tenth of its width, so it trains on a CPU in minutes and
+dreams on any image size (the convolutions do not care about H, W). Shapes for a
+64x64 input:
+
+    data   (3, 64, 64)  -> conv1 5x5/2 (32, 32, 32) -> pool1 3x3/2 (32, 16, 16) -> norm1
+           -> conv2 5x5 (64, 16, 16) -> pool2 3x3/2 (64, 8, 8) -> norm2
+           -> conv3 3x3 (96, 8, 8) -> conv4 3x3 (96, 8, 8) -> conv5 3x3 (64, 8, 8)
+           -> pool5 3x3/2 (64, 4, 4) -> fc6 (512) -> fc7 (256) -> fc8 (classes) -> prob
+
+About 0.9 M parameters (3.6 MB of float32). It learns the classes of
+``minidream.patterns``; ``python -m minidream.train_mini`` reproduces the bundled
+weights in minidream/data/mini.h5.
+"""
+from minidream.patterns import CLASS_NAMES
+
+INPUT_SIZE = (64, 64)
+# Mean of the generated pattern images (uniform random colours), per BGR channel.
+MEAN_BGR = [127.5, 127.5, 127.5]
+DEFAULT_LAYER = "conv4"
+
+
+def _conv(name, bottom, num_output, kernel, stride=1, pad=0):
+    return {"name": name, "type": "Convolution", "bottoms": [bottom], "tops": [name],
+            "params": {"num_output": num_output, "kernel_size": [kernel, kernel],
+                       "stride": [stride, stride], "pad": [pad, pad], "group": 1,
+                       "bias_term": True}}
+
+
+def _relu(name, blob):
+    return {"name": name, "type": "ReLU", "bottoms": [blob], "tops": [blob],
+            "params": {"negative_slope": 0.0}}
+
+
+def _pool(name, bottom):
+    return {"name": name, "type": "Pooling", "bottoms": [bottom], "tops": [name],
+            "params": {"pool": "MAX", "kernel_size": [3, 3], "stride": [2, 2], "pad": [0, 0],
+                       "global_pooling": False}}
+
+
+def _lrn(name, bottom):
+    # AlexNet's LRN hyperparameters (Krizhevsky et al. 2012, section 3.3).
+    return {"name": name, "type": "LRN", "bottoms": [bottom], "tops": [name],
+            "params": {"local_size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0,
+                       "norm_region": "ACROSS_CHANNELS"}}
+
+
+def _fc(name, bottom, num_output):
+    return {"name": name, "type": "InnerProduct", "bottoms": [bottom], "tops": [name],
+            "params": {"num_output": num_output, "bias_term": True}}
+
+
+def _dropout(name, blob):
+    return {"name": name, "type": "Dropout", "bottoms": [blob], "tops": [blob],
+            "params": {"dropout_ratio": 0.5}}
+
+
+def architecture():
+    """(specs, meta) of the mini network in the contract's spec format."""
+    specs = [
+        _conv("conv1", "data", 32, 5, stride=2, pad=2), _relu("relu1", "conv1"),
+        _pool("pool1", "conv1"), _lrn("norm1", "pool1"),
+        _conv("conv2", "norm1", 64, 5, pad=2), _relu("relu2", "conv2"),
+        _pool("pool2", "conv2"), _lrn("norm2", "pool2"),
+        _conv("conv3", "norm2", 96, 3, pad=1), _relu("relu3", "conv3"),
+        _conv("conv4", "conv3", 96, 3, pad=1), _relu("relu4", "conv4"),
+        _conv("conv5", "conv4", 64, 3, pad=1), _relu("relu5", "conv5"),
+        _pool("pool5", "conv5"),
+        _fc("fc6", "pool5", 512), _relu("relu6", "fc6"), _dropout("drop6", "fc6"),
+        _fc("fc7", "fc6", 256), _relu("relu7", "fc7"), _dropout("drop7", "fc7"),
+        _fc("fc8", "fc7", len(CLASS_NAMES)),
+        {"name": "prob", "type": "Softmax", "bottoms": ["fc8"], "tops": ["prob"],
+         "params": {"axis": 1}},
+    ]
+    meta = {
+        "name": "mini",
+        "input_size": INPUT_SIZE,
+        "mean_bgr": list(MEAN_BGR),
+        "channel_order": "BGR",
+        "class_names": list(CLASS_NAMES),
+        "source_file": "",
+        "source_sha1": "",
+        "input_blob": "data",
+        "extra": {"default_layer": DEFAULT_LAYER},
+    }
+    return specs, meta
