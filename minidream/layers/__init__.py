@@ -1,0 +1,1 @@
+"""One module per op: forward(...) -> (y, cache), backward(dy, cache) -> grads, plus *_naive loop versions."""

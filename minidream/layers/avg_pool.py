@@ -1,0 +1,102 @@
+"""Average pooling (Caffe "Pooling", pool: AVE).
+
+Shapes: x (N, C, H, W) -> y (N, C, OH, OW), OH from pool_shape.output_size (ceil mode).
+
+Formula (Caffe's divisor rule): a window spans rows [i*sh - ph, i*sh - ph + KH) clipped to [-ph, H + ph) — the
+padded border counts toward the divisor, cells beyond it (from ceil mode) do not — but only real pixels are
+summed:
+    y[n, c, i, j] = sum_{real pixels in window} x / (|rows clipped to [-ph, H+ph)| * |cols clipped likewise|)
+
+Backward: every pixel in a window receives dy / divisor of that window.
+
+Fast path: the divisor is an outer product of per-axis counts; the sum is KH*KW strided views of the
+zero-padded input; backward adds dy/divisor into the same views.
+"""
+import numpy as np
+
+from minidream.backend import is_gpu
+from minidream.layers.pool_shape import output_size, padded_extent
+
+
+def divisor(size, kernel, stride, pad, out):
+    """Per-output-index window length along one axis, clipped to the padded border [-pad, size + pad)."""
+    start = np.arange(out) * stride - pad
+    return np.minimum(start + kernel, size + pad) - start
+
+
+def _window_divisor(x_shape, kernel, stride, pad, oh, ow, dtype):
+    _, _, h, w = x_shape
+    rows = divisor(h, kernel[0], stride[0], pad[0], oh)
+    cols = divisor(w, kernel[1], stride[1], pad[1], ow)
+    return np.outer(rows, cols).astype(dtype)
+
+
+def _tap(u, v, stride, oh, ow):
+    return (Ellipsis, slice(u, u + (oh - 1) * stride[0] + 1, stride[0]),
+            slice(v, v + (ow - 1) * stride[1] + 1, stride[1]))
+
+
+def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
+    if is_gpu(x):
+        from kernels import ops
+
+        return ops.avg_pool_forward(x, kernel, stride, pad)
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    oh, top, bottom = padded_extent(h, kh, stride[0], pad[0])
+    ow, left, right = padded_extent(w, kw, stride[1], pad[1])
+    xpad = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+    xpad[:, :, top:top + h, left:left + w] = x
+    y = np.zeros((n, c, oh, ow), dtype=x.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            y += xpad[_tap(u, v, stride, oh, ow)]
+    y /= _window_divisor(x.shape, kernel, stride, pad, oh, ow, x.dtype)
+    return y, (x.shape, kernel, stride, pad)
+
+
+def backward(dy, cache):
+    if is_gpu(dy):
+        from kernels import ops
+
+        return ops.avg_pool_backward(dy, cache)
+    x_shape, (kh, kw), stride, pad = cache
+    n, c, h, w = x_shape
+    oh, ow = dy.shape[2:]
+    _, top, bottom = padded_extent(h, kh, stride[0], pad[0])
+    _, left, right = padded_extent(w, kw, stride[1], pad[1])
+    share = dy / _window_divisor(x_shape, (kh, kw), stride, pad, oh, ow, dy.dtype)
+    dxpad = np.zeros((n, c, h + top + bottom, w + left + right), dtype=dy.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            dxpad[_tap(u, v, stride, oh, ow)] += share
+    return dxpad[:, :, top:top + h, left:left + w]
+
+
+def forward_naive(x, kernel, stride=(1, 1), pad=(0, 0)):
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
+    oh, ow = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
+    y = np.zeros((n, c, oh, ow), dtype=x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            r0, c0 = i * sh - ph, j * sw - pw
+            r1, c1 = min(r0 + kh, h + ph), min(c0 + kw, w + pw)
+            count = (r1 - r0) * (c1 - c0)
+            window = x[:, :, max(r0, 0):min(r1, h), max(c0, 0):min(c1, w)]
+            y[:, :, i, j] = window.sum(axis=(2, 3)) / count
+    return y, (x.shape, kernel, stride, pad)
+
+
+def backward_naive(dy, cache):
+    x_shape, (kh, kw), (sh, sw), (ph, pw) = cache
+    _, _, h, w = x_shape
+    dx = np.zeros(x_shape, dtype=dy.dtype)
+    oh, ow = dy.shape[2:]
+    for i in range(oh):
+        for j in range(ow):
+            r0, c0 = i * sh - ph, j * sw - pw
+            r1, c1 = min(r0 + kh, h + ph), min(c0 + kw, w + pw)
+            count = (r1 - r0) * (c1 - c0)
+            dx[:, :, max(r0, 0):min(r1, h), max(c0, 0):min(c1, w)] += dy[:, :, i:i + 1, j:j + 1] / count
+    return dx

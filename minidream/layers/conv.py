@@ -1,0 +1,166 @@
+"""Convolution (Caffe "Convolution"): cross-correlation with zero padding, stride and groups.
+
+Shapes
+    x (N, C, H, W)    w (F, C/G, KH, KW)    b (F,) or None    y (N, F, OH, OW)
+    OH = floor((H + 2*ph - KH) / sh) + 1, and the same for OW.
+
+Formula. Group g reads input channels [g*C/G, (g+1)*C/G) and writes output channels
+[g*F/G, (g+1)*F/G) (AlexNet's conv2/4/5 use G=2, a relic of training on two GPUs):
+
+    y[n, f, i, j] = b[f] + sum_{c,u,v} w[f, c, u, v] * xpad[n, g*C/G + c, i*sh + u, j*sw + v]
+
+Fast path: im2col copies every receptive field into a column, so each group is one matrix product
+    col (N, G, C/G*KH*KW, OH*OW),   y[n, g] = w_g (F/G, C/G*KH*KW) @ col[n, g]
+and backward is the same products transposed:
+    dw_g = sum_n dy[n, g] @ col[n, g]^T,   db = sum_{n,i,j} dy,   dcol = w_g^T @ dy[n, g],   dx = col2im(dcol).
+"""
+import numpy as np
+
+from minidream.backend import is_gpu
+
+
+def output_size(size, kernel, stride, pad):
+    """Caffe's convolution output size: floor((size + 2*pad - kernel) / stride) + 1."""
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+def _is_pointwise(kh, kw, stride, pad):
+    return kh == kw == 1 and tuple(stride) == (1, 1) and tuple(pad) == (0, 0)
+
+
+def im2col(x, kh, kw, stride, pad):
+    """x (N, C, H, W) -> col (N, C*KH*KW, OH*OW); row c*KH*KW + u*KW + v holds xpad[c, i*sh+u, j*sw+v]."""
+    n, c, h, w = x.shape
+    (sh, sw), (ph, pw) = stride, pad
+    oh, ow = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
+    if _is_pointwise(kh, kw, stride, pad):
+        return x.reshape(n, c, h * w)  # a 1x1 convolution's columns are the pixels themselves
+    col = np.zeros((n, c, kh, kw, oh, ow), dtype=x.dtype)
+    for u in range(kh):
+        # Output rows whose tap u lands inside the image; the rest read zero padding.
+        i0, i1 = _valid_range(u, ph, sh, h, oh)
+        for v in range(kw):
+            j0, j1 = _valid_range(v, pw, sw, w, ow)
+            if i0 < i1 and j0 < j1:
+                col[:, :, u, v, i0:i1, j0:j1] = x[:, :, _taps(u, ph, sh, i0, i1), _taps(v, pw, sw, j0, j1)]
+    return col.reshape(n, c * kh * kw, oh * ow)
+
+
+def col2im(col, x_shape, kh, kw, stride, pad):
+    """The adjoint of im2col: scatter-add columns (N, C*KH*KW, OH*OW) back into dx (N, C, H, W)."""
+    n, c, h, w = x_shape
+    (sh, sw), (ph, pw) = stride, pad
+    if _is_pointwise(kh, kw, stride, pad):
+        return col.reshape(x_shape)
+    oh, ow = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
+    col = col.reshape(n, c, kh, kw, oh, ow)
+    dx = np.zeros(x_shape, dtype=col.dtype)
+    for u in range(kh):
+        i0, i1 = _valid_range(u, ph, sh, h, oh)
+        for v in range(kw):
+            j0, j1 = _valid_range(v, pw, sw, w, ow)
+            if i0 < i1 and j0 < j1:
+                dx[:, :, _taps(u, ph, sh, i0, i1), _taps(v, pw, sw, j0, j1)] += col[:, :, u, v, i0:i1, j0:j1]
+    return dx
+
+
+def _valid_range(u, pad, stride, size, out):
+    """Output indices i in [i0, i1) whose input row i*stride + u - pad lies inside [0, size)."""
+    i0 = max(0, -((u - pad) // stride))  # ceil((pad - u) / stride)
+    i1 = min(out, (size - 1 - u + pad) // stride + 1)
+    return i0, max(i0, i1)
+
+
+def _taps(u, pad, stride, i0, i1):
+    start = i0 * stride + u - pad
+    return slice(start, start + (i1 - i0 - 1) * stride + 1, stride)
+
+
+def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
+    """y = conv(x, w) + b. Returns (y, cache)."""
+    if is_gpu(x):
+        from kernels import ops
+
+        return ops.conv_forward(x, w, b, stride, pad, groups)
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    _check(c, f, cg, groups)
+    oh, ow = output_size(h, kh, stride[0], pad[0]), output_size(wd, kw, stride[1], pad[1])
+    col = im2col(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
+    w_mat = w.reshape(groups, f // groups, cg * kh * kw)
+    y = np.matmul(w_mat, col).reshape(n, f, oh, ow)
+    if b is not None:
+        y += b.reshape(1, f, 1, 1)
+    return y, (x.shape, w, b is not None, stride, pad, groups, col)
+
+
+def backward(dy, cache, weight_grads=True):
+    """Returns (dx, dw, db); dw and db are None when weight_grads is False (dreams need only dx)."""
+    if is_gpu(dy):
+        from kernels import ops
+
+        return ops.conv_backward(dy, cache, weight_grads)
+    x_shape, w, has_bias, stride, pad, groups, col = cache
+    n, f, oh, ow = dy.shape
+    _, cg, kh, kw = w.shape
+    dy_mat = dy.reshape(n, groups, f // groups, oh * ow)
+    w_mat = w.reshape(groups, f // groups, cg * kh * kw)
+    dcol = np.matmul(w_mat.transpose(0, 2, 1), dy_mat)
+    dx = col2im(dcol.reshape(n, groups * cg * kh * kw, oh * ow), x_shape, kh, kw, stride, pad)
+    dw = db = None
+    if weight_grads:
+        dw = np.matmul(dy_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+        db = dy.sum(axis=(0, 2, 3)) if has_bias else None
+    return dx, dw, db
+
+
+def _check(c, f, cg, groups):
+    if c != cg * groups or f % groups:
+        raise ValueError(
+            f"convolution shapes disagree: input has {c} channels, weights expect {cg} per group "
+            f"x {groups} groups with {f} filters (filters must divide by groups)"
+        )
+
+
+def forward_naive(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
+    """Loop version of forward: one dot product per output pixel."""
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    _check(c, f, cg, groups)
+    (sh, sw), (ph, pw) = stride, pad
+    oh, ow = output_size(h, kh, sh, ph), output_size(wd, kw, sw, pw)
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    fg = f // groups
+    y = np.zeros((n, f, oh, ow), dtype=x.dtype)
+    for i_n in range(n):
+        for i_f in range(f):
+            g = i_f // fg
+            for i in range(oh):
+                for j in range(ow):
+                    window = xpad[i_n, g * cg:(g + 1) * cg, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                    y[i_n, i_f, i, j] = np.sum(window * w[i_f]) + (b[i_f] if b is not None else 0)
+    return y, (x, w, b is not None, stride, pad, groups)
+
+
+def backward_naive(dy, cache, weight_grads=True):
+    """Loop version of backward: every output pixel sends dy back through its window."""
+    x, w, has_bias, (sh, sw), (ph, pw), groups = cache
+    n, f, oh, ow = dy.shape
+    _, cg, kh, kw = w.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dxpad = np.zeros_like(xpad)
+    dw = np.zeros_like(w)
+    fg = f // groups
+    for i_n in range(n):
+        for i_f in range(f):
+            g = i_f // fg
+            for i in range(oh):
+                for j in range(ow):
+                    rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+                    dxpad[i_n, g * cg:(g + 1) * cg, rows, cols] += w[i_f] * dy[i_n, i_f, i, j]
+                    dw[i_f] += xpad[i_n, g * cg:(g + 1) * cg, rows, cols] * dy[i_n, i_f, i, j]
+    dx = dxpad[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    db = dy.sum(axis=(0, 2, 3)) if has_bias else None
+    if not weight_grads:
+        dw = db = None
+    return dx, dw, db

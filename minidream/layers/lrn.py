@@ -1,0 +1,82 @@
+"""Local response normalization across channels (Caffe "LRN", norm_region: ACROSS_CHANNELS).
+
+From Krizhevsky, Sutskever & Hinton, "ImageNet Classification with Deep Convolutional Neural Networks"
+(2012), §3.3, in Caffe's form (the sum is scaled by alpha / n):
+
+    scale[n, c] = k + (alpha / n) * sum_{c' = c - (n-1)/2}^{c + (n-1)/2} x[n, c']^2      (missing channels count 0)
+    y = x * scale^(-beta)
+
+Shapes: x, y (N, C, H, W); n = local_size (odd, as Caffe requires).
+
+Backward (y_i depends on x_j for every j in i's window; the window is symmetric so i is in j's window too):
+    dx_j = dy_j * scale_j^(-beta) - (2 * alpha * beta / n) * x_j * sum_{i in window(j)} dy_i * y_i / scale_i
+
+Fast path: the window sum is a sum of n shifted channel slices of x^2 (zero-padded), computed once in forward and
+kept in the cache so backward reuses scale instead of recomputing it.
+"""
+import numpy as np
+
+from minidream.backend import is_gpu
+
+
+def _check(local_size):
+    if local_size < 1 or local_size % 2 == 0:
+        raise ValueError(f"LRN local_size must be a positive odd number (Caffe's rule), got {local_size}")
+
+
+def _window_sum(a, local_size):
+    """sum over channels c' in [c - (n-1)/2, c + (n-1)/2] of a[:, c'], zero outside [0, C)."""
+    half = (local_size - 1) // 2
+    n, c, h, w = a.shape
+    padded = np.zeros((n, c + 2 * half, h, w), dtype=a.dtype)
+    padded[:, half:half + c] = a
+    total = padded[:, 0:c].copy()
+    for shift in range(1, local_size):
+        total += padded[:, shift:shift + c]
+    return total
+
+
+def forward(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
+    if is_gpu(x):
+        from kernels import ops
+
+        return ops.lrn_forward(x, local_size, alpha, beta, k)
+    _check(local_size)
+    scale = _window_sum(x * x, local_size)
+    scale *= alpha / local_size
+    scale += k
+    y = x * scale ** -beta
+    return y, (x, y, scale, local_size, alpha, beta)
+
+
+def backward(dy, cache):
+    if is_gpu(dy):
+        from kernels import ops
+
+        return ops.lrn_backward(dy, cache)
+    x, y, scale, local_size, alpha, beta = cache
+    ratio = _window_sum(dy * y / scale, local_size)
+    return dy * scale ** -beta - (2.0 * alpha * beta / local_size) * x * ratio
+
+
+def forward_naive(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
+    _check(local_size)
+    n, c = x.shape[:2]
+    half = (local_size - 1) // 2
+    scale = np.zeros_like(x)
+    for i_c in range(c):
+        window = x[:, max(0, i_c - half):min(c, i_c + half + 1)]
+        scale[:, i_c] = k + alpha / local_size * np.sum(window ** 2, axis=1)
+    y = x * scale ** -beta
+    return y, (x, y, scale, local_size, alpha, beta)
+
+
+def backward_naive(dy, cache):
+    x, y, scale, local_size, alpha, beta = cache
+    c = x.shape[1]
+    half = (local_size - 1) // 2
+    dx = dy * scale ** -beta
+    for j in range(c):
+        for i in range(max(0, j - half), min(c, j + half + 1)):
+            dx[:, j] -= 2.0 * alpha * beta / local_size * x[:, j] * dy[:, i] * y[:, i] / scale[:, i]
+    return dx

@@ -1,0 +1,145 @@
+"""Built-in architectures, layer for layer as BVLC's deploy nets, and random-weight models.
+
+bvlc_alexnet/deploy.prototxt and bvlc_googlenet/deploy.prototxt (Caffe model zoo) give the layer names, sizes and
+hyperparameters written out below; `random_model` fills them with He-initialized weights, for tests and
+benchmarks without a download.
+"""
+import numpy as np
+
+from minidream.net import Net
+
+IMAGENET_MEAN_BGR = [104.0, 117.0, 123.0]
+
+
+def _layer(name, kind, bottom, top=None, **params):
+    bottoms = bottom if isinstance(bottom, list) else [bottom]
+    return {"name": name, "type": kind, "bottoms": bottoms, "tops": [top or name], "params": params}
+
+
+def _conv(name, bottom, num_output, kernel, stride=1, pad=0, group=1, top=None):
+    return _layer(name, "Convolution", bottom, top, num_output=num_output, kernel_size=[kernel, kernel],
+                  stride=[stride, stride], pad=[pad, pad], group=group, bias_term=True)
+
+
+def _pool(name, bottom, pool, kernel, stride, pad=0):
+    return _layer(name, "Pooling", bottom, pool=pool, kernel_size=[kernel, kernel], stride=[stride, stride],
+                  pad=[pad, pad], global_pooling=False)
+
+
+def _relu(name, blob):
+    return _layer(name, "ReLU", blob, blob, negative_slope=0.0)
+
+
+def _lrn(name, bottom):
+    return _layer(name, "LRN", bottom, local_size=5, alpha=1e-4, beta=0.75, k=1.0, norm_region="ACROSS_CHANNELS")
+
+
+def _fc(name, bottom, num_output):
+    return _layer(name, "InnerProduct", bottom, num_output=num_output, bias_term=True)
+
+
+def alexnet():
+    """bvlc_alexnet (Krizhevsky et al. 2012): LRN before pooling, groups of 2 in conv2/4/5; input 227x227."""
+    specs = [
+        _conv("conv1", "data", 96, 11, stride=4), _relu("relu1", "conv1"), _lrn("norm1", "conv1"),
+        _pool("pool1", "norm1", "MAX", 3, 2),
+        _conv("conv2", "pool1", 256, 5, pad=2, group=2), _relu("relu2", "conv2"), _lrn("norm2", "conv2"),
+        _pool("pool2", "norm2", "MAX", 3, 2),
+        _conv("conv3", "pool2", 384, 3, pad=1), _relu("relu3", "conv3"),
+        _conv("conv4", "conv3", 384, 3, pad=1, group=2), _relu("relu4", "conv4"),
+        _conv("conv5", "conv4", 256, 3, pad=1, group=2), _relu("relu5", "conv5"),
+        _pool("pool5", "conv5", "MAX", 3, 2),
+        _fc("fc6", "pool5", 4096), _relu("relu6", "fc6"), _layer("drop6", "Dropout", "fc6", "fc6", dropout_ratio=0.5),
+        _fc("fc7", "fc6", 4096), _relu("relu7", "fc7"), _layer("drop7", "Dropout", "fc7", "fc7", dropout_ratio=0.5),
+        _fc("fc8", "fc7", 1000), _layer("prob", "Softmax", "fc8", axis=1),
+    ]
+    return specs, {"name": "alexnet", "input_size": (227, 227), "mean_bgr": IMAGENET_MEAN_BGR,
+                   "channel_order": "BGR", "extra": {"default_layer": "conv5"}}
+
+
+# GoogLeNet's inception modules: (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj) — Szegedy et al. 2014,
+# Table 1, as in bvlc_googlenet.
+INCEPTION = {
+    "3a": (64, 96, 128, 16, 32, 32), "3b": (128, 128, 192, 32, 96, 64),
+    "4a": (192, 96, 208, 16, 48, 64), "4b": (160, 112, 224, 24, 64, 64), "4c": (128, 128, 256, 24, 64, 64),
+    "4d": (112, 144, 288, 32, 64, 64), "4e": (256, 160, 320, 32, 128, 128),
+    "5a": (256, 160, 320, 32, 128, 128), "5b": (384, 192, 384, 48, 128, 128),
+}
+
+
+def _inception(module, bottom):
+    n1, n3r, n3, n5r, n5, npool = INCEPTION[module]
+    p = f"inception_{module}/"
+    return [
+        _conv(p + "1x1", bottom, n1, 1), _relu(p + "relu_1x1", p + "1x1"),
+        _conv(p + "3x3_reduce", bottom, n3r, 1), _relu(p + "relu_3x3_reduce", p + "3x3_reduce"),
+        _conv(p + "3x3", p + "3x3_reduce", n3, 3, pad=1), _relu(p + "relu_3x3", p + "3x3"),
+        _conv(p + "5x5_reduce", bottom, n5r, 1), _relu(p + "relu_5x5_reduce", p + "5x5_reduce"),
+        _conv(p + "5x5", p + "5x5_reduce", n5, 5, pad=2), _relu(p + "relu_5x5", p + "5x5"),
+        _pool(p + "pool", bottom, "MAX", 3, 1, pad=1),
+        _conv(p + "pool_proj", p + "pool", npool, 1), _relu(p + "relu_pool_proj", p + "pool_proj"),
+        _layer(p + "output", "Concat", [p + "1x1", p + "3x3", p + "5x5", p + "pool_proj"], axis=1),
+    ]
+
+
+def googlenet():
+    """bvlc_googlenet (Szegedy et al. 2014), the deploy net (no auxiliary classifiers); input 224x224."""
+    specs = [
+        _conv("conv1/7x7_s2", "data", 64, 7, stride=2, pad=3), _relu("conv1/relu_7x7", "conv1/7x7_s2"),
+        _pool("pool1/3x3_s2", "conv1/7x7_s2", "MAX", 3, 2), _lrn("pool1/norm1", "pool1/3x3_s2"),
+        _conv("conv2/3x3_reduce", "pool1/norm1", 64, 1), _relu("conv2/relu_3x3_reduce", "conv2/3x3_reduce"),
+        _conv("conv2/3x3", "conv2/3x3_reduce", 192, 3, pad=1), _relu("conv2/relu_3x3", "conv2/3x3"),
+        _lrn("conv2/norm2", "conv2/3x3"), _pool("pool2/3x3_s2", "conv2/norm2", "MAX", 3, 2),
+    ]
+    bottom = "pool2/3x3_s2"
+    for module in ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"):
+        specs += _inception(module, bottom)
+        bottom = f"inception_{module}/output"
+        if module in ("3b", "4e"):
+            pool = "pool3/3x3_s2" if module == "3b" else "pool4/3x3_s2"
+            specs.append(_pool(pool, bottom, "MAX", 3, 2))
+            bottom = pool
+    specs += [
+        _pool("pool5/7x7_s1", bottom, "AVE", 7, 1),
+        _layer("pool5/drop_7x7_s1", "Dropout", "pool5/7x7_s1", "pool5/7x7_s1", dropout_ratio=0.4),
+        _fc("loss3/classifier", "pool5/7x7_s1", 1000),
+        _layer("prob", "Softmax", "loss3/classifier", axis=1),
+    ]
+    return specs, {"name": "googlenet", "input_size": (224, 224), "mean_bgr": IMAGENET_MEAN_BGR,
+                   "channel_order": "BGR", "extra": {"default_layer": "inception_4c/output"}}
+
+
+ARCHITECTURES = {"alexnet": alexnet, "googlenet": googlenet}
+
+
+def register_architecture(name, builder):
+    """Make `builder() -> (specs, meta)` available to architecture(name) and random_model(name)."""
+    ARCHITECTURES[name] = builder
+
+
+def architecture(name):
+    """(specs, meta) of a built-in architecture."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; built in: {', '.join(sorted(ARCHITECTURES))}")
+    return ARCHITECTURES[name]()
+
+
+def he_init(net, seed=0):
+    """He et al. 2015 initialization: W ~ N(0, 2 / fan_in), biases zero (fan_in = C/G * KH * KW, or K)."""
+    rng = np.random.default_rng(seed)
+    for name in net.layer_names:
+        if name not in net.params:
+            continue
+        w = net.params[name][0]
+        fan_in = int(np.prod(w.shape[1:]))
+        w[...] = rng.standard_normal(w.shape, dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
+        for b in net.params[name][1:]:
+            b[...] = 0.0
+    return net
+
+
+def random_model(name, seed=0, device="cpu"):
+    """A built-in architecture with He-initialized weights (no download)."""
+    specs, meta = architecture(name)
+    net = he_init(Net(specs, meta=meta), seed)
+    return net.to(device)
