@@ -19,7 +19,7 @@ def forward(x, negative_slope=0.0, out=None):
     if negative_slope == 0.0:
         y = np.maximum(x, 0, out=out)
     else:
-        y = np.where(x > 0, x, x * np.float32(negative_slope))
+        y = np.where(x > 0, x, x * x.dtype.type(negative_slope))
         if out is not None:
             out[...] = y
             y = out
@@ -32,7 +32,7 @@ def backward(dy, cache):
 
         return ops.relu_backward(dy, cache)
     y, negative_slope = cache
-    return np.where(y > 0, dy, dy * np.float32(negative_slope))
+    return np.where(y > 0, dy, dy * dy.dtype.type(negative_slope))
 
 
 def forward_naive(x, negative_slope=0.0, out=None):

@@ -1,0 +1,28 @@
+"""Centered-difference gradient checks (cs231n style), used by the layer and net tests."""
+import numpy as np
+
+
+def numerical_gradient(f, x, dy, h=1e-5):
+    """d(sum(f(x) * dy))/dx by centered differences; f maps an array to an array, x is float64."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + h
+        plus = np.sum(f(x) * dy)
+        x[index] = old - h
+        minus = np.sum(f(x) * dy)
+        x[index] = old
+        grad[index] = (plus - minus) / (2 * h)
+    return grad
+
+
+def rel_error(a, b):
+    """max |a - b| / max(|a| + |b|), robust to tiny values."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), 1e-12))
+
+
+def tie_free(shape, rng):
+    """A shuffled arange scaled to about unit size: no two values are equal, so max-pool gradients are defined."""
+    values = rng.permutation(int(np.prod(shape))).astype(np.float64)
+    return (values / values.size - 0.5).reshape(shape)

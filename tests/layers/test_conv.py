@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from minidream.layers import conv
+from tests.gradcheck import numerical_gradient, rel_error
+
+CASES = [  # (N, C, H, W, F, KH, KW, stride, pad, groups)
+    (2, 3, 7, 9, 4, 3, 3, (1, 1), (1, 1), 1),
+    (1, 4, 8, 7, 6, 3, 2, (2, 1), (1, 0), 2),
+    (3, 6, 9, 10, 4, 5, 5, (3, 2), (2, 2), 2),
+    (2, 4, 5, 6, 8, 1, 1, (1, 1), (0, 0), 4),
+    (1, 3, 11, 11, 2, 11, 11, (4, 4), (0, 0), 1),
+    (2, 2, 6, 5, 3, 1, 1, (2, 2), (1, 0), 1),
+    (1, 2, 3, 3, 2, 3, 3, (1, 1), (3, 3), 1),  # padding wider than the image
+]
+
+
+def _inputs(case, dtype, seed=0):
+    n, c, h, w, f, kh, kw, stride, pad, groups = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wt = rng.standard_normal((f, c // groups, kh, kw)).astype(dtype)
+    b = rng.standard_normal(f).astype(dtype)
+    return x, wt, b, stride, pad, groups
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fast_matches_naive(case):
+    x, w, b, stride, pad, groups = _inputs(case, np.float32)
+    y, cache = conv.forward(x, w, b, stride, pad, groups)
+    y_ref, cache_ref = conv.forward_naive(x, w, b, stride, pad, groups)
+    assert y.shape == y_ref.shape and y.dtype == np.float32
+    assert rel_error(y, y_ref) < 1e-5
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+    for fast, ref in zip(conv.backward(dy, cache), conv.backward_naive(dy, cache_ref)):
+        assert fast.shape == ref.shape
+        assert rel_error(fast, ref) < 1e-5
+
+
+@pytest.mark.parametrize("case", CASES[:4])
+def test_gradients_match_finite_differences(case):
+    x, w, b, stride, pad, groups = _inputs(case, np.float64)
+    y, cache = conv.forward(x, w, b, stride, pad, groups)
+    dy = np.random.default_rng(2).standard_normal(y.shape)
+    dx, dw, db = conv.backward(dy, cache)
+    assert rel_error(dx, numerical_gradient(lambda v: conv.forward(v, w, b, stride, pad, groups)[0], x, dy)) < 1e-7
+    assert rel_error(dw, numerical_gradient(lambda v: conv.forward(x, v, b, stride, pad, groups)[0], w, dy)) < 1e-7
+    assert rel_error(db, numerical_gradient(lambda v: conv.forward(x, w, v, stride, pad, groups)[0], b, dy)) < 1e-7
+
+
+def test_groups_keep_channels_apart():
+    # Group 1's filters must not see group 0's input channels.
+    x, w, b, stride, pad, groups = _inputs(CASES[1], np.float32)
+    y, _ = conv.forward(x, w, b, stride, pad, groups)
+    x2 = x.copy()
+    x2[:, :2] += 100.0  # group 0's channels
+    y2, _ = conv.forward(x2, w, b, stride, pad, groups)
+    assert np.array_equal(y[:, 3:], y2[:, 3:])
+    assert not np.allclose(y[:, :3], y2[:, :3])
+
+
+def test_output_size_is_floor():
+    assert conv.output_size(227, 11, 4, 0) == 55
+    assert conv.output_size(224, 7, 2, 3) == 112
+    assert conv.output_size(10, 3, 2, 0) == 4
+
+
+def test_without_weight_grads_and_bias():
+    x, w, _, stride, pad, groups = _inputs(CASES[0], np.float32)
+    y, cache = conv.forward(x, w, None, stride, pad, groups)
+    dx, dw, db = conv.backward(np.ones_like(y), cache, weight_grads=False)
+    assert dx.shape == x.shape and dw is None and db is None
+
+
+def test_mismatched_channels_raise_clearly():
+    x = np.zeros((1, 3, 5, 5), np.float32)
+    with pytest.raises(ValueError, match="channels"):
+        conv.forward(x, np.zeros((4, 2, 3, 3), np.float32), None, groups=1)
