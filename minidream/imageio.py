@@ -1,0 +1,193 @@
+"""Images in and out: any PIL mode to RGB uint8, network input space, metadata, atomic saves.
+
+Network input space is what Caffe models were trained on: channels in the model's order
+(BGR for the Caffe zoo), the per-channel mean subtracted, values otherwise in 0..255:
+
+    x[0, c, i, j] = pixel[i, j, order[c]] - mean[c]        x: (1, 3, H, W) float32
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+
+METADATA_KEY = "minidream"
+
+
+def load_rgb(image):
+    """(RGB uint8 array (H, W, 3), kind) from a path, a PIL image or an array.
+
+    kind is "pil" for paths and PIL images, "array" for arrays, so results can be handed
+    back in the form they came in (see `as_kind`). Arrays must be uint8, (H, W), (H, W, 3)
+    or (H, W, 4); alpha is composited onto white.
+    """
+    from PIL import Image
+
+    if isinstance(image, (str, os.PathLike)):
+        return pil_to_rgb(open_image(image)), "pil"
+    if isinstance(image, Image.Image):
+        return pil_to_rgb(image), "pil"
+    if isinstance(image, np.ndarray):
+        return array_to_rgb(image), "array"
+    raise TypeError(
+        f"image must be a path, a PIL.Image or a uint8 numpy array, not {type(image).__name__}"
+    )
+
+
+def open_image(path):
+    """Open an image file fully (the file is closed afterwards), with a clear error."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"image not found: {path}")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img
+    except UnidentifiedImageError:
+        raise ValueError(f"{path} is not an image Pillow can read (PNG, JPEG, GIF, TIFF, ...)") from None
+
+
+def pil_to_rgb(img):
+    """RGB uint8 (H, W, 3) from a PIL image in any mode, EXIF orientation applied.
+
+    Alpha (RGBA, LA, P with transparency) is composited onto white, 16- and 32-bit integer
+    grayscale is scaled from 0..65535 to 0..255 (Pillow's own convert would clip it), and
+    float images are clipped to 0..255.
+    """
+    from PIL import Image, ImageOps
+
+    img = ImageOps.exif_transpose(img)
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode.startswith("I") or img.mode == "F":
+        a = np.asarray(img, dtype=np.float64)
+        if img.mode != "F" and a.max(initial=0) > 255:
+            a = a / 257.0  # 65535 -> 255
+        return array_to_rgb(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+    if "A" in img.mode:
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return np.array(img.convert("RGB"), dtype=np.uint8)
+
+
+def array_to_rgb(a):
+    """RGB uint8 (H, W, 3) from a uint8 array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)."""
+    if a.dtype != np.uint8:
+        raise ValueError(
+            f"image arrays must be uint8 with values 0..255, got {a.dtype}; "
+            "convert with np.clip(a, 0, 255).astype(np.uint8)"
+        )
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
+        raise ValueError(f"image arrays must be (H, W), (H, W, 3) or (H, W, 4), got {a.shape}")
+    if a.shape[2] == 1:
+        return np.repeat(a, 3, axis=2)
+    if a.shape[2] == 4:
+        alpha = a[:, :, 3:].astype(np.float32) / 255.0
+        rgb = a[:, :, :3] * alpha + 255.0 * (1.0 - alpha)
+        return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(a)
+
+
+def as_kind(rgb, kind):
+    """rgb uint8 (H, W, 3) as a PIL image (kind "pil") or as the array itself ("array")."""
+    if kind == "array":
+        return rgb
+    from PIL import Image
+
+    return Image.fromarray(rgb, "RGB")
+
+
+def _channel_order(meta):
+    order = str(meta.get("channel_order", "BGR")).upper()
+    if order not in ("BGR", "RGB"):
+        raise ValueError(f"unsupported channel_order {order!r} in model metadata (BGR or RGB)")
+    return order
+
+
+def to_network(rgb, meta):
+    """(1, 3, H, W) float32 network input from an RGB (H, W, 3) image (uint8 or float)."""
+    a = np.asarray(rgb, dtype=np.float32)
+    if _channel_order(meta) == "BGR":
+        a = a[:, :, ::-1]
+    mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
+    return np.ascontiguousarray((a.transpose(2, 0, 1) - mean[:, None, None])[None])
+
+
+def from_network(x, meta):
+    """RGB uint8 (H, W, 3) from a network input (1, 3, H, W) or (3, H, W); rounds and clips."""
+    from minidream.backend import as_numpy
+
+    a = as_numpy(x).reshape(3, x.shape[-2], x.shape[-1])
+    mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
+    a = (a + mean[:, None, None]).transpose(1, 2, 0)
+    if _channel_order(meta) == "BGR":
+        a = a[:, :, ::-1]
+    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+
+
+def save_image(image, path, params=None):
+    """Write an image atomically (temp file beside it, then rename), with its parameters.
+
+    image: PIL image or uint8 array. params (a JSON-able dict, e.g. the dream settings)
+    go into PNG text chunks, one per key plus the whole dict as JSON under "minidream",
+    or into the JPEG comment as JSON. The format follows the extension.
+    """
+    from PIL import Image, PngImagePlugin
+
+    path = os.fspath(path)
+    img = image if isinstance(image, Image.Image) else Image.fromarray(array_to_rgb(image), "RGB")
+    fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the image format from {path!r}: use .png or .jpg")
+    kwargs = {}
+    if params:
+        text = json.dumps(params, sort_keys=True)
+        if fmt == "PNG":
+            info = PngImagePlugin.PngInfo()
+            info.add_text(METADATA_KEY, text)
+            for key, value in sorted(params.items()):
+                info.add_text(key, value if isinstance(value, str) else json.dumps(value))
+            kwargs["pnginfo"] = info
+        elif fmt == "JPEG":
+            kwargs["comment"] = text
+    if fmt == "JPEG":
+        kwargs["quality"] = 95
+        img = img.convert("RGB")
+    atomic_write(path, lambda f: img.save(f, format=fmt, **kwargs))
+
+
+def atomic_write(path, write):
+    """Call write(file object) on a temp file next to path, then rename it into place.
+
+    A crash or Ctrl-C leaves either the old file or the new one, never half of one.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"output folder does not exist: {folder}")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def read_params(path):
+    """The parameters `save_image` stored in a PNG or JPEG, as a dict ({} when none)."""
+    img = open_image(path)
+    text = img.info.get(METADATA_KEY)
+    if text is None and "comment" in img.info:
+        text = img.info["comment"]
+        text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    try:
+        return json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {}
