@@ -1,0 +1,13 @@
+"""weights_tools: read Caffe .caffemodel files without Caffe or protobuf; convert, fetch, inspect.
+
+    python -m weights_tools convert bvlc_googlenet.caffemodel googlenet.h5
+    python -m weights_tools fetch googlenet
+    python -m weights_tools inspect googlenet.h5
+    python -m weights_tools list
+
+Every problem with an input file raises one error type, CaffeModelError (a ValueError).
+"""
+from weights_tools.caffemodel import read_caffemodel
+from weights_tools.errors import CaffeModelError
+
+__all__ = ["CaffeModelError", "read_caffemodel"]

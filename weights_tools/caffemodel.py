@@ -1,0 +1,71 @@
+"""Read a .caffemodel (a serialized caffe.NetParameter) into minidream's (specs, blobs, info).
+
+Both generations are read: current ``layer`` messages (string types) and the V1
+``layers`` messages (enum types) that the 2014 BVLC snapshots contain. The layers are
+then put through weights_tools.graph, which turns a training snapshot into the
+inference graph minidream runs.
+
+The whole file is read once into one bytes object; float weights are numpy views into
+it (read-only, no copy), so peak memory is about the file size plus what the caller
+does with the arrays.
+"""
+import os
+
+from weights_tools import graph, schema
+from weights_tools.errors import CaffeModelError
+from weights_tools.wire import decode
+
+
+def read_bytes(path):
+    """The file's bytes, with a CaffeModelError naming the path if it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise CaffeModelError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def parse_layers(buf):
+    """Decode the NetParameter in ``buf``; returns (net dict, layers, generation).
+
+    layers: list of dicts {name, type (string), bottom, top, blobs, *_param ...};
+    generation: "V1" or "current".
+    """
+    if not len(buf):
+        raise CaffeModelError("empty file: a .caffemodel holds at least one layer")
+    net = decode(buf, schema.NET)
+    v1, current = net.get("layers", []), net.get("layer", [])
+    if v1 and current:
+        raise CaffeModelError("corrupt file: it mixes V1 `layers` and current `layer` messages")
+    if not v1 and not current:
+        raise CaffeModelError(
+            "no layers found: this is not a Caffe NetParameter (.caffemodel), or it is empty or damaged"
+        )
+    if current:
+        for layer in current:
+            layer.setdefault("type", "")
+        return net, current, "current"
+    for layer in v1:
+        if "v0_layer" in layer and "type" not in layer:
+            raise CaffeModelError(
+                f"layer {layer.get('name', '?')!r} is in Caffe's V0 format (pre-2014); upgrade the file "
+                "with Caffe's upgrade_net_proto_binary tool, then convert it"
+            )
+        code = layer.get("type", 0)
+        layer["type"] = schema.V1_TYPES.get(code, f"V1 type #{code}")
+    return net, v1, "V1"
+
+
+def read_caffemodel(source, skip_unsupported=False):
+    """Parse a .caffemodel file (path, bytes or memoryview) for minidream.
+
+    Returns (specs, blobs, info): specs/blobs as in the minidream contract (blobs are
+    read-only float32 views into the file's bytes); info: {name, generation,
+    input_blob, input_size (H, W) or None, mean_bgr or None, dropped, skipped, folded_splits}.
+    Raises CaffeModelError for anything it cannot turn into a minidream net.
+    """
+    buf = read_bytes(source) if isinstance(source, (str, os.PathLike)) else source
+    net, layers, generation = parse_layers(buf)
+    specs, blobs, info = graph.build(net, layers, skip_unsupported=skip_unsupported)
+    info["generation"] = generation
+    return specs, blobs, info
