@@ -209,7 +209,7 @@ class Net:
         many = isinstance(end, (list, tuple))
         ends = list(end) if many else [end if end is not None else self.layer_names[-1]]
         order = self.ancestors(ends)
-        x = self._check_input(x, xp_for(self.device))
+        x = self._check_input(x, xp_for(self.device), order)
         end_set = {self.layer_index(e) for e in ends}
         consumers = self._consumer_counts(order)
         outputs, caches = {INPUT: x}, {}
@@ -233,14 +233,14 @@ class Net:
                 counts[p] = counts.get(p, 0) + 1
         return counts
 
-    def _check_input(self, x, xp):
+    def _check_input(self, x, xp, order):
         if not hasattr(x, "shape") or x.ndim != 4:
             raise ValueError(
                 f"net.forward expects a 4-D array (N, C, H, W); got {getattr(x, 'shape', type(x).__name__)}"
             )
         if x.shape[1] != self._channels[INPUT]:
             raise ValueError(f"net.forward expects {self._channels[INPUT]} input channels, got {x.shape[1]}")
-        self._shapes(x.shape[2:], x.shape[0])  # a clear error for inputs too small for some layer
+        self._shapes(x.shape[2:], x.shape[0], only=set(order))  # a clear error for inputs too small
         return xp.asarray(x, dtype=self.dtype)
 
     def _forward_layer(self, i, inputs, train, rng, in_place):
