@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 
 from minidream import models
+from minidream.specs import layer as L
 from minidream.net import Net, UnknownLayerError
 from tests.gradcheck import numerical_gradient, rel_error
 
 
 def _small_specs():
     """A little net with every layer type: grouped conv, in-place ReLU, LRN, both pools, concat, FC, softmax."""
-    L = models._layer
     return [
         L("conv1", "Convolution", "data", num_output=4, kernel_size=[3, 3], stride=[1, 1], pad=[1, 1], group=1),
         L("relu1", "ReLU", "conv1", "conv1"),
