@@ -141,9 +141,7 @@ def save_image(image, path, params=None):
 
     path = os.fspath(path)
     img = image if isinstance(image, Image.Image) else Image.fromarray(array_to_rgb(image), "RGB")
-    fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
-    if fmt is None:
-        raise ValueError(f"cannot tell the image format from {path!r}: use .png or .jpg")
+    fmt = output_format(path)
     kwargs = {}
     if params:
         text = json.dumps(params, sort_keys=True)
@@ -161,14 +159,29 @@ def save_image(image, path, params=None):
     atomic_write(path, lambda f: img.save(f, format=fmt, **kwargs))
 
 
+def output_format(path):
+    """Pillow's format name for an output path, from its extension; checks the folder exists.
+
+    Cheap, so callers can reject a bad output path before any long computation.
+    """
+    from PIL import Image
+
+    path = os.fspath(path)
+    fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the image format from {path!r}: use .png or .jpg")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"output folder does not exist: {folder}")
+    return fmt
+
+
 def atomic_write(path, write):
     """Call write(file object) on a temp file next to path, then rename it into place.
 
     A crash or Ctrl-C leaves either the old file or the new one, never half of one.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"output folder does not exist: {folder}")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -1,0 +1,280 @@
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minidream.dream import (_splits, dream, gradient, make_step, min_input_side, pyramid_sizes, roll,
+                             run_octaves)
+from minidream.imageio import to_network
+from minidream.models import random_model
+from minidream.net import UnknownLayerError
+from minidream.objectives import L2
+
+LAYER = "conv2/3x3"  # far cheaper than the default inception_4c/output; the same code path
+FAST = dict(layer=LAYER, octaves=2, steps=2, progress=False)
+
+
+@pytest.fixture(scope="module")
+def net():
+    return random_model("googlenet")
+
+
+@pytest.fixture(scope="module")
+def photo():
+    """A smooth colourful 64x80 test image (uint8 RGB)."""
+    yy, xx = np.mgrid[0:64, 0:80]
+    rgb = np.stack([xx * 3, yy * 4, (xx + yy) * 2], axis=-1) % 256
+    return rgb.astype(np.uint8)
+
+
+def _l2(net, rgb, layer=LAYER):
+    a = net.forward(to_network(rgb, net.meta), end=layer)
+    return 0.5 * float((a.astype(np.float64) ** 2).sum())
+
+
+def test_array_in_array_out(net, photo):
+    out = dream(photo, model=net, seed=0, **FAST)
+    assert isinstance(out, np.ndarray) and out.dtype == np.uint8 and out.shape == photo.shape
+    assert np.abs(out.astype(int) - photo).mean() > 1.0
+
+
+def test_pil_and_path_in_pil_out(net, photo, tmp_path):
+    out = dream(Image.fromarray(photo), model=net, seed=0, **FAST)
+    assert isinstance(out, Image.Image) and out.mode == "RGB" and out.size == (80, 64)
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 200, np.uint8)])
+    path = tmp_path / "in.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    out = dream(str(path), model=net, seed=0, **FAST)
+    assert isinstance(out, Image.Image) and out.mode == "RGB" and out.size == (80, 64)
+
+
+def test_grayscale_input(net, photo):
+    out = dream(Image.fromarray(photo[:, :, 0], "L"), model=net, seed=0, **FAST)
+    assert out.mode == "RGB" and out.size == (80, 64)
+
+
+def test_layer_l2_grows(net, photo):
+    before = _l2(net, photo)
+    out = dream(photo, model=net, seed=0, layer=LAYER, octaves=1, steps=4, progress=False)
+    assert _l2(net, out) > 1.03 * before
+    # Without jitter's wrap-around seams the ascent is steep, far above an undirected change as big.
+    out = dream(photo, model=net, seed=0, layer=LAYER, octaves=1, steps=4, jitter=0, progress=False)
+    change = np.abs(out.astype(int) - photo).mean()
+    noise = np.random.default_rng(0).choice([-1, 1], size=photo.shape) * round(change)
+    shaken = np.clip(photo.astype(int) + noise, 0, 255).astype(np.uint8)
+    assert _l2(net, out) > 1.25 * before
+    assert _l2(net, out) - before > 3 * abs(_l2(net, shaken) - before)
+
+
+def test_same_seed_same_bytes_different_seed_differs(net, photo):
+    a = dream(photo, model=net, seed=7, **FAST)
+    b = dream(photo, model=net, seed=7, **FAST)
+    c = dream(photo, model=net, seed=8, **FAST)
+    assert a.tobytes() == b.tobytes()
+    assert a.tobytes() != c.tobytes()
+
+
+def test_noise_start_needs_size(net):
+    out = dream(None, size=(72, 48), model=net, seed=1, **FAST)
+    assert isinstance(out, Image.Image) and out.size == (72, 48)
+    assert np.asarray(out).std() > 1.0
+    with pytest.raises(ValueError, match="size"):
+        dream(None, model=net, **FAST)
+
+
+def test_size_resizes_input(net, photo):
+    out = dream(photo, size=(40, 30), model=net, seed=0, **FAST)
+    assert out.shape == (30, 40, 3)
+
+
+def test_octave_sizes_follow_the_notebook():
+    # scipy.ndimage.zoom sizes: round(previous / 1.4), each octave from the one above
+    assert pyramid_sizes((480, 640), 4, 1.4) == [(480, 640), (343, 457), (245, 326), (175, 233)]
+    assert pyramid_sizes((100, 100), 1, 1.4) == [(100, 100)]
+
+
+def test_callback_sees_every_step_at_octave_size(net, photo):
+    seen = []
+    dream(photo, model=net, seed=0, callback=lambda o, s, img: seen.append((o, s, img.shape)), **FAST)
+    assert [(o, s) for o, s, _ in seen] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert seen[0][2] == (46, 57, 3) and seen[-1][2] == (64, 80, 3)
+
+
+class _Shift:
+    """A bound objective whose gradient depends on position: value sum(a * ramp)."""
+
+    layers = ("conv1/7x7_s2",)
+
+    def __call__(self, acts):
+        a = acts[self.layers[0]]
+        ramp = np.arange(a.size, dtype=np.float32).reshape(a.shape) % 7
+        return float((a * ramp).sum()), {self.layers[0]: ramp}
+
+    def min_map(self):
+        return {self.layers[0]: (1, 1)}
+
+
+def test_jitter_is_undone_exactly(net, photo):
+    x = to_network(photo, net.meta)
+    objective = _Shift()
+    got = make_step(net, objective, x.copy(), np.random.default_rng(3), step_size=1.5, jitter=32, tile=1024)
+    ox, oy = np.random.default_rng(3).integers(-32, 33, size=2)
+    shifted = np.roll(x, (oy, ox), axis=(-2, -1))
+    g = gradient(net, objective, shifted, 1024, None)
+    expected = np.roll(shifted + np.float32(1.5 / float(np.abs(g).mean())) * g, (-oy, -ox), axis=(-2, -1))
+    assert (ox, oy) != (0, 0)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_zero_gradient_leaves_image_unchanged(net, photo):
+    class Zero(_Shift):
+        def __call__(self, acts):
+            a = acts[self.layers[0]]
+            return 0.0, {self.layers[0]: np.zeros_like(a)}
+
+    x = to_network(photo, net.meta)
+    got = make_step(net, Zero(), x.copy(), np.random.default_rng(0), jitter=32, tile=1024)
+    np.testing.assert_array_equal(got, x)
+
+
+def test_roll_matches_numpy():
+    x = np.arange(2 * 3 * 5 * 7, dtype=np.float32).reshape(2, 3, 5, 7)
+    np.testing.assert_array_equal(roll(x, 2, -3), np.roll(x, (2, -3), axis=(2, 3)))
+    np.testing.assert_array_equal(roll(roll(x, 4, 9), -4, -9), x)
+
+
+def test_tiled_equals_untiled_when_tile_covers_image(net, photo):
+    objective = L2(LAYER).bind(net)
+    x = to_network(photo, net.meta)
+    kwargs = dict(octaves=2, steps=2, progress=False)
+    whole = run_octaves(net, objective, x, np.random.default_rng(5), tile_size=None, **kwargs)
+    covered = run_octaves(net, objective, x, np.random.default_rng(5), tile_size=80, **kwargs)
+    np.testing.assert_array_equal(whole, covered)
+
+
+def test_tiles_have_fresh_roll_and_bounded_size(net, photo):
+    objective = L2("conv2/3x3").bind(net)
+    x = to_network(photo, net.meta)
+    sizes = []
+    forward = net.forward
+
+    def spy(x, *args, **kwargs):
+        sizes.append(x.shape[-2:])
+        return forward(x, *args, **kwargs)
+
+    net.forward = spy
+    try:
+        a = gradient(net, objective, x, 40, np.random.default_rng(0))
+        b = gradient(net, objective, x, 40, np.random.default_rng(1))
+    finally:
+        del net.forward
+    assert a.shape == x.shape and np.isfinite(a).all()
+    assert all(h <= 40 and w <= 40 for h, w in sizes) and len(sizes) == 2 * 2 * 2
+    assert not np.array_equal(a, b)  # the tile grid moved with the seed
+
+
+def test_splits_cover_in_nearly_equal_pieces():
+    for n, tile in [(1200, 256), (900, 256), (257, 256), (256, 256), (10, 3)]:
+        pieces = _splits(n, tile)
+        assert pieces[0][0] == 0 and pieces[-1][1] == n
+        assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
+        lengths = [stop - start for start, stop in pieces]
+        assert max(lengths) <= tile and max(lengths) - min(lengths) <= 1
+
+
+def test_big_image_in_tiles(net):
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, size=(900, 1200, 3), dtype=np.uint8)
+    sizes = []
+    forward = net.forward
+    net.forward = lambda x, *a, **k: (sizes.append(x.shape[-2:]), forward(x, *a, **k))[1]
+    try:
+        out = dream(img, model=net, layer="conv1/7x7_s2", octaves=1, steps=1, tile_size=256, seed=0,
+                    progress=False)
+    finally:
+        del net.forward
+    assert out.shape == img.shape and not np.array_equal(out, img)
+    assert max(max(s) for s in sizes) <= 256 and len(sizes) == 4 * 5
+
+
+def test_tiny_input_uses_fewer_octaves_and_says_so(net):
+    side = min_input_side(net, L2("inception_4c/output").bind(net))
+    img = np.full((side * 2, side * 2, 3), 128, np.uint8)
+    seen = []
+    with pytest.warns(UserWarning, match="using 3"):
+        dream(img, model=net, layer="inception_4c/output", octaves=4, steps=1, seed=0, progress=False,
+              callback=lambda o, s, im: seen.append(im.shape[:2]))
+    assert min(seen[0]) >= side and len(seen) == 3
+    with pytest.raises(ValueError, match="at least"):
+        dream(np.zeros((side - 1, 50, 3), np.uint8), model=net, layer="inception_4c/output", progress=False)
+
+
+def test_normal_input_does_not_warn(net, photo):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dream(photo, model=net, seed=0, **FAST)
+
+
+def test_unknown_layer_lists_closest_names(net, photo):
+    with pytest.raises(UnknownLayerError) as info:
+        dream(photo, model=net, layer="inception_4x/output", progress=False)
+    message = str(info.value)
+    assert "inception_4c/output" in message and "python -m minidream layers" in message
+
+
+def test_fully_connected_layer_is_refused_with_a_hint(net, photo):
+    with pytest.raises(ValueError, match="ClassNeuron"):
+        dream(photo, model=net, layer="loss3/classifier", progress=False)
+
+
+def test_clip_keeps_network_range_and_no_clip_does_not(net, photo):
+    objective = L2(LAYER).bind(net)
+    x = to_network(photo, net.meta)
+    mean = np.asarray(net.meta["mean_bgr"], np.float32).reshape(1, 3, 1, 1)
+    kwargs = dict(octaves=1, steps=3, step_size=40.0, progress=False)
+    clipped = run_octaves(net, objective, x, np.random.default_rng(0), clip=True, **kwargs)
+    free = run_octaves(net, objective, x, np.random.default_rng(0), clip=False, **kwargs)
+    assert (clipped >= -mean - 1e-4).all() and (clipped <= 255 - mean + 1e-4).all()
+    assert (free < -mean).any() or (free > 255 - mean).any()
+
+
+def test_blur_and_decay_change_the_result(net, photo):
+    plain = dream(photo, model=net, seed=0, **FAST)
+    blurred = dream(photo, model=net, seed=0, blur=1.5, **FAST)
+    decayed = dream(photo, model=net, seed=0, decay=0.2, **FAST)
+    assert not np.array_equal(plain, blurred) and not np.array_equal(plain, decayed)
+    # decay pulls toward the mean colour: the image's spread shrinks
+    assert decayed.astype(float).std() < plain.astype(float).std()
+
+
+def test_bad_arguments_are_clear(net, photo):
+    with pytest.raises(ValueError, match="either layer or objective"):
+        dream(photo, model=net, layer=LAYER, objective=L2(LAYER))
+    with pytest.raises(ValueError, match="octave_scale"):
+        dream(photo, model=net, octave_scale=1.0)
+    with pytest.raises(ValueError, match="tile_size"):
+        dream(photo, model=net, layer=LAYER, tile_size=4, progress=False)
+    with pytest.raises(ValueError, match="uint8"):
+        dream(photo.astype(np.float32), model=net)
+
+
+def test_model_default_layer_is_used(net, photo, monkeypatch):
+    calls = []
+    forward = net.forward
+    monkeypatch.setattr(net, "forward", lambda x, end=None, **k: (calls.append(end), forward(x, end, **k))[1])
+    monkeypatch.setitem(net.meta, "extra", {"default_layer": "conv2/3x3"})
+    dream(photo, model=net, octaves=1, steps=1, progress=False)
+    assert calls == [["conv2/3x3"]]
+
+
+def test_gpu_matches_cpu(net, photo):
+    cupy = pytest.importorskip("cupy")
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception:
+        pytest.skip("no CUDA device")
+    gpu_net = random_model("googlenet", device="gpu")
+    cpu = dream(photo, model=net, seed=0, **FAST)
+    gpu = dream(photo, model=gpu_net, seed=0, device="gpu", **FAST)
+    assert np.abs(cpu.astype(int) - gpu).max() <= 3
