@@ -3,11 +3,10 @@ import os
 
 
 def resolve_model(model, device="cpu"):
-    """A Net from a Net instance, a path to a .h5 model file, or a model name.
+    """A Net from a Net instance, or a model name or file through minidream.load_model.
 
-    A Net is moved to `device` in place when it lives elsewhere. Paths (a name ending
-    in .h5, or an existing file) load with Net.load; names ("googlenet", "alexnet",
-    "mini", "auto") go through minidream.load_model.
+    Names: "googlenet", "alexnet", "mini", "auto"; files: .h5 (Net.save, weights_tools
+    convert) or .caffemodel. A Net is moved to `device` in place when it lives elsewhere.
     """
     from minidream.backend import check_device
     from minidream.net import Net
@@ -17,17 +16,6 @@ def resolve_model(model, device="cpu"):
         return model if model.device == device else model.to(device)
     if not isinstance(model, (str, os.PathLike)):
         raise TypeError(f"model must be a name, a path or a Net, not {type(model).__name__}")
-    path = os.fspath(model)
-    if path.lower().endswith(".h5") or os.path.isfile(path):
-        return Net.load(path, device=device)
     from minidream.loading import load_model
 
-    return load_model(path, device=device)
-
-
-def model_label(model, net):
-    """How to name the model in saved metadata: the path or name given, else the net's name."""
-    if isinstance(model, (str, os.PathLike)):
-        return os.fspath(model) if net.meta.get("name") in (None, "", os.fspath(model)) else \
-            f"{os.fspath(model)} ({net.meta['name']})"
-    return net.meta.get("name") or "unnamed"
+    return load_model(model, device=device)
