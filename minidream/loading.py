@@ -1,0 +1,76 @@
+"""minidream.load_model: a Net from a model name, a .h5 file or a .caffemodel file.
+
+    load_model("googlenet")          BVLC GoogLeNet from the cache (downloaded and converted on first use)
+    load_model("alexnet")            BVLC AlexNet, likewise
+    load_model("mini")               the small model bundled with minidream (minidream/data/mini.h5)
+    load_model("auto")               googlenet if its converted weights are cached, else mini
+    load_model("model.h5")           a minidream model file (Net.save, weights_tools convert)
+    load_model("x.caffemodel")       converted on the fly, cached by the file's SHA1
+
+The cache is $MINIDREAM_HOME, else $XDG_CACHE_HOME/minidream, else ~/.cache/minidream.
+"""
+import os
+import sys
+from pathlib import Path
+
+MINI_PATH = Path(__file__).parent / "data" / "mini.h5"
+NAMES = ("googlenet", "alexnet", "mini", "auto")
+
+
+def _net_from_file(path, device):
+    from minidream import h5format
+    from minidream.net import Net
+
+    specs, blobs, meta = h5format.load(path)
+    if "input_blob" in meta.get("extra", {}):  # h5format keeps it in `extra` (weights_tools.convert)
+        meta["input_blob"] = meta["extra"]["input_blob"]
+    return Net(specs, blobs, meta, device=device)
+
+
+def _mini_path():
+    from minidream.h5format import ModelFileError
+
+    if not MINI_PATH.exists():
+        raise ModelFileError(
+            f"the bundled 'mini' model is missing ({MINI_PATH}); reinstall minidream, or fetch a real "
+            "model with `python -m weights_tools fetch googlenet` and use model='googlenet'"
+        )
+    return MINI_PATH
+
+
+def _caffemodel_path(path):
+    """The cached conversion of a .caffemodel (converting it first if it is not cached yet)."""
+    from weights_tools import cache
+    from weights_tools.convert import convert, file_sha1
+
+    target = cache.converted_path(file_sha1(path))
+    if not target.exists():
+        convert(path, target)
+    return target
+
+
+def load_model(name_or_path, device="cpu"):
+    """A Net for a model name or file (see the module doc); device "cpu" or "gpu"."""
+    from weights_tools import cache
+    from weights_tools.fetch import MODELS, fetch_model
+
+    name = os.fspath(name_or_path)
+    if name == "auto":
+        if cache.model_path("googlenet").exists():
+            return _net_from_file(cache.model_path("googlenet"), device)
+        print("minidream: using the small built-in 'mini' model; for GoogLeNet run "
+              "`python -m weights_tools fetch googlenet`", file=sys.stderr)
+        return _net_from_file(_mini_path(), device)
+    if name == "mini":
+        return _net_from_file(_mini_path(), device)
+    if name in MODELS:
+        return _net_from_file(fetch_model(name), device)
+    if name.lower().endswith(".caffemodel"):
+        if not os.path.isfile(name):
+            raise FileNotFoundError(f"no such .caffemodel file: {name}")
+        return _net_from_file(_caffemodel_path(name), device)
+    if name.lower().endswith(".h5") or os.path.isfile(name):
+        return _net_from_file(name, device)
+    raise ValueError(
+        f"unknown model {name!r}: give one of {', '.join(NAMES)}, a .h5 model file or a .caffemodel file"
+    )

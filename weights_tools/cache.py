@@ -1,0 +1,40 @@
+"""Where downloaded and converted models live.
+
+    $MINIDREAM_HOME, else $XDG_CACHE_HOME/minidream, else ~/.cache/minidream
+        models/<name>.h5            fetched models ("googlenet", "alexnet")
+        converted/<sha1>.h5         .caffemodel files converted by load_model, by content
+        downloads/<file>.caffemodel downloads (a .part file while incomplete)
+"""
+import os
+from pathlib import Path
+
+
+def home():
+    """The cache folder (not created here)."""
+    if os.environ.get("MINIDREAM_HOME"):
+        return Path(os.environ["MINIDREAM_HOME"]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "minidream"
+    return Path.home() / ".cache" / "minidream"
+
+
+def model_path(name):
+    return home() / "models" / f"{name}.h5"
+
+
+def converted_path(sha1):
+    return home() / "converted" / f"{sha1}.h5"
+
+
+def download_path(filename):
+    return home() / "downloads" / filename
+
+
+def entries():
+    """[(kind, path)] of everything cached: kind is "model", "converted" or "download"."""
+    out = []
+    for kind, folder, pattern in (("model", "models", "*.h5"), ("converted", "converted", "*.h5"),
+                                  ("download", "downloads", "*")):
+        out += [(kind, p) for p in sorted((home() / folder).glob(pattern)) if p.is_file()
+                and not p.name.startswith(".tmp-")]
+    return out

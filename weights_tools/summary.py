@@ -1,0 +1,87 @@
+"""Text reports for the `inspect` and `list` commands."""
+import json
+import os
+
+import numpy as np
+
+from weights_tools import cache
+
+
+def _load(path, skip_unsupported=False):
+    """(specs, blobs, meta) of a .caffemodel or a minidream .h5 file."""
+    if os.fspath(path).lower().endswith(".caffemodel"):
+        from weights_tools.convert import load_caffemodel
+
+        return load_caffemodel(path, skip_unsupported=skip_unsupported)
+    from minidream import h5format
+
+    specs, blobs, meta = h5format.load(path)
+    meta["input_blob"] = meta.get("extra", {}).get("input_blob", "data")
+    return specs, blobs, meta
+
+
+def _shape(shape):
+    return "x".join(str(d) for d in shape[1:])
+
+
+def inspect_file(path, skip_unsupported=False):
+    """Layers, output shapes (at the nominal input size) and parameter counts, as text."""
+    from minidream.net import Net
+
+    specs, blobs, meta = _load(path, skip_unsupported)
+    shapes = Net(specs, meta=meta).output_shapes()  # zero weights: shapes only, nothing computed
+    h, w = meta["input_size"]
+    rows = [("#", "layer", "type", "output (C x H x W)", "params")]
+    total = 0
+    for i, spec in enumerate(specs):
+        count = sum(int(np.prod(a.shape)) for a in blobs.get(spec["name"], []))
+        total += count
+        rows.append((str(i), spec["name"], spec["type"], _shape(shapes[spec["name"]]), f"{count:,}" if count else ""))
+    widths = [max(len(r[c]) for r in rows) for c in range(5)]
+    lines = [f"{path}", f"  model {meta.get('name') or '(unnamed)'}: {len(specs)} layers, {total:,} parameters "
+             f"({total * 4 / 1e6:.1f} MB float32)",
+             f"  input {meta.get('input_blob', 'data')!r}: 3 x {h} x {w}, channel order "
+             f"{meta.get('channel_order', 'BGR')}, mean (B, G, R) {[round(m, 3) for m in meta['mean_bgr']]}"]
+    if meta.get("source_file"):
+        lines.append(f"  source {meta['source_file']} (SHA1 {meta.get('source_sha1') or 'unknown'})")
+    names = meta.get("class_names") or []
+    if names:
+        lines.append(f"  {len(names)} class names ({names[0]} ... {names[-1]})")
+    extra = meta.get("extra", {})
+    for key, label in (("dropped_layers", "dropped (training only)"), ("skipped_layers", "skipped (unsupported)"),
+                       ("added_layers", "added")):
+        if extra.get(key):
+            lines.append(f"  {label}: {', '.join(extra[key])}")
+    lines.append("")
+    for r in rows:
+        lines.append("  " + "  ".join(v.rjust(widths[c]) if c in (0, 4) else v.ljust(widths[c])
+                                      for c, v in enumerate(r)).rstrip())
+    return "\n".join(lines)
+
+
+def _h5_summary(path):
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            extra = json.loads(f.attrs.get("extra", "{}"))
+            return (f"{f.attrs.get('name', '')} {int(f.attrs['input_height'])}x{int(f.attrs['input_width'])}, "
+                    f"{len(f['layers'])} layers, from {f.attrs.get('source_file', '') or '?'}"
+                    + (f" ({extra['caffe_format']})" if extra.get("caffe_format") else ""))
+    except (OSError, KeyError, ValueError) as exc:
+        return f"unreadable: {exc}"
+
+
+def list_cache():
+    """What is in the cache, one line per file, as text."""
+    entries = cache.entries()
+    lines = [f"cache: {cache.home()}"]
+    if not entries:
+        lines.append("  (empty) - get a model with `python -m weights_tools fetch googlenet`")
+    for kind, path in entries:
+        size = f"{path.stat().st_size / 1e6:8.1f} MB"
+        what = _h5_summary(path) if path.suffix == ".h5" else ("incomplete download" if path.suffix == ".part"
+                                                                else "download")
+        label = path.stem if kind == "model" else path.name
+        lines.append(f"  {kind:9s} {label:44s} {size}  {what}")
+    return "\n".join(lines)
