@@ -1,0 +1,150 @@
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minidream.imageio import (array_to_rgb, as_kind, atomic_write, from_network, load_rgb, output_format,
+                               pil_to_rgb, read_params, save_image, to_network)
+
+META = {"mean_bgr": [104.0, 117.0, 123.0], "channel_order": "BGR"}
+
+
+def test_rgba_is_composited_onto_white():
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[0, 0] = (255, 0, 0, 255)  # opaque red
+    rgba[0, 1] = (255, 0, 0, 0)  # fully transparent
+    rgba[1, 0] = (0, 0, 0, 128)  # half black
+    rgb = pil_to_rgb(Image.fromarray(rgba, "RGBA"))
+    assert rgb.dtype == np.uint8 and rgb.shape == (2, 2, 3)
+    assert tuple(rgb[0, 0]) == (255, 0, 0) and tuple(rgb[0, 1]) == (255, 255, 255)
+    assert abs(int(rgb[1, 0, 0]) - 127) <= 1
+    np.testing.assert_array_equal(array_to_rgb(rgba), rgb)
+
+
+@pytest.mark.parametrize("mode", ["L", "1", "P", "CMYK", "LA", "YCbCr"])
+def test_modes_become_rgb(mode):
+    img = Image.fromarray(np.arange(12, dtype=np.uint8).reshape(3, 4) * 20, "L").convert(mode)
+    rgb = pil_to_rgb(img)
+    assert rgb.dtype == np.uint8 and rgb.shape == (3, 4, 3)
+
+
+def test_grayscale_is_copied_to_three_channels():
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    rgb = pil_to_rgb(Image.fromarray(gray, "L"))
+    for c in range(3):
+        np.testing.assert_array_equal(rgb[:, :, c], gray)
+    np.testing.assert_array_equal(array_to_rgb(gray), rgb)
+
+
+def test_sixteen_bit_is_scaled_not_clipped():
+    a = np.array([[0, 257 * 100, 65535]], dtype=np.uint16)
+    rgb = pil_to_rgb(Image.fromarray(a))  # mode I;16
+    assert list(rgb[0, :, 0]) == [0, 100, 255]
+    rgb = pil_to_rgb(Image.fromarray(a.astype(np.int32)))  # mode I
+    assert list(rgb[0, :, 0]) == [0, 100, 255]
+
+
+def test_float_images_are_clipped():
+    rgb = pil_to_rgb(Image.fromarray(np.array([[-5.0, 100.4, 300.0]], np.float32)))  # mode F
+    assert list(rgb[0, :, 0]) == [0, 100, 255]
+
+
+def test_palette_with_transparency():
+    img = Image.fromarray(np.array([[0, 1]], np.uint8), "P")
+    img.putpalette([10, 20, 30, 40, 50, 60])
+    img.info["transparency"] = 0
+    rgb = pil_to_rgb(img)
+    assert tuple(rgb[0, 0]) == (255, 255, 255) and tuple(rgb[0, 1]) == (40, 50, 60)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    img = Image.fromarray(np.zeros((20, 30, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    path = tmp_path / "rotated.jpg"
+    img.save(path, exif=exif)
+    rgb, kind = load_rgb(str(path))
+    assert rgb.shape == (30, 20, 3) and kind == "pil"
+
+
+def test_kinds():
+    a = np.zeros((4, 5, 3), np.uint8)
+    assert load_rgb(a)[1] == "array" and load_rgb(Image.fromarray(a))[1] == "pil"
+    assert as_kind(a, "array") is a and as_kind(a, "pil").size == (5, 4)
+    with pytest.raises(TypeError, match="path, a PIL.Image"):
+        load_rgb([[1, 2]])
+    with pytest.raises(ValueError, match="uint8"):
+        array_to_rgb(np.zeros((4, 5, 3)))
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        array_to_rgb(np.zeros((4, 5, 2), np.uint8))
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="image not found"):
+        load_rgb(str(tmp_path / "nope.png"))
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    with pytest.raises(ValueError, match="not an image"):
+        load_rgb(str(bad))
+
+
+def test_network_space_is_bgr_minus_mean_and_back():
+    rgb = np.zeros((2, 3, 3), np.uint8)
+    rgb[1, 2] = (200, 100, 50)
+    x = to_network(rgb, META)
+    assert x.shape == (1, 3, 2, 3) and x.dtype == np.float32
+    np.testing.assert_allclose(x[0, :, 1, 2], [50 - 104, 100 - 117, 200 - 123])
+    np.testing.assert_allclose(x[0, :, 0, 0], [-104, -117, -123])
+    np.testing.assert_array_equal(from_network(x, META), rgb)
+    rgb_model = dict(META, channel_order="RGB")
+    np.testing.assert_allclose(to_network(rgb, rgb_model)[0, :, 1, 2], [200 - 104, 100 - 117, 50 - 123])
+
+
+def test_from_network_rounds_and_clips():
+    x = np.array([-200.0, 0.6, 400.0], np.float32).reshape(1, 3, 1, 1)
+    assert list(from_network(x, {"mean_bgr": [0, 0, 0]})[0, 0]) == [255, 1, 0]  # BGR -> RGB
+
+
+def test_png_metadata_round_trip(tmp_path):
+    path = tmp_path / "out.png"
+    params = {"layer": "inception_4c/output", "octaves": 4, "seed": 3, "clip": True}
+    save_image(np.zeros((4, 5, 3), np.uint8), str(path), params)
+    img = Image.open(path)
+    assert img.text["layer"] == "inception_4c/output" and img.text["octaves"] == "4"
+    assert read_params(str(path)) == params
+
+
+def test_jpeg_comment_round_trip(tmp_path):
+    path = tmp_path / "out.jpg"
+    params = {"layer": "conv4", "step_size": 1.5}
+    save_image(Image.new("RGB", (8, 8)), str(path), params)
+    assert read_params(str(path)) == params
+
+
+def test_no_params_no_metadata(tmp_path):
+    path = tmp_path / "plain.png"
+    save_image(np.zeros((4, 5, 3), np.uint8), str(path))
+    assert read_params(str(path)) == {}
+
+
+def test_save_checks_path(tmp_path):
+    with pytest.raises(ValueError, match="format"):
+        save_image(np.zeros((2, 2, 3), np.uint8), str(tmp_path / "out.xyz"))
+    with pytest.raises(FileNotFoundError, match="folder"):
+        output_format(str(tmp_path / "missing" / "out.png"))
+    assert output_format(str(tmp_path / "a.JPG")) == "JPEG"
+
+
+def test_atomic_write_leaves_no_half_file(tmp_path):
+    path = tmp_path / "out.png"
+    path.write_bytes(b"old")
+
+    def broken(f):
+        f.write(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(str(path), broken)
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["out.png"]
