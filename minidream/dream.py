@@ -112,24 +112,8 @@ def pyramid_sizes(size, octaves, octave_scale):
 
 
 def min_input_side(net, objective):
-    """The smallest square input side for which each layer the objective reads is big enough.
-
-    Found by bisection over net.output_shape, which only does shape arithmetic.
-    """
-    need = objective.min_map()
-
-    def fits(side):
-        try:
-            shapes = {layer: net.output_shape(layer, (side, side)) for layer in need}
-        except ValueError:
-            return False
-        return all(shapes[k][2] >= h and shapes[k][3] >= w for k, (h, w) in need.items())
-
-    lo, hi = 1, 1 << 14
-    while lo < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
-    return lo
+    """The smallest square input side for which every layer the objective reads has an output."""
+    return max(net.min_input_size(layer) for layer in objective.layers)
 
 
 def usable_octaves(objective, side, size, octaves, octave_scale):

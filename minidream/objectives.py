@@ -21,7 +21,7 @@ import copy
 import numpy as np
 
 from minidream.backend import get_array_module, to_device
-from minidream.layers import conv, relu
+from minidream.layers import avg_pool, conv, relu
 
 DEFAULT_LAYER = "inception_4c/output"
 
@@ -63,10 +63,6 @@ class Objective:
 
     def __call__(self, acts):
         raise NotImplementedError
-
-    def min_map(self):
-        """{layer: (h, w)}: the smallest spatial output each read layer needs (bound objectives)."""
-        return {layer: (1, 1) for layer in self.layers}
 
     def __add__(self, other):
         if not isinstance(other, Objective):
@@ -211,14 +207,18 @@ class Guide(_Leaf):
 class ClassNeuron(_Leaf):
     """A class logit at any image size: the classifier applied convolutionally.
 
-    The fully connected head (the InnerProduct layers before the final Softmax, with their
-    ReLUs; dropout is the identity at test time) is rewritten as convolutions: a fully
-    connected layer whose input is (C, KH, KW) at the nominal size is a KH x KW convolution
-    with the same weights, W (Nout, C*KH*KW) -> (Nout, C, KH, KW). Slid over the larger
-    map of a larger image it gives a class score at every position; the value is their
-    mean. The objective reads the layer feeding the head (GoogLeNet: pool5/7x7_s1,
-    AlexNet: pool5). cls: a class index or a name from meta["class_names"] (any synonym,
-    case-insensitive: "goldfish" matches "goldfish, Carassius auratus").
+    The classifier head (the InnerProduct layers before the final Softmax with their
+    ReLUs, and an average pooling right before them such as GoogLeNet's pool5/7x7_s1;
+    dropout is the identity at test time) is rewritten to slide over any map: a fully
+    connected layer whose input is (C, KH, KW) at the nominal size is a KH x KW
+    convolution with the same weights, W (Nout, C*KH*KW) -> (Nout, C, KH, KW). Over the
+    larger map of a larger image it gives a class score at every position; the value is
+    their mean. Smaller maps still work: the average pooling window is clipped to the map,
+    and a map smaller than a convolution's kernel is zero-padded up to it (missing
+    features read as zero). The objective reads the layer feeding the head (GoogLeNet:
+    inception_5b/output, AlexNet: pool5). cls: a class index or a name from
+    meta["class_names"] (any synonym, case-insensitive: "goldfish" matches
+    "goldfish, Carassius auratus").
     """
 
     def __init__(self, cls):
@@ -233,33 +233,40 @@ class ClassNeuron(_Leaf):
         ops = []
         for name in head:
             spec = net.spec(name)
+            p = spec["params"]
             if spec["type"] == "ReLU":
-                ops.append(("relu", spec["params"]["negative_slope"]))
-            elif spec["type"] == "InnerProduct":
+                ops.append(("relu", p["negative_slope"]))
+            elif spec["type"] == "Pooling":
+                ops.append(("pool", None if p["global_pooling"] else tuple(p["kernel_size"]), tuple(p["stride"]),
+                            tuple(p["pad"])))
+            else:  # InnerProduct
                 w, *b = net.params[name]
                 _, c, kh, kw = _padded_shape(net.output_shape(net.bottom_layers(name)[0]))
                 if name == head[-1]:  # only the chosen class's row is needed
                     w, b = w[bound.index:bound.index + 1], [v[bound.index:bound.index + 1] for v in b]
                 ops.append(("conv", w.reshape(w.shape[0], c, kh, kw), b[0] if b else None))
         bound._ops = ops
-        bound._kernel = next(op[1].shape[2:] for op in ops if op[0] == "conv")
         return bound
-
-    def min_map(self):
-        return {self.layer: tuple(self._kernel)}
 
     def __call__(self, acts):
         y, caches = acts[self.layer], []
         for op in self._ops:
-            if op[0] == "conv":
-                y, cache = conv.forward(y, op[1], op[2])
+            size = y.shape[2:]
+            if op[0] == "pool":
+                kernel = size if op[1] is None else tuple(min(k, s) for k, s in zip(op[1], size))
+                y, cache = avg_pool.forward(y, kernel, op[2], op[3])
+            elif op[0] == "conv":
+                pad = tuple(max(0, (k - s + 1) // 2) for k, s in zip(op[1].shape[2:], size))
+                y, cache = conv.forward(y, op[1], op[2], (1, 1), pad)
             else:
                 y, cache = relu.forward(y, op[1])
             caches.append(cache)
         xp = get_array_module(y)
         dy = xp.full(y.shape, 1.0 / y.size, dtype=y.dtype)
         for op, cache in zip(reversed(self._ops), reversed(caches)):
-            if op[0] == "conv":
+            if op[0] == "pool":
+                dy = avg_pool.backward(dy, cache)
+            elif op[0] == "conv":
                 dy = conv.backward(dy, cache, weight_grads=False)[0]
             else:
                 dy = relu.backward(dy, cache)
@@ -277,8 +284,9 @@ def _padded_shape(shape):
 def _classifier_head(net):
     """(head layer names in order, trunk layer name) for the net's last InnerProduct.
 
-    Walks back from the last InnerProduct through InnerProduct/ReLU/Dropout layers; the
-    first other layer is the trunk whose spatial map the head is slid over.
+    Walks back from the last InnerProduct through InnerProduct/ReLU/Dropout layers, and
+    one average pooling before them; the first other layer is the trunk whose spatial map
+    the head is slid over.
     """
     fcs = [name for name in net.layer_names if net.spec(name)["type"] == "InnerProduct"]
     if not fcs:
@@ -288,6 +296,9 @@ def _classifier_head(net):
     while name is not None and net.spec(name)["type"] in ("InnerProduct", "ReLU", "Dropout"):
         if net.spec(name)["type"] != "Dropout":
             head.append(name)
+        name = net.bottom_layers(name)[0]
+    if name is not None and net.spec(name)["type"] == "Pooling" and net.spec(name)["params"]["pool"] == "AVE":
+        head.append(name)
         name = net.bottom_layers(name)[0]
     if name is None:
         raise ValueError("ClassNeuron needs at least one spatial layer before the classifier")
@@ -335,14 +346,6 @@ class Sum(Objective):
     @property
     def layers(self):
         return tuple(dict.fromkeys(layer for _, leaf in self.terms for layer in leaf.layers))
-
-    def min_map(self):
-        need = {}
-        for _, leaf in self.terms:
-            for layer, (h, w) in leaf.min_map().items():
-                old = need.get(layer, (1, 1))
-                need[layer] = (max(old[0], h), max(old[1], w))
-        return need
 
     def __call__(self, acts):
         normalize = len(self.layers) > 1

@@ -111,9 +111,6 @@ class _Shift:
         ramp = np.arange(a.size, dtype=np.float32).reshape(a.shape) % 7
         return float((a * ramp).sum()), {self.layers[0]: ramp}
 
-    def min_map(self):
-        return {self.layers[0]: (1, 1)}
-
 
 def test_jitter_is_undone_exactly(net, photo):
     x = to_network(photo, net.meta)

@@ -116,8 +116,8 @@ def test_class_neuron_at_nominal_size_is_the_logit(mini):
 def test_class_neuron_googlenet_nominal_size(net):
     x = to_network(np.random.default_rng(1).integers(0, 256, (224, 224, 3), dtype=np.uint8), net.meta)
     objective = ClassNeuron(17).bind(net)
-    assert objective.layers == ("pool5/7x7_s1",)
-    acts = net.forward(x, end=["pool5/7x7_s1", "loss3/classifier"])
+    assert objective.layers == ("inception_5b/output",)
+    acts = net.forward(x, end=["inception_5b/output", "loss3/classifier"])
     assert objective(acts)[0] == pytest.approx(float(acts["loss3/classifier"][0, 17]), rel=1e-4, abs=1e-4)
 
 
@@ -141,6 +141,26 @@ def test_class_neuron_value_is_the_mean_over_positions(mini):
     value, _ = objective({"pool5": a})
     crops = [objective({"pool5": a[:, :, i:i + 4, j:j + 4]})[0] for i in range(2) for j in range(3)]
     assert value == pytest.approx(float(np.mean(crops)), rel=1e-4)
+
+
+def test_class_neuron_on_maps_smaller_than_the_classifier(net, mini):
+    # mini's fc6 covers 4x4 of pool5: a 2x3 map gets a zero border, 4x5, so two 4x4 windows fit
+    a = np.abs(_acts((1, 64, 2, 3), seed=5))
+    padded = np.pad(a, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    objective = ClassNeuron(0).bind(mini)
+    windows = [objective({"pool5": padded[:, :, :, j:j + 4]})[0] for j in (0, 1)]
+    assert objective({"pool5": a})[0] == pytest.approx(np.mean(windows), rel=1e-5)
+    # GoogLeNet's 7x7 average pool shrinks to a 3x3 map: the class score of the map's mean feature
+    b = np.abs(_acts((1, 1024, 3, 3), seed=6))
+    objective = ClassNeuron(5).bind(net)
+    w, bias = net.params["loss3/classifier"]
+    expected = float(w[5] @ b.mean(axis=(2, 3))[0] + bias[5])
+    assert objective({"inception_5b/output": b})[0] == pytest.approx(expected, rel=1e-4, abs=1e-5)
+
+
+def test_class_neuron_dream_on_a_small_image(net, photo):
+    out = dream(photo, model=net, objective=ClassNeuron(3), octaves=2, steps=1, seed=0, progress=False)
+    assert out.shape == photo.shape and not np.array_equal(out, photo)
 
 
 def test_class_names_resolve(mini):
