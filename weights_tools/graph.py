@@ -47,7 +47,7 @@ def fold_splits(layers):
         bottoms = [alias.get(b, b) for b in layer.get("bottom", [])]
         if layer["type"] == "Split":
             if len(bottoms) != 1:
-                raise CaffeModelError(f"Split layer {layer['name']!r} has {len(bottoms)} bottoms, expected 1")
+                raise CaffeModelError(f"Split layer {layer.get('name', '?')!r} has {len(bottoms)} bottoms, expected 1")
             for top in layer.get("top", []):
                 alias[top] = bottoms[0]
             continue
@@ -77,7 +77,7 @@ def find_input(net, layers):
             continue
         size, mean, scale = None, None, 1.0
         if layer["type"] == "Input" and layer.get("input_param", {}).get("shape"):
-            size = _dims_hw(layer["input_param"]["shape"][0].get("dim", []), f"Input layer {layer['name']!r}")
+            size = _dims_hw(layer["input_param"]["shape"][0].get("dim", []), f"Input layer {layer.get('name', '?')!r}")
         transform = layer.get("transform_param", {})
         crop = transform.get("crop_size") or layer.get("data_param", {}).get("crop_size")
         if crop and crop > 0:
@@ -140,11 +140,11 @@ def _validate(specs, input_blob):
 
 def build(net, layers, skip_unsupported=False):
     """NetParameter dict + decoded layers -> (specs, blobs, info); see the module doc."""
-    _check_names(layers)
     layers, folded = fold_splits(layers)
     input_blob, size, mean, scale = find_input(net, layers)
     dropped = [layer for layer in layers if layer["type"] in TRAIN_ONLY]
     layers = [layer for layer in layers if layer["type"] not in TRAIN_ONLY]
+    _check_names(layers)  # after dropping: train_val nets name both phases' data layers "data"
     layers, skipped = _drop_unsupported(layers, skip_unsupported)
     specs, blobs = [], {}
     for layer in layers:
@@ -160,7 +160,7 @@ def build(net, layers, skip_unsupported=False):
     added = _add_prob(specs, dropped)
     _validate(specs, input_blob)
     info = {"name": net.get("name", ""), "input_blob": input_blob, "input_size": size, "mean_bgr": mean,
-            "scale": scale, "dropped": [layer["name"] for layer in dropped], "skipped": skipped,
+            "scale": scale, "dropped": [layer.get("name", "") for layer in dropped], "skipped": skipped,
             "added": added, "folded_splits": folded}
     return specs, blobs, info
 

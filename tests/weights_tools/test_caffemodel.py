@@ -121,15 +121,39 @@ def test_skip_unsupported_refuses_a_layer_the_net_still_needs():
         read_caffemodel(_with_layer(tanh, where=2), skip_unsupported=True)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"pool": 2}, "STOCHASTIC"),
+def _one_layer(kind, param_field, payload):
+    layer = (pw.f_string(1, "x") + pw.f_string(2, kind) + pw.f_string(3, "data") + pw.f_string(4, "x")
+             + pw.f_bytes(param_field, payload))
+    return pw.f_string(3, "data") + pw.f_bytes(100, layer)
+
+
+@pytest.mark.parametrize("kind, field, payload, message", [
+    ("Pooling", 121, pw.f_varint(1, 2) + pw.f_varint(2, 3), "STOCHASTIC"),
+    ("LRN", 118, pw.f_varint(4, 1), "WITHIN_CHANNEL"),
+    ("LRN", 118, pw.f_varint(1, 4), "odd"),
+    ("Convolution", 106, pw.f_varint(1, 2) + pw.f_varint(4, 3) + pw.f_varint(18, 2), "dilation"),
+    ("Convolution", 106, pw.f_varint(1, 2), "no kernel"),
+    ("Convolution", 106, pw.f_varint(1, 3) + pw.f_varint(4, 3) + pw.f_varint(5, 2), "group"),
+    ("Convolution", 106, pw.f_varint(1, 2) + pw.f_varint(4, 3) + pw.f_varint(4, 3) + pw.f_varint(4, 3), "3-D"),
+    ("Pooling", 121, pw.f_varint(2, 3) + pw.f_varint(7, 2), "stride_h and stride_w"),
+    ("InnerProduct", 117, pw.f_varint(1, 5) + pw.f_varint(5, 2), "axis 2"),
+    ("Dropout", 108, pw.f_float(1, 1.5), "dropout_ratio"),
 ])
-def test_unsupported_parameters_are_named(params, message):
-    data = pw.f_string(3, "data") + pw.f_bytes(100, pw.f_string(1, "p") + pw.f_string(2, "Pooling")
-                                               + pw.f_string(3, "data") + pw.f_string(4, "p")
-                                               + pw.f_bytes(121, pw.f_varint(1, 2) + pw.f_varint(2, 3)))
-    with pytest.raises(CaffeModelError, match=message):
-        read_caffemodel(data)
+def test_unsupported_or_invalid_parameters_are_named(kind, field, payload, message):
+    with pytest.raises(CaffeModelError, match=message) as err:
+        read_caffemodel(_one_layer(kind, field, payload))
+    assert "'x'" in str(err.value)
+
+
+def test_global_pooling_and_concat_dim():
+    data = _one_layer("Pooling", 121, pw.f_varint(1, 1) + pw.f_varint(12, 1))
+    specs, _, _ = read_caffemodel(data)
+    assert specs[0]["params"] == {"pool": "AVE", "kernel_size": [0, 0], "stride": [1, 1], "pad": [0, 0],
+                                  "global_pooling": True}
+    concat = pw.f_bytes(2, pw.f_string(2, "data") + pw.f_string(3, "c") + pw.f_string(4, "c") + pw.f_varint(5, 3)
+                        + pw.f_bytes(9, pw.f_varint(1, 2)))
+    specs, _, _ = read_caffemodel(pw.f_string(3, "data") + concat)
+    assert specs[0]["type"] == "Concat" and specs[0]["params"] == {"axis": 2}
 
 
 def test_weight_count_mismatch_names_the_layer():
