@@ -121,7 +121,7 @@ def usable_octaves(objective, side, size, octaves, octave_scale):
     if min(size) < side:
         raise ValueError(
             f"the image is {size[1]}x{size[0]} but {', '.join(objective.layers)} needs at least "
-            f"{side}x{side} pixels: use a larger image (or size=...) or an earlier layer"
+            f"{side}x{side} pixels: use a larger image (size=... resizes it), or a layer nearer the input"
         )
     sizes = [s for s in pyramid_sizes(size, octaves, octave_scale) if min(s) >= side]
     if len(sizes) < octaves:

@@ -265,6 +265,7 @@ def test_model_default_layer_is_used(net, photo, monkeypatch):
     assert calls == [["conv2/3x3"]]
 
 
+@pytest.mark.gpu
 def test_gpu_matches_cpu(net, photo):
     cupy = pytest.importorskip("cupy")
     try:
