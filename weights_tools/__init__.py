@@ -5,7 +5,12 @@
     python -m weights_tools inspect googlenet.h5
     python -m weights_tools list
 
-Every problem with an input file raises one error type, CaffeModelError (a ValueError).
+    from weights_tools import read_caffemodel
+        convert("bvlc_googlenet.caffemodel", "googlenet.h5")
+    specs, blobs, info = read_caffemodel("bvlc_googlenet.caffemodel")
+
+Every problem with an input file raises one error type, CaffeModelError (a ValueError);
+downloads fail with weights_tools.fetch.FetchError.
 """
 from weights_tools.caffemodel import read_caffemodel
 from weights_tools.errors import CaffeModelError
