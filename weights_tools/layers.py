@@ -31,10 +31,13 @@ def _pair(p, key, name, default, list_key=None):
     list_key = list_key or key
     h, w = p.get(key + "_h"), p.get(key + "_w")
     if h is not None or w is not None:
-        if h is None or w is None:
+        if key == "pad":  # pad_h/pad_w default to 0 each in caffe.proto
+            h, w = h or 0, w or 0
+        elif h is None or w is None:
             raise CaffeModelError(f"layer {name!r}: {key}_h and {key}_w must be given together")
-        return [h, w]
-    values = p.get(list_key, [])
+        values = [h, w]
+    else:
+        values = p.get(list_key, [])
     if not values:
         if default is None:
             raise CaffeModelError(f"layer {name!r}: no {key} given")

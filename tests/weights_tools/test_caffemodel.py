@@ -136,6 +136,8 @@ def _one_layer(kind, param_field, payload):
     ("Convolution", 106, pw.f_varint(1, 3) + pw.f_varint(4, 3) + pw.f_varint(5, 2), "group"),
     ("Convolution", 106, pw.f_varint(1, 2) + pw.f_varint(4, 3) + pw.f_varint(4, 3) + pw.f_varint(4, 3), "3-D"),
     ("Pooling", 121, pw.f_varint(2, 3) + pw.f_varint(7, 2), "stride_h and stride_w"),
+    ("Pooling", 121, pw.f_varint(5, 3) + pw.f_varint(6, 0), "invalid kernel"),
+    ("Convolution", 106, pw.f_varint(1, 2) + pw.f_varint(4, 3) + pw.f_varint(6, 0), "invalid stride"),
     ("InnerProduct", 117, pw.f_varint(1, 5) + pw.f_varint(5, 2), "axis 2"),
     ("Dropout", 108, pw.f_float(1, 1.5), "dropout_ratio"),
 ])
@@ -143,6 +145,11 @@ def test_unsupported_or_invalid_parameters_are_named(kind, field, payload, messa
     with pytest.raises(CaffeModelError, match=message) as err:
         read_caffemodel(_one_layer(kind, field, payload))
     assert "'x'" in str(err.value)
+
+
+def test_pad_h_alone_means_pad_w_zero():
+    specs, _, _ = read_caffemodel(_one_layer("Pooling", 121, pw.f_varint(2, 3) + pw.f_varint(9, 1)))
+    assert specs[0]["params"]["pad"] == [1, 0] and specs[0]["params"]["kernel_size"] == [3, 3]
 
 
 def test_global_pooling_and_concat_dim():
