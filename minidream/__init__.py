@@ -3,33 +3,28 @@
     import minidream
     minidream.dream("photo.jpg", layer="inception_4c/output").save("out.png")
 """
-import importlib
-
 __version__ = "0.1.0"
 
+from minidream import objectives  # noqa: E402
 from minidream.backend import GPUUnavailableError  # noqa: E402
+from minidream.classify import classify  # noqa: E402
+from minidream.dream import dream  # noqa: E402
+from minidream.loading import load_model  # noqa: E402
 from minidream.models import architecture, random_model  # noqa: E402
 from minidream.net import Net, UnknownLayerError  # noqa: E402
+from minidream.zoom import zoom  # noqa: E402
 
-# The rest loads on first use, so `import minidream` stays light (no PIL/h5py/tqdm work up front).
-_LAZY = {
-    "load_model": "minidream.loading",
-    "dream": "minidream.dream",
-    "zoom": "minidream.zoom",
-    "classify": "minidream.classify",
-    "layers": "minidream.classify",
-    "objectives": None,
-    "train": "minidream.training",
-    "finetune": "minidream.training",
-}
+# `minidream.layers` is both the subpackage of ops and, called, the layer listing (see minidream/layers/__init__.py).
 
 
 def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'minidream' has no attribute {name!r}")
-    if _LAZY[name] is None:
-        return importlib.import_module(f"minidream.{name}")
-    return getattr(importlib.import_module(_LAZY[name]), name)
+    # Training pulls in the data-set code; load it on first use.
+    if name in ("train", "finetune"):
+        from minidream import training
+
+        return getattr(training, name)
+    raise AttributeError(f"module 'minidream' has no attribute {name!r}")
 
 
-__all__ = ["Net", "UnknownLayerError", "GPUUnavailableError", "architecture", "random_model", *_LAZY]
+__all__ = ["Net", "UnknownLayerError", "GPUUnavailableError", "architecture", "random_model", "load_model",
+           "dream", "zoom", "classify", "layers", "objectives", "train", "finetune"]
