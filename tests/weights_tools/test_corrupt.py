@@ -88,3 +88,18 @@ def test_huge_length_prefix_is_refused_before_allocating():
     layer = (pw.f_string(1, "fc") + pw.f_string(2, "InnerProduct") + pw.f_string(3, "data") + pw.f_string(4, "fc")
              + pw.f_bytes(7, blob) + pw.f_bytes(117, pw.f_varint(1, 2**40)))
     assert _outcome(pw.f_string(3, "data") + pw.f_bytes(100, layer), limit_bytes=1 << 20) == "error"
+
+
+def test_full_size_googlenet_truncated_and_flipped(googlenet_v1):
+    """The 53.5 MB snapshot: cuts and header flips fail cleanly, within ~2x the file in memory."""
+    path, _ = googlenet_v1
+    data = path.read_bytes()
+    ends = _top_level_ends(data)
+    rng = np.random.default_rng(11)
+    for cut in sorted(rng.integers(1, len(data), size=20)):
+        result = _outcome(data[:cut], limit_bytes=2 * len(data) + (4 << 20))
+        assert result == "error" or cut in ends
+    for _ in range(20):
+        damaged = bytearray(data)
+        damaged[int(rng.integers(0, 4096))] = int(rng.integers(0, 256))  # the header: names, params, dims
+        _outcome(bytes(damaged), limit_bytes=2 * len(data) + (4 << 20))
