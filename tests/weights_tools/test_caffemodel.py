@@ -195,3 +195,14 @@ def test_bottom_nobody_writes_is_reported():
     relu = {"name": "r", "type": "ReLU", "bottoms": ["ghost"], "tops": ["r"], "params": {}}
     with pytest.raises(CaffeModelError, match="'ghost'"):
         read_caffemodel(pw.f_string(3, "data") + pw.f_bytes(100, pw.layer_message(relu, [], False)))
+
+
+def test_input_layer_declares_the_input():
+    specs, blobs, _ = small_model()
+    shape = pw.f_bytes(1, pw.f_packed_varints(1, [1, 3, 15, 13]))
+    data = pw.f_bytes(100, pw.f_string(1, "input") + pw.f_string(2, "Input") + pw.f_string(4, "data")
+                      + pw.f_bytes(143, shape))
+    data += b"".join(pw.f_bytes(100, pw.layer_message(s, blobs.get(s["name"], []), False)) for s in specs)
+    specs2, blobs2, info = read_caffemodel(data)
+    _assert_same(specs, blobs, specs2, blobs2)
+    assert info["input_size"] == (15, 13) and info["dropped"] == ["input"]
