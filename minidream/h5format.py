@@ -4,7 +4,7 @@ Written by ``Net.save``, ``weights_tools convert`` and training checkpoints; rea
 ``load_model``. Readable with plain h5py; the layout is documented in docs/format.md.
 
     /                      attrs: format="minidream-net", format_version=1, name,
-                                  input_height, input_width, channel_order ("BGR"),
+                                  input_height, input_width, input_blob, channel_order ("BGR"),
                                   mean_bgr (float32[3]), source_file, source_sha1,
                                   minidream_version, extra (JSON object)
     /layers/00000 ...      one group per layer in graph order, zero-padded index;
@@ -15,9 +15,10 @@ Written by ``Net.save``, ``weights_tools convert`` and training checkpoints; rea
 """
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from minidream.files import atomic_path
 
 FORMAT = "minidream-net"
 FORMAT_VERSION = 1
@@ -43,43 +44,35 @@ def save(path, specs, blobs, meta):
     import h5py
 
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".h5", dir=folder)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["name"] = str(meta.get("name", ""))
-            height, width = meta.get("input_size", (224, 224))
-            f.attrs["input_height"] = int(height)
-            f.attrs["input_width"] = int(width)
-            f.attrs["channel_order"] = str(meta.get("channel_order", "BGR"))
-            f.attrs["mean_bgr"] = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
-            f.attrs["source_file"] = str(meta.get("source_file", ""))
-            f.attrs["source_sha1"] = str(meta.get("source_sha1", ""))
-            f.attrs["minidream_version"] = _version()
-            f.attrs["extra"] = json.dumps(meta.get("extra", {}))
-            layers = f.create_group("layers")
-            for i, spec in enumerate(specs):
-                g = layers.create_group(f"{i:05d}")
-                g.attrs["name"] = spec["name"]
-                g.attrs["type"] = spec["type"]
-                g.attrs["bottoms"] = json.dumps(list(spec["bottoms"]))
-                g.attrs["tops"] = json.dumps(list(spec["tops"]))
-                g.attrs["params"] = json.dumps(spec.get("params", {}))
-                for j, blob in enumerate(blobs.get(spec["name"], [])):
-                    g.create_dataset(f"blob_{j}", data=np.asarray(blob, np.float32))
-            names = meta.get("class_names")
-            if names:
-                f.create_dataset("class_names", data=[n.encode("utf-8") for n in names],
-                                 dtype=h5py.string_dtype("utf-8"))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["name"] = str(meta.get("name", ""))
+        height, width = meta.get("input_size", (224, 224))
+        f.attrs["input_height"] = int(height)
+        f.attrs["input_width"] = int(width)
+        f.attrs["input_blob"] = str(meta.get("input_blob", "data"))
+        f.attrs["channel_order"] = str(meta.get("channel_order", "BGR"))
+        f.attrs["mean_bgr"] = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
+        f.attrs["source_file"] = str(meta.get("source_file", ""))
+        f.attrs["source_sha1"] = str(meta.get("source_sha1", ""))
+        f.attrs["minidream_version"] = _version()
+        f.attrs["extra"] = json.dumps(meta.get("extra", {}))
+        layers = f.create_group("layers")
+        for i, spec in enumerate(specs):
+            g = layers.create_group(f"{i:05d}")
+            g.attrs["name"] = spec["name"]
+            g.attrs["type"] = spec["type"]
+            g.attrs["bottoms"] = json.dumps(list(spec["bottoms"]))
+            g.attrs["tops"] = json.dumps(list(spec["tops"]))
+            g.attrs["params"] = json.dumps(spec.get("params", {}))
+            for j, blob in enumerate(blobs.get(spec["name"], [])):
+                g.create_dataset(f"blob_{j}", data=np.asarray(blob, np.float32))
+        names = meta.get("class_names")
+        if names:
+            f.create_dataset("class_names", data=[n.encode("utf-8") for n in names],
+                             dtype=h5py.string_dtype("utf-8"))
 
 
 def load(path):
@@ -126,6 +119,7 @@ def load(path):
             meta = {
                 "name": str(f.attrs.get("name", "")),
                 "input_size": (int(f.attrs["input_height"]), int(f.attrs["input_width"])),
+                "input_blob": str(f.attrs.get("input_blob", "data")),
                 "channel_order": str(f.attrs.get("channel_order", "BGR")),
                 "mean_bgr": [float(v) for v in f.attrs["mean_bgr"]],
                 "source_file": str(f.attrs.get("source_file", "")),

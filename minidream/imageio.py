@@ -7,9 +7,10 @@ Network input space is what Caffe models were trained on: channels in the model'
 """
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from minidream.files import atomic_write
 
 METADATA_KEY = "minidream"
 
@@ -174,23 +175,6 @@ def output_format(path):
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"output folder does not exist: {folder}")
     return fmt
-
-
-def atomic_write(path, write):
-    """Call write(file object) on a temp file next to path, then rename it into place.
-
-    A crash or Ctrl-C leaves either the old file or the new one, never half of one.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def read_params(path):

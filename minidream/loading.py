@@ -22,8 +22,6 @@ def _net_from_file(path, device):
     from minidream.net import Net
 
     specs, blobs, meta = h5format.load(path)
-    if "input_blob" in meta.get("extra", {}):  # h5format keeps it in `extra` (weights_tools.convert)
-        meta["input_blob"] = meta["extra"]["input_blob"]
     return Net(specs, blobs, meta, device=device)
 
 

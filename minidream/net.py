@@ -290,12 +290,20 @@ class Net:
             grads[i] = xp.asarray(g, dtype=self.dtype)
         if param_grads:
             self.grads = {}
+        owned = set()  # gradients this loop allocated itself, safe to add into in place
         for i in reversed(last["order"]):
             if i not in grads:
                 continue
             dxs = self._backward_layer(i, grads.pop(i), last["caches"][i], param_grads)
             for p, dx in zip(self._bottoms[i], dxs):
-                grads[p] = dx if p not in grads else grads[p] + dx
+                # A blob read by several layers (an inception module's input) sums their gradients.
+                if p not in grads:
+                    grads[p] = dx
+                elif p in owned:
+                    grads[p] += dx
+                else:
+                    grads[p] = grads[p] + dx
+                    owned.add(p)
         return grads.get(INPUT, xp.zeros(last["input_shape"], dtype=self.dtype))
 
     def _backward_layer(self, i, dy, cache, param_grads):

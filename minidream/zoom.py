@@ -4,7 +4,8 @@ import os
 import numpy as np
 
 from minidream.dream import dream
-from minidream.imageio import as_kind, atomic_write, load_rgb
+from minidream.files import atomic_write
+from minidream.imageio import as_kind, load_rgb
 from minidream.resolve import resolve_model
 
 

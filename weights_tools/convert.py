@@ -92,8 +92,6 @@ def build_meta(specs, blobs, info, source_file="", source_sha1=""):
                   "added_layers": info["added"], "folded_splits": info["folded_splits"]})
     if info["scale"] != 1.0:
         extra["input_scale"] = info["scale"]
-    if info["input_blob"] != "data":
-        extra["input_blob"] = info["input_blob"]  # h5format keeps only `extra`; loading restores it
     meta = {"name": arch or info["name"] or Path(source_file).stem, "channel_order": "BGR",
             "mean_bgr": info["mean_bgr"] or arch_meta.get("mean_bgr") or list(IMAGENET_MEAN_BGR),
             "source_file": source_file, "source_sha1": source_sha1, "input_blob": info["input_blob"],

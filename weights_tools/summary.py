@@ -15,9 +15,7 @@ def _load(path, skip_unsupported=False):
         return load_caffemodel(path, skip_unsupported=skip_unsupported)
     from minidream import h5format
 
-    specs, blobs, meta = h5format.load(path)
-    meta["input_blob"] = meta.get("extra", {}).get("input_blob", "data")
-    return specs, blobs, meta
+    return h5format.load(path)
 
 
 def _shape(shape):

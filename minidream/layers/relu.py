@@ -32,6 +32,8 @@ def backward(dy, cache):
 
         return ops.relu_backward(dy, cache)
     y, negative_slope = cache
+    if negative_slope == 0.0:
+        return np.where(y > 0, dy, dy.dtype.type(0))
     return np.where(y > 0, dy, dy * dy.dtype.type(negative_slope))
 
 
