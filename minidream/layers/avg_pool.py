@@ -9,13 +9,14 @@ summed:
 
 Backward: every pixel in a window receives dy / divisor of that window.
 
-Fast path: the divisor is an outer product of per-axis counts; the sum is KH*KW strided views of the
-zero-padded input; backward adds dy/divisor into the same views.
+Fast path: the divisor is an outer product of per-axis counts, and the window sum is separable: sum KW strided
+views along the rows of the zero-padded input, then KH views down the columns. Backward spreads dy/divisor back
+through the same two passes in reverse.
 """
 import numpy as np
 
 from minidream.backend import is_gpu
-from minidream.layers.pool_shape import output_size, padded_extent
+from minidream.layers.pool_shape import output_size, padded, tap_view, unpad
 
 
 def divisor(size, kernel, stride, pad, out):
@@ -31,28 +32,17 @@ def _window_divisor(x_shape, kernel, stride, pad, oh, ow, dtype):
     return np.outer(rows, cols).astype(dtype)
 
 
-def _tap(u, v, stride, oh, ow):
-    return (Ellipsis, slice(u, u + (oh - 1) * stride[0] + 1, stride[0]),
-            slice(v, v + (ow - 1) * stride[1] + 1, stride[1]))
-
-
 def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
     if is_gpu(x):
         from kernels import ops
 
         return ops.avg_pool_forward(x, kernel, stride, pad)
-    n, c, h, w = x.shape
-    kh, kw = kernel
-    oh, top, bottom = padded_extent(h, kh, stride[0], pad[0])
-    ow, left, right = padded_extent(w, kw, stride[1], pad[1])
-    xpad = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-    xpad[:, :, top:top + h, left:left + w] = x
-    y = np.zeros((n, c, oh, ow), dtype=x.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            y += xpad[_tap(u, v, stride, oh, ow)]
+    (kh, kw), (sh, sw) = kernel, stride
+    xpad, oh, ow = padded(x, kernel, stride, pad, 0.0)
+    row_sum = _tap_sum(xpad, 3, kw, sw, ow)   # (N, C, Hpad, OW)
+    y = _tap_sum(row_sum, 2, kh, sh, oh)      # (N, C, OH, OW)
     y /= _window_divisor(x.shape, kernel, stride, pad, oh, ow, x.dtype)
-    return y, (x.shape, kernel, stride, pad)
+    return y, (x.shape, kernel, stride, pad, xpad.shape)
 
 
 def backward(dy, cache):
@@ -60,17 +50,29 @@ def backward(dy, cache):
         from kernels import ops
 
         return ops.avg_pool_backward(dy, cache)
-    x_shape, (kh, kw), stride, pad = cache
-    n, c, h, w = x_shape
+    x_shape, (kh, kw), (sh, sw), pad, pad_shape = cache
     oh, ow = dy.shape[2:]
-    _, top, bottom = padded_extent(h, kh, stride[0], pad[0])
-    _, left, right = padded_extent(w, kw, stride[1], pad[1])
-    share = dy / _window_divisor(x_shape, (kh, kw), stride, pad, oh, ow, dy.dtype)
-    dxpad = np.zeros((n, c, h + top + bottom, w + left + right), dtype=dy.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            dxpad[_tap(u, v, stride, oh, ow)] += share
-    return dxpad[:, :, top:top + h, left:left + w]
+    share = dy / _window_divisor(x_shape, (kh, kw), (sh, sw), pad, oh, ow, dy.dtype)
+    d_row_sum = _tap_spread(share, 2, kh, sh, pad_shape[2])
+    dxpad = _tap_spread(d_row_sum, 3, kw, sw, pad_shape[3])
+    return unpad(dxpad, x_shape, (kh, kw), (sh, sw), pad)
+
+
+def _tap_sum(a, axis, taps, stride, count):
+    total = tap_view(a, axis, 0, stride, count).copy()
+    for t in range(1, taps):
+        total += tap_view(a, axis, t, stride, count)
+    return total
+
+
+def _tap_spread(d, axis, taps, stride, size):
+    """The adjoint of _tap_sum: every tap of a window receives the window's gradient."""
+    shape = list(d.shape)
+    shape[axis] = size
+    out = np.zeros(shape, dtype=d.dtype)
+    for t in range(taps):
+        tap_view(out, axis, t, stride, d.shape[axis])[...] += d
+    return out
 
 
 def forward_naive(x, kernel, stride=(1, 1), pad=(0, 0)):

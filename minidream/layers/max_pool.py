@@ -3,34 +3,42 @@
 Shapes: x (N, C, H, W) -> y (N, C, OH, OW), OH from pool_shape.output_size (ceil mode).
 
 Formula: y[n, c, i, j] = max over the window rows [i*sh - ph, i*sh - ph + KH) ∩ [0, H), same for columns.
-Windows are clipped to the real image: padding never wins (Caffe initializes with -FLT_MAX and skips padding).
+Windows are clipped to the real image: padding never wins (Caffe starts from -FLT_MAX and skips padding).
 Ties go to the first maximum in row-major window order, as in Caffe's loop (strict '>').
 
 Backward: the gradient flows only to the winner of each window,
     dx[n, c, argmax(i, j)] += dy[n, c, i, j].
 
-Fast path: instead of building a window tensor, compare KH*KW strided views of the padded input, keeping the
-running max and a compact int8 tap index (u*KW + v) of the winner; backward adds dy where the index matches, one
-strided view at a time — no np.add.at.
+Fast path: a 2-D max is a max of row maxima, so the window is done in two 1-D passes — first along each row
+(KW strided views of the padded input), then down the columns of those row maxima (KH views) — remembering in
+small int8 arrays which tap won each pass. Keeping the first winner in each pass keeps Caffe's row-major tie rule.
+Backward retraces the two passes in reverse with KH + KW strided adds — no window tensor, no np.add.at.
 """
 import numpy as np
 
 from minidream.backend import is_gpu
-from minidream.layers.pool_shape import output_size, padded_extent
+from minidream.layers.pool_shape import output_size, padded, tap_view, unpad
 
 
-def _padded(x, kh, kw, stride, pad, fill):
-    n, c, h, w = x.shape
-    oh, top, bottom = padded_extent(h, kh, stride[0], pad[0])
-    ow, left, right = padded_extent(w, kw, stride[1], pad[1])
-    xpad = np.full((n, c, h + top + bottom, w + left + right), fill, dtype=x.dtype)
-    xpad[:, :, top:top + h, left:left + w] = x
-    return xpad, oh, ow
+def _running_max(a, axis, taps, stride, count):
+    """Max over `taps` strided views along `axis`, and the index of the first view reaching it."""
+    best = tap_view(a, axis, 0, stride, count).copy()
+    winner = np.zeros(best.shape, dtype=np.int8)
+    for t in range(1, taps):
+        candidate = tap_view(a, axis, t, stride, count)
+        np.copyto(winner, t, where=candidate > best)
+        np.maximum(best, candidate, out=best)
+    return best, winner
 
 
-def _tap(u, v, stride, oh, ow):
-    return (Ellipsis, slice(u, u + (oh - 1) * stride[0] + 1, stride[0]),
-            slice(v, v + (ow - 1) * stride[1] + 1, stride[1]))
+def _scatter(d, winner, axis, taps, stride, size):
+    """The adjoint of _running_max: send each gradient to the tap that won; `size` is the input length."""
+    shape = list(d.shape)
+    shape[axis] = size
+    out = np.zeros(shape, dtype=d.dtype)
+    for t in range(taps):
+        tap_view(out, axis, t, stride, d.shape[axis])[...] += np.where(winner == t, d, 0)
+    return out
 
 
 def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
@@ -38,19 +46,11 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
         from kernels import ops
 
         return ops.max_pool_forward(x, kernel, stride, pad)
-    kh, kw = kernel
-    xpad, oh, ow = _padded(x, kh, kw, stride, pad, -np.inf)
-    y = xpad[_tap(0, 0, stride, oh, ow)].copy()
-    tap = np.zeros(y.shape, dtype=np.int8 if kh * kw < 128 else np.int32)
-    for u in range(kh):
-        for v in range(kw):
-            if u == v == 0:
-                continue
-            window = xpad[_tap(u, v, stride, oh, ow)]
-            wins = window > y
-            np.copyto(y, window, where=wins)
-            np.copyto(tap, u * kw + v, where=wins)
-    return y, (x.shape, kernel, stride, pad, tap)
+    (kh, kw), (sh, sw) = kernel, stride
+    xpad, oh, ow = padded(x, kernel, stride, pad, -np.inf)
+    row_max, col_winner = _running_max(xpad, 3, kw, sw, ow)  # (N, C, Hpad, OW)
+    y, row_winner = _running_max(row_max, 2, kh, sh, oh)      # (N, C, OH, OW)
+    return y, (x.shape, kernel, stride, pad, xpad.shape, row_winner, col_winner)
 
 
 def backward(dy, cache):
@@ -58,16 +58,10 @@ def backward(dy, cache):
         from kernels import ops
 
         return ops.max_pool_backward(dy, cache)
-    x_shape, (kh, kw), stride, pad, tap = cache
-    n, c, h, w = x_shape
-    oh, ow = dy.shape[2:]
-    _, top, bottom = padded_extent(h, kh, stride[0], pad[0])
-    _, left, right = padded_extent(w, kw, stride[1], pad[1])
-    dxpad = np.zeros((n, c, h + top + bottom, w + left + right), dtype=dy.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            dxpad[_tap(u, v, stride, oh, ow)] += np.where(tap == u * kw + v, dy, 0)
-    return dxpad[:, :, top:top + h, left:left + w]
+    x_shape, (kh, kw), (sh, sw), pad, pad_shape, row_winner, col_winner = cache
+    d_row_max = _scatter(dy, row_winner, 2, kh, sh, pad_shape[2])
+    dxpad = _scatter(d_row_max, col_winner, 3, kw, sw, pad_shape[3])
+    return unpad(dxpad, x_shape, (kh, kw), (sh, sw), pad)
 
 
 def forward_naive(x, kernel, stride=(1, 1), pad=(0, 0)):

@@ -7,6 +7,7 @@ and then, when padding is used, drops a last window that would start inside the 
     if pad > 0 and (out - 1) * stride >= size + pad: out -= 1
 (caffe/src/caffe/layers/pooling_layer.cpp, PoolingLayer::Reshape).
 """
+import numpy as np
 
 
 def output_size(size, kernel, stride, pad):
@@ -25,3 +26,30 @@ def padded_extent(size, kernel, stride, pad):
     """Length of the padded axis every window reads: `pad` before, enough after for ceil mode."""
     out = output_size(size, kernel, stride, pad)
     return out, pad, max(0, (out - 1) * stride + kernel - size - pad)
+
+
+def tap_view(a, axis, tap, stride, count):
+    """The view of `a` that window tap `tap` reads along `axis`: a[..., tap::stride][:count] on that axis."""
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(tap, tap + (count - 1) * stride + 1, stride)
+    return a[tuple(index)]
+
+
+def padded(x, kernel, stride, pad, fill):
+    """x (N, C, H, W) inside a border of `fill` wide enough for every window; returns (xpad, OH, OW)."""
+    n, c, h, w = x.shape
+    oh, top, bottom = padded_extent(h, kernel[0], stride[0], pad[0])
+    ow, left, right = padded_extent(w, kernel[1], stride[1], pad[1])
+    xpad = np.empty((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+    xpad[:, :, :top], xpad[:, :, top + h:] = fill, fill
+    xpad[:, :, top:top + h, :left], xpad[:, :, top:top + h, left + w:] = fill, fill
+    xpad[:, :, top:top + h, left:left + w] = x
+    return xpad, oh, ow
+
+
+def unpad(xpad, x_shape, kernel, stride, pad):
+    """The inverse of `padded` for gradients: the part of xpad over the real image."""
+    h, w = x_shape[2:]
+    _, top, _ = padded_extent(h, kernel[0], stride[0], pad[0])
+    _, left, _ = padded_extent(w, kernel[1], stride[1], pad[1])
+    return xpad[:, :, top:top + h, left:left + w]

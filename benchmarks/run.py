@@ -1,0 +1,221 @@
+"""The CPU benchmark suite: one DeepDream step (forward to a layer + backward to the input), per layer and whole,
+for minidream's NumPy engine and, when torch is importable, the same architectures in PyTorch.
+
+    python -m benchmarks                 # full suite: 224x224 and 640x480, per-layer table, default dream
+    python -m benchmarks --quick         # 224x224 only, no dream
+    python -m benchmarks --json out.json
+
+Each (implementation, network, size) runs in a fresh subprocess so that its peak memory (growth of the peak
+resident set over the loaded model) is its own. Times are medians over --repeats steps after one warm-up step.
+Achieved GFLOP/s counts the multiply-adds of convolutions and fully connected layers (2 FLOPs each) in forward and
+in the input-gradient backward (a dream step needs no weight gradients); % of peak compares it with a float32
+GEMM measured in the same run. The GPU issue's columns come from benchmarks/gpu.py when a CUDA device exists.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5")]
+SIZES = [(224, 224), (480, 640)]  # (H, W)
+
+
+def gemm_peak(n=2048, repeats=5):
+    """Best float32 GEMM rate of NumPy's BLAS, in GFLOP/s."""
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = a.T.copy()
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def step_flops(net, end, size):
+    """FLOPs of forward to `end` plus the input-gradient backward (twice the forward's multiply-adds)."""
+    shapes = net._shapes(size, 1, only=set(net.ancestors([end])))
+    total = 0
+    for i in net.ancestors([end]):
+        spec = net._specs[i]
+        if spec["type"] in ("Convolution", "InnerProduct"):
+            w = net.params[spec["name"]][0]
+            total += 2 * int(np.prod(shapes[i][1:])) * int(np.prod(w.shape[1:]))
+    return 2 * total
+
+
+def _input(size):
+    return (np.random.default_rng(0).standard_normal((1, 3) + tuple(size)) * 50).astype(np.float32)
+
+
+def _minidream_step(name, end):
+    from minidream import models
+
+    net = models.random_model(name)
+
+    def step(x):
+        net.backward(net.forward(x, end=end))
+
+    return net, step
+
+
+def _torch_step(name, end):
+    import torch
+
+    from benchmarks.torch_reference import TorchNet
+    from minidream import models
+
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count())))
+    net = models.random_model(name)
+    tnet = TorchNet(net)
+
+    def step(x):
+        tx = torch.from_numpy(x).requires_grad_(True)
+        out = tnet.forward(tx, [end])[end]
+        out.backward(out.detach())  # the L2 objective's gradient is the activation itself
+
+    return net, step
+
+
+def child(impl, name, end, size, repeats):
+    """Runs in a subprocess: times `repeats` steps after a warm-up, reports peak memory growth."""
+    make = _minidream_step if impl == "minidream" else _torch_step
+    net, step = make(name, end)
+    x = _input(size)
+    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step(x)
+    times = [_timed(lambda: step(x)) for _ in range(repeats)]
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"impl": impl, "net": name, "end": end, "size": list(size), "median_s": float(np.median(times)),
+            "times_s": times, "peak_mem_mb": (peak_kb - base_kb) / 1024, "gflop": step_flops(net, end, size) / 1e9}
+
+
+def run_child(impl, name, end, size, repeats):
+    cmd = [sys.executable, "-m", "benchmarks.run", "--child", impl, name, end, f"{size[0]}x{size[1]}",
+           str(repeats)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child {' '.join(cmd[3:])} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def per_layer(name, end, size, repeats=3):
+    """{layer: (forward ms, backward ms)} medians, timing each layer call inside whole steps."""
+    from minidream import models
+    from minidream.net import Net
+
+    net = models.random_model(name)
+    times = {}
+
+    def timed(method, slot):
+        def wrapper(i, *args):
+            t = time.perf_counter()
+            out = method(i, *args)
+            times.setdefault(net.layer_names[i], [[], []])[slot].append(time.perf_counter() - t)
+            return out
+        return wrapper
+
+    net._forward_layer = timed(lambda i, *a: Net._forward_layer(net, i, *a), 0)
+    net._backward_layer = timed(lambda i, *a: Net._backward_layer(net, i, *a), 1)
+    x = _input(size)
+    for _ in range(repeats + 1):
+        net.backward(net.forward(x, end=end))
+    return {layer: (1000 * float(np.median(f[1:])), 1000 * float(np.median(b[1:])) if b else 0.0)
+            for layer, (f, b) in times.items()}
+
+
+def default_dream_time(size):
+    """Seconds for minidream.dream with the defaults (4 octaves x 10 steps) on random-weight GoogLeNet."""
+    try:
+        import minidream
+        from minidream import models
+    except ImportError:
+        return None
+    image = (np.random.default_rng(0).random(tuple(size) + (3,)) * 255).astype(np.uint8)
+    net = models.random_model("googlenet")
+    return _timed(lambda: minidream.dream(image, model=net, seed=0, progress=False))
+
+
+def _torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def markdown(results):
+    lines = [f"GEMM peak (float32, NumPy BLAS): {results['gemm_gflops']:.0f} GFLOP/s; "
+             f"{results['threads']} threads; {results['machine']}", "",
+             "| network | size | GFLOP | minidream ms | GFLOP/s | % peak | mem MB | PyTorch ms | mem MB | ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in results["steps"]:
+        ours, ref = row["minidream"], row.get("torch")
+        rate = ours["gflop"] / ours["median_s"]
+        torch_cols = (f"{1000 * ref['median_s']:.0f} | {ref['peak_mem_mb']:.0f} | "
+                      f"{ours['median_s'] / ref['median_s']:.2f}") if ref else "– | – | –"
+        lines.append(f"| {row['net']}→{row['end']} | {row['size'][1]}×{row['size'][0]} | {ours['gflop']:.1f} | "
+                     f"{1000 * ours['median_s']:.0f} | {rate:.0f} | {100 * rate / results['gemm_gflops']:.0f}% | "
+                     f"{ours['peak_mem_mb']:.0f} | {torch_cols} |")
+    for key, table in results.get("layers", {}).items():
+        lines += ["", f"Per layer, {key} (ms):", "", "| layer | forward | backward |", "|---|---|---|"]
+        lines += [f"| {layer} | {f:.1f} | {b:.1f} |" for layer, (f, b) in table.items()]
+    if results.get("dream_s") is not None:
+        lines += ["", f"Default dream (4 octaves × 10 steps, random GoogLeNet) at 640×480: {results['dream_s']:.1f} s"]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="224x224 only, no per-layer table, no dream")
+    parser.add_argument("--repeats", type=int, default=5, help="timed steps per case (default 5)")
+    parser.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON results")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        impl, name, end, size, repeats = args.child
+        h, w = (int(v) for v in size.split("x"))
+        print(json.dumps(child(impl, name, end, (h, w), int(repeats))))
+        return
+    sizes = SIZES[:1] if args.quick else SIZES
+    use_torch = _torch_available() and not args.no_torch
+    results = {"gemm_gflops": gemm_peak(), "threads": os.cpu_count(), "steps": [], "layers": {},
+               "machine": f"{platform.machine()} {platform.processor() or ''}".strip()}
+    for name, end in CASES:
+        for size in sizes:
+            row = {"net": name, "end": end, "size": list(size),
+                   "minidream": run_child("minidream", name, end, size, args.repeats)}
+            if use_torch:
+                row["torch"] = run_child("torch", name, end, size, args.repeats)
+            results["steps"].append(row)
+            print(f"  {name} {size[1]}x{size[0]}: {1000 * row['minidream']['median_s']:.0f} ms", file=sys.stderr)
+    if not args.quick:
+        for name, end in CASES:
+            results["layers"][f"{name}→{end} 640×480"] = per_layer(name, end, SIZES[1])
+        results["dream_s"] = default_dream_time(SIZES[1])
+    try:
+        from benchmarks import gpu
+    except ImportError:
+        gpu = None
+    if gpu is not None and hasattr(gpu, "rows"):
+        results["gpu"] = gpu.rows(quick=args.quick)
+    print(markdown(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+        print(f"\nwrote {args.json}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
