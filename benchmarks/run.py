@@ -126,10 +126,18 @@ def per_layer(name, end, size, repeats=3):
 
     net._forward_layer = timed(lambda i, *a: Net._forward_layer(net, i, *a), 0)
     net._backward_layer = timed(lambda i, *a: Net._backward_layer(net, i, *a), 1)
+
+    def shared(members, *args):  # sibling 1x1 convolutions run as one product: time them as one row
+        t = time.perf_counter()
+        Net._forward_shared_pointwise(net, members, *args)
+        key = " + ".join(net.layer_names[m] for m in members)
+        times.setdefault(key, [[], []])[0].append(time.perf_counter() - t)
+
+    net._forward_shared_pointwise = shared
     x = _input(size)
     for _ in range(repeats + 1):
         net.backward(net.forward(x, end=end))
-    return {layer: (1000 * float(np.median(f[1:])), 1000 * float(np.median(b[1:])) if b else 0.0)
+    return {layer: (1000 * float(np.median(f[1:])) if f else 0.0, 1000 * float(np.median(b[1:])) if b else 0.0)
             for layer, (f, b) in times.items()}
 
 

@@ -41,6 +41,7 @@ class Net:
             raise ValueError("layer names must be unique")
         self._bottoms = self._resolve_bottoms()
         self._channels = self._infer_channels()
+        self._shared_pointwise = self._find_shared_pointwise()
         self.params = {}
         self.grads = {}
         self._init_params(blobs or {})
@@ -86,6 +87,16 @@ class Net:
             else:
                 channels[i] = ins[0]
         return channels
+
+    def _find_shared_pointwise(self):
+        """{layer index: indices of all 1x1 convolutions reading the same blob} for groups of two or more."""
+        groups = {}
+        for i, spec in enumerate(self._specs):
+            p = spec["params"]
+            if (spec["type"] == "Convolution" and p["kernel_size"] == [1, 1] and p["stride"] == [1, 1]
+                    and p["pad"] == [0, 0] and p["group"] == 1):
+                groups.setdefault(self._bottoms[i][0], []).append(i)
+        return {i: members for members in groups.values() if len(members) > 1 for i in members}
 
     def ancestors(self, ends):
         """Indices of the layers the given end layers depend on (ends included), in graph order."""
@@ -213,7 +224,14 @@ class Net:
         end_set = {self.layer_index(e) for e in ends}
         consumers = self._consumer_counts(order)
         outputs, caches = {INPUT: x}, {}
+        needed = set(order)
         for i in order:
+            if i in outputs:  # computed together with a sibling 1x1 convolution
+                continue
+            members = [m for m in self._shared_pointwise.get(i, ()) if m in needed]
+            if len(members) > 1:
+                self._forward_shared_pointwise(members, outputs, caches)
+                continue
             inputs = [outputs[p] for p in self._bottoms[i]]
             # An in-place ReLU may overwrite its producer's output when nobody else needs it (Caffe does the same).
             in_place = (self._specs[i]["type"] == "ReLU" and self._bottoms[i][0] not in end_set
@@ -225,6 +243,13 @@ class Net:
         if many:
             return {e: outputs[self.layer_index(e)] for e in ends}
         return outputs[self.layer_index(ends[0])]
+
+    def _forward_shared_pointwise(self, members, outputs, caches):
+        x = outputs[self._bottoms[members[0]][0]]
+        params = [self.params[self.layer_names[m]] for m in members]
+        results = conv.forward_shared_input(x, [p[0] for p in params], [p[1] if len(p) > 1 else None for p in params])
+        for m, (y, cache) in zip(members, results):
+            outputs[m], caches[m] = y, cache
 
     def _consumer_counts(self, order):
         counts = {}

@@ -16,7 +16,7 @@ and backward is the same products transposed:
 """
 import numpy as np
 
-from minidream.backend import is_gpu
+from minidream.backend import get_array_module, is_gpu
 
 
 def output_size(size, kernel, stride, pad):
@@ -94,6 +94,31 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
     if b is not None:
         y += b.reshape(1, f, 1, 1)
     return y, (x.shape, w, b is not None, stride, pad, groups, col)
+
+
+def forward_shared_input(x, weights, biases):
+    """Several 1x1 (stride 1, no padding, one group) convolutions of the same x as ONE matrix product.
+
+    An inception module's 1x1, 3x3_reduce and 5x5_reduce branches all read the module input; stacking their
+    filters gives a taller, more efficient GEMM and reads x once. Returns [(y_k, cache_k)], each exactly what
+    forward(x, weights[k], biases[k]) returns (y_k is a channel slice of the joint output).
+    """
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    sizes = [wk.shape[0] for wk in weights]
+    for wk in weights:
+        _check(c, wk.shape[0], wk.shape[1], 1)
+    w_all = xp.concatenate([wk.reshape(wk.shape[0], c) for wk in weights])
+    col = x.reshape(n, 1, c, h * w)  # one group, as forward's cache has it
+    y_all = xp.matmul(w_all, col).reshape(n, sum(sizes), h, w)
+    results, start = [], 0
+    for wk, bk, size in zip(weights, biases, sizes):
+        y = y_all[:, start:start + size]
+        if bk is not None:
+            y += bk.reshape(1, size, 1, 1)
+        results.append((y, (x.shape, wk, bk is not None, (1, 1), (0, 0), 1, col)))
+        start += size
+    return results
 
 
 def backward(dy, cache, weight_grads=True):
