@@ -180,11 +180,15 @@ def lrn_backward(dy, cache):
 
 
 def relu_forward(x, negative_slope=0.0, out=None):
-    """y = x > 0 ? x : negative_slope * x, any shape; out (contiguous float32, may be x) receives y."""
+    """y = x > 0 ? x : negative_slope * x, any shape; out (may be x) receives y when given."""
     run = launcher_for(x)
     x = _contiguous(run.xp, x)
-    y = run.empty(x.shape) if out is None else out
+    direct = out is not None and out.dtype == np.float32 and out.flags.c_contiguous
+    y = out if direct else run.empty(x.shape)
     run("relu_forward", *grid_1d(x.size), x, y, np.int32(x.size), np.float32(negative_slope))
+    if out is not None and not direct:  # e.g. a channel slice of a joint 1x1 convolution's output
+        out[...] = y
+        y = out
     return y, (y, negative_slope)
 
 

@@ -11,20 +11,9 @@ import pytest
 from kernels import ops
 from minidream.layers import avg_pool, conv, lrn, max_pool, relu
 from tests.gradcheck import tie_free
-from tests.kernels.helpers import assert_close
+from tests.kernels.helpers import CONV_CASES, POOL_CASES, assert_close
 
 pytestmark = pytest.mark.usefixtures("emulated")
-
-CONV_CASES = [
-    # (N, C, H, W), (F, KH, KW), stride, pad, groups
-    ((2, 3, 17, 19), (4, 3, 3), (1, 1), (1, 1), 1),
-    ((2, 4, 11, 8), (6, 3, 5), (2, 3), (1, 2), 2),
-    ((3, 6, 9, 10), (6, 5, 5), (2, 2), (0, 0), 3),
-    ((1, 3, 23, 27), (4, 11, 11), (4, 4), (0, 0), 1),  # AlexNet conv1's shape of window
-    ((2, 5, 6, 7), (3, 1, 1), (1, 1), (0, 0), 1),  # pointwise: no im2col
-    ((2, 4, 7, 6), (4, 1, 1), (2, 2), (0, 0), 2),  # 1x1 but strided: im2col
-]
-
 
 @pytest.mark.parametrize("x_shape, f_k, stride, pad, groups", CONV_CASES)
 def test_conv_forward_backward(rng, x_shape, f_k, stride, pad, groups):
@@ -50,17 +39,6 @@ def test_conv_without_bias_or_weight_grads(rng):
     assert dw is None and db is None
     assert_close(dx, conv.backward(dy, conv.forward(x, w, None, (2, 1), (1, 0))[1])[0])
     assert ops.conv_backward(dy, cache)[2] is None
-
-
-POOL_CASES = [
-    # (N, C, H, W), kernel, stride, pad
-    ((2, 3, 17, 19), (3, 3), (2, 2), (0, 0)),  # ceil mode: last window hangs over the edge
-    ((1, 2, 8, 8), (2, 2), (2, 2), (0, 0)),
-    ((2, 3, 9, 7), (3, 3), (2, 2), (1, 1)),  # padding and the clip rule
-    ((1, 2, 6, 7), (3, 2), (1, 2), (1, 0)),
-    ((2, 2, 5, 6), (3, 3), (1, 1), (1, 1)),  # GoogLeNet's 3x3/s1/p1 inside inception
-    ((1, 3, 5, 5), (5, 5), (1, 1), (0, 0)),  # global pooling
-]
 
 
 @pytest.mark.parametrize("x_shape, kernel, stride, pad", POOL_CASES)
@@ -121,6 +99,18 @@ def test_relu_in_place(rng):
     y, _ = ops.relu_forward(x, 0.0, out=x)
     assert y is x
     assert_close(x, expected)
+
+
+def test_relu_in_place_on_a_channel_slice(rng):
+    # The Net runs ReLU in place on slices of the joint output of sibling 1x1 convolutions.
+    joint = rng.standard_normal((2, 6, 3, 5)).astype(np.float32)
+    expected = joint.copy()
+    expected[:, 2:5] = np.where(joint[:, 2:5] > 0, joint[:, 2:5], 0.1 * joint[:, 2:5])
+    part = joint[:, 2:5]
+    y, cache = ops.relu_forward(part, 0.1, out=part)
+    assert y is part
+    assert_close(joint, expected)
+    assert_close(ops.relu_backward(np.ones_like(part), cache), np.where(part > 0, 1, 0.1).astype(np.float32))
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 37, 41), (2, 3, 9, 11)])

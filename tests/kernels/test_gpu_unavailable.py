@@ -1,0 +1,39 @@
+"""Asking for the GPU where it cannot work fails with minidream.backend's one clear error."""
+import pathlib
+import sys
+import types
+
+import pytest
+
+import kernels
+from minidream import random_model
+from minidream.backend import GPUUnavailableError, check_device
+
+
+@pytest.fixture
+def no_cupy(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` now raises ImportError
+
+
+def test_without_cupy_the_error_names_it_and_the_install(no_cupy):
+    with pytest.raises(GPUUnavailableError, match=r"needs CuPy, which is not installed.*pip install \.\[gpu\]"
+                                                  r".*cupy-cuda12x.*cupy-cuda13x"):
+        check_device("gpu")
+
+
+def test_without_cupy_models_and_kernels_raise_the_same_error(no_cupy):
+    with pytest.raises(GPUUnavailableError, match="needs CuPy"):
+        random_model("alexnet", device="gpu")
+    # A source the loader has not compiled yet in this process, so nothing memoized answers instead.
+    with pytest.raises(GPUUnavailableError, match="needs CuPy"):
+        kernels.get_module(pathlib.Path(__file__).with_name("shim_check.cu"))
+
+
+def test_without_a_device_the_error_says_so(monkeypatch):
+    def no_driver():
+        raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver)))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    with pytest.raises(GPUUnavailableError, match="needs a CUDA device, but CuPy found none"):
+        check_device("cuda")
