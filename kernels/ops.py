@@ -197,7 +197,7 @@ def relu_backward(dy, cache):
     y, negative_slope = cache
     run = launcher_for(dy)
     dx = run.empty(y.shape)
-    run("relu_backward", *grid_1d(y.size), y, _contiguous(run.xp, dy), dx, np.int32(y.size),
+    run("relu_backward", *grid_1d(y.size), _contiguous(run.xp, y), _contiguous(run.xp, dy), dx, np.int32(y.size),
         np.float32(negative_slope))
     return dx
 
