@@ -45,8 +45,9 @@ def forward(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
     scale = _window_sum(x * x, local_size)
     scale *= alpha / local_size
     scale += k
-    y = x * scale ** -beta
-    return y, (x, y, scale, local_size, alpha, beta)
+    scale_pow = scale ** -beta  # kept for backward: the power is the costliest step here
+    y = x * scale_pow
+    return y, (x, y, scale, scale_pow, local_size, alpha, beta)
 
 
 def backward(dy, cache):
@@ -54,9 +55,11 @@ def backward(dy, cache):
         from kernels import ops
 
         return ops.lrn_backward(dy, cache)
-    x, y, scale, local_size, alpha, beta = cache
+    x, y, scale, scale_pow, local_size, alpha, beta = cache
     ratio = _window_sum(dy * y / scale, local_size)
-    return dy * scale ** -beta - (2.0 * alpha * beta / local_size) * x * ratio
+    ratio *= x
+    ratio *= 2.0 * alpha * beta / local_size
+    return dy * scale_pow - ratio
 
 
 def forward_naive(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
@@ -67,12 +70,13 @@ def forward_naive(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
     for i_c in range(c):
         window = x[:, max(0, i_c - half):min(c, i_c + half + 1)]
         scale[:, i_c] = k + alpha / local_size * np.sum(window ** 2, axis=1)
-    y = x * scale ** -beta
-    return y, (x, y, scale, local_size, alpha, beta)
+    scale_pow = scale ** -beta
+    y = x * scale_pow
+    return y, (x, y, scale, scale_pow, local_size, alpha, beta)
 
 
 def backward_naive(dy, cache):
-    x, y, scale, local_size, alpha, beta = cache
+    x, y, scale, _, local_size, alpha, beta = cache
     c = x.shape[1]
     half = (local_size - 1) // 2
     dx = dy * scale ** -beta
