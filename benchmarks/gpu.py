@@ -1,0 +1,299 @@
+"""CPU vs GPU: one dream step, and each layer in it, for GoogLeNet and AlexNet at 224x224 and 640x480.
+
+    python -m benchmarks.gpu              # both sizes, per-layer tables at 640x480
+    python -m benchmarks.gpu --quick      # 224x224 only, no per-layer tables
+
+A step is what minidream.dream does per iteration: roll (jitter), forward to the layer, backward
+of the L2 objective (dtop = the activation) to the input, normalized update with the clip, roll
+back. Columns: minidream on NumPy, minidream on CuPy (our kernels + cuBLAS), and when torch is
+importable the same step in PyTorch on the CPU and on CUDA (cuDNN) -- benchmarks/torch_reference.py.
+
+GPU times are CUDA events around the work, after two warm-up steps (kernel compilation, cuBLAS
+and cuDNN autotuning), medians of --repeats; CPU times are perf_counter medians. Memory for the
+step is the peak the step adds above the loaded weights: CuPy's memory pool growth (it keeps
+freed blocks, so its size after the step is the step's peak), torch.cuda.max_memory_allocated.
+
+``rows(quick=False)`` returns the results as a list of dicts (benchmarks/run.py calls it);
+``markdown(rows)`` renders them.
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from minidream.backend import GPUUnavailableError, get_cupy
+
+CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5")]
+SIZES = [(224, 224), (480, 640)]  # (H, W)
+STEP_SIZE, JITTER = 1.5, (13, -21)  # a fixed jitter: every implementation rolls by the same amount
+
+
+def _input(size):
+    return (np.random.default_rng(0).uniform(-100, 100, (1, 3) + tuple(size))).astype(np.float32)
+
+
+def _minidream_step(net, end, lo, hi):
+    """A step on minidream's engine; NumPy or CuPy by where net and x live."""
+    from minidream.dream import roll, update
+
+    def step(x):
+        x = roll(x, *JITTER)
+        update(x, net.backward(net.forward(x, end=end)), STEP_SIZE, lo, hi)
+        return roll(x, -JITTER[0], -JITTER[1])
+
+    return step
+
+
+def _torch_step(net, end, device):
+    import torch
+
+    from benchmarks.torch_reference import TorchNet
+
+    tnet = TorchNet(net, device)
+    mean = torch.tensor(net.meta["mean_bgr"], dtype=torch.float32, device=device).reshape(1, 3, 1, 1)
+
+    def step(x):
+        x = torch.roll(x, JITTER, dims=(2, 3)).requires_grad_(True)
+        y = tnet.forward(x, [end])[end]
+        y.backward(y.detach())
+        with torch.no_grad():
+            g = x.grad
+            x = x + (STEP_SIZE / g.abs().mean()) * g
+            x = torch.minimum(torch.maximum(x, -mean), 255 - mean)
+        return torch.roll(x.detach(), (-JITTER[0], -JITTER[1]), dims=(2, 3))
+
+    return step
+
+
+def _median_ms(times):
+    return 1000 * statistics.median(times)
+
+
+def _cpu_ms(step, x, repeats):
+    step(x)  # warm-up; steps leave x alone (the first roll copies it)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        step(x)
+        times.append(time.perf_counter() - t)
+    return _median_ms(times)
+
+
+def _cuda_ms(step, x, repeats, record, synchronize):
+    """Median ms of step(x) between two recorded CUDA events; record() -> a recorded event."""
+    for _ in range(2):
+        step(x)
+    synchronize()
+    times = []
+    for _ in range(repeats):
+        start = record()
+        step(x)
+        stop = record()
+        stop.synchronize()
+        times.append(_elapsed_s(start, stop))
+    return _median_ms(times)
+
+
+def _elapsed_s(start, stop):
+    if hasattr(start, "elapsed_time"):  # torch.cuda.Event
+        return start.elapsed_time(stop) / 1000
+    import cupy
+
+    return cupy.cuda.get_elapsed_time(start, stop) / 1000
+
+
+def _cupy_event():
+    import cupy
+
+    event = cupy.cuda.Event()
+    event.record()
+    return event
+
+
+def _torch_event():
+    import torch
+
+    event = torch.cuda.Event(enable_timing=True)
+    event.record()
+    return event
+
+
+def gpu_step(name, end, size, repeats):
+    """(ms, step memory MB, GPU name) for minidream on CuPy."""
+    from minidream.models import random_model
+
+    cp = get_cupy()
+    net = random_model(name, device="gpu")
+    mean = cp.asarray(np.asarray(net.meta["mean_bgr"], np.float32))
+    step = _minidream_step(net, end, -mean, 255 - mean)
+    x = cp.asarray(_input(size))
+    ms = _cuda_ms(step, x, repeats, _cupy_event, cp.cuda.Device().synchronize)
+    pool = cp.get_default_memory_pool()
+    cp.cuda.Device().synchronize()
+    pool.free_all_blocks()
+    before = pool.used_bytes()
+    step(x)
+    cp.cuda.Device().synchronize()
+    memory = (pool.total_bytes() - before) / 2**20
+    name = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)["name"]
+    return ms, memory, name.decode() if isinstance(name, bytes) else name
+
+
+def cpu_step(name, end, size, repeats):
+    from minidream.models import random_model
+
+    net = random_model(name)
+    mean = np.asarray(net.meta["mean_bgr"], np.float32).reshape(1, 3, 1, 1)
+    return _cpu_ms(_minidream_step(net, end, -mean, 255 - mean), _input(size), repeats)
+
+
+def torch_steps(name, end, size, repeats):
+    """{"torch_cpu_ms", and with CUDA "torch_cuda_ms", "torch_cuda_mem_mb"}; {} without torch."""
+    try:
+        import torch
+    except ImportError:
+        return {}
+    from minidream.models import random_model
+
+    net = random_model(name)
+    x = torch.from_numpy(_input(size))
+    result = {"torch_cpu_ms": _cpu_ms(_torch_step(net, end, "cpu"), x, repeats)}
+    if torch.cuda.is_available():
+        torch.backends.cudnn.benchmark = True
+        step = _torch_step(net, end, "cuda")
+        xg = x.cuda()
+        result["torch_cuda_ms"] = _cuda_ms(step, xg, repeats, _torch_event, torch.cuda.synchronize)
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        step(xg)
+        torch.cuda.synchronize()
+        result["torch_cuda_mem_mb"] = (torch.cuda.max_memory_allocated() - before) / 2**20
+    return result
+
+
+def gpu_layers(name, end, size, repeats):
+    """{layer: (forward ms, backward ms)} on the GPU: CUDA events around each layer call inside
+    whole forward/backward passes (the calls stay asynchronous; events are read afterwards)."""
+    from minidream.models import random_model
+    from minidream.net import Net
+
+    cp = get_cupy()
+    net = random_model(name, device="gpu")
+    events = []
+
+    def timed(method, slot, key):
+        def wrapper(*args):
+            start = _cupy_event()
+            out = method(*args)
+            events.append((key(*args), slot, start, _cupy_event()))
+            return out
+        return wrapper
+
+    layer_name = lambda i, *_: net.layer_names[i]  # noqa: E731
+    net._forward_layer = timed(lambda *a: Net._forward_layer(net, *a), 0, layer_name)
+    net._backward_layer = timed(lambda *a: Net._backward_layer(net, *a), 1, layer_name)
+    net._forward_shared_pointwise = timed(lambda *a: Net._forward_shared_pointwise(net, *a), 0,
+                                          lambda members, *_: " + ".join(net.layer_names[m] for m in members))
+    x = cp.asarray(_input(size))
+    for _ in range(2):
+        net.backward(net.forward(x, end=end))
+    cp.cuda.Device().synchronize()
+    events.clear()
+    for _ in range(repeats):
+        net.backward(net.forward(x, end=end))
+    cp.cuda.Device().synchronize()
+    times = {}
+    for key, slot, start, stop in events:
+        times.setdefault(key, ([], []))[slot].append(cp.cuda.get_elapsed_time(start, stop))
+    return {key: tuple(statistics.median(t) if t else 0.0 for t in pair) for key, pair in times.items()}
+
+
+def rows(quick=False, repeats=5, cpu=True, torch=True, layers=True):
+    """Benchmark rows (dicts). Raises GPUUnavailableError without CuPy and a CUDA device.
+
+    {"kind": "step", "net", "end", "size" [H, W], "gpu_ms", "gpu_mem_mb", "device", and "cpu_ms",
+     "speedup" (cpu / gpu), "torch_cpu_ms", "torch_cuda_ms", "torch_cuda_mem_mb", "vs_torch_cuda"
+     (gpu / torch cuda, < 1 is faster) when measured}
+    {"kind": "layer", "net", "end", "size", "layer", "gpu_forward_ms", "gpu_backward_ms",
+     "cpu_forward_ms", "cpu_backward_ms"} at 640x480 (not with quick).
+    """
+    get_cupy()
+    sizes = SIZES[:1] if quick else SIZES
+    out = []
+    for name, end in CASES:
+        for size in sizes:
+            gpu_ms, memory, device = gpu_step(name, end, size, repeats)
+            row = {"kind": "step", "net": name, "end": end, "size": list(size), "gpu_ms": gpu_ms,
+                   "gpu_mem_mb": memory, "device": device}
+            if cpu:
+                row["cpu_ms"] = cpu_step(name, end, size, repeats)
+                row["speedup"] = row["cpu_ms"] / gpu_ms
+            if torch:
+                row.update(torch_steps(name, end, size, repeats))
+                if "torch_cuda_ms" in row:
+                    row["vs_torch_cuda"] = gpu_ms / row["torch_cuda_ms"]
+            out.append(row)
+    if layers and not quick:
+        from benchmarks.run import per_layer
+
+        for name, end in CASES:
+            size = SIZES[-1]
+            on_gpu = gpu_layers(name, end, size, repeats)
+            on_cpu = per_layer(name, end, size, repeats=min(repeats, 3)) if cpu else {}
+            for layer, (f, b) in on_gpu.items():
+                row = {"kind": "layer", "net": name, "end": end, "size": list(size), "layer": layer,
+                       "gpu_forward_ms": f, "gpu_backward_ms": b}
+                if layer in on_cpu:
+                    row["cpu_forward_ms"], row["cpu_backward_ms"] = on_cpu[layer]
+                out.append(row)
+    return out
+
+
+def _fmt(value, spec=".1f"):
+    return "–" if value is None else format(value, spec)
+
+
+def markdown(results):
+    steps = [r for r in results if r["kind"] == "step"]
+    lines = []
+    if steps:
+        lines += [f"GPU: {steps[0]['device']}", "",
+                  "| network | size | CPU ms | GPU ms | speedup | GPU step mem MB | PyTorch CPU ms "
+                  "| PyTorch CUDA ms | PyTorch CUDA mem MB | GPU / PyTorch CUDA |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in steps:
+            lines.append(f"| {r['net']}→{r['end']} | {r['size'][1]}×{r['size'][0]} | {_fmt(r.get('cpu_ms'), '.0f')} "
+                         f"| {_fmt(r['gpu_ms'], '.2f')} | {_fmt(r.get('speedup'), '.0f')} | {_fmt(r['gpu_mem_mb'], '.0f')} "
+                         f"| {_fmt(r.get('torch_cpu_ms'), '.0f')} | {_fmt(r.get('torch_cuda_ms'), '.2f')} "
+                         f"| {_fmt(r.get('torch_cuda_mem_mb'), '.0f')} | {_fmt(r.get('vs_torch_cuda'), '.2f')} |")
+    tables = {}
+    for r in results:
+        if r["kind"] == "layer":
+            tables.setdefault(f"{r['net']}→{r['end']} {r['size'][1]}×{r['size'][0]}", []).append(r)
+    for key, table in tables.items():
+        lines += ["", f"Per layer, {key} (ms):", "",
+                  "| layer | CPU forward | CPU backward | GPU forward | GPU backward |", "|---|---|---|---|---|"]
+        lines += [f"| {r['layer']} | {_fmt(r.get('cpu_forward_ms'))} | {_fmt(r.get('cpu_backward_ms'))} "
+                  f"| {_fmt(r['gpu_forward_ms'], '.3f')} | {_fmt(r['gpu_backward_ms'], '.3f')} |" for r in table]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="224x224 only, no per-layer tables")
+    parser.add_argument("--repeats", type=int, default=5, help="timed steps per case (default 5)")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the (slow) NumPy columns")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch columns")
+    args = parser.parse_args(argv)
+    try:
+        results = rows(quick=args.quick, repeats=args.repeats, cpu=not args.no_cpu, torch=not args.no_torch)
+    except GPUUnavailableError as exc:
+        parser.exit(1, f"benchmarks.gpu: {exc}\n")
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
