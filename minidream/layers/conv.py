@@ -17,6 +17,7 @@ and backward is the same products transposed:
 import numpy as np
 
 from minidream.backend import get_array_module, is_gpu
+from minidream.layers.parallel import for_blocks
 
 
 def output_size(size, kernel, stride, pad):
@@ -36,15 +37,19 @@ def im2col(x, kh, kw, stride, pad):
     if _is_pointwise(kh, kw, stride, pad):
         return x.reshape(n, c, h * w)  # a 1x1 convolution's columns are the pixels themselves
     col = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
-    for u in range(kh):
-        # Output rows whose tap u lands inside the image; the others read zero padding.
-        i0, i1 = _valid_range(u, ph, sh, h, oh)
-        for v in range(kw):
-            j0, j1 = _valid_range(v, pw, sw, w, ow)
-            tap = col[:, :, u, v]
-            # Zero only the padding border instead of the whole buffer: a full np.zeros is one more pass over col.
-            tap[:, :, :i0], tap[:, :, i1:], tap[:, :, i0:i1, :j0], tap[:, :, i0:i1, j1:] = 0, 0, 0, 0
-            tap[:, :, i0:i1, j0:j1] = x[:, :, _taps(u, ph, sh, i0, i1), _taps(v, pw, sw, j0, j1)]
+
+    def channels(ch):
+        for u in range(kh):
+            # Output rows whose tap u lands inside the image; the others read zero padding.
+            i0, i1 = _valid_range(u, ph, sh, h, oh)
+            for v in range(kw):
+                j0, j1 = _valid_range(v, pw, sw, w, ow)
+                tap = col[:, ch, u, v]
+                # Zero only the padding border, not the whole buffer: np.zeros would be one more pass over col.
+                tap[:, :, :i0], tap[:, :, i1:], tap[:, :, i0:i1, :j0], tap[:, :, i0:i1, j1:] = 0, 0, 0, 0
+                tap[:, :, i0:i1, j0:j1] = x[:, ch, _taps(u, ph, sh, i0, i1), _taps(v, pw, sw, j0, j1)]
+
+    for_blocks(channels, c, col.size)
     return col.reshape(n, c * kh * kw, oh * ow)
 
 
@@ -57,12 +62,16 @@ def col2im(col, x_shape, kh, kw, stride, pad):
     oh, ow = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
     col = col.reshape(n, c, kh, kw, oh, ow)
     dx = np.zeros(x_shape, dtype=col.dtype)
-    for u in range(kh):
-        i0, i1 = _valid_range(u, ph, sh, h, oh)
-        for v in range(kw):
-            j0, j1 = _valid_range(v, pw, sw, w, ow)
-            if i0 < i1 and j0 < j1:
-                dx[:, :, _taps(u, ph, sh, i0, i1), _taps(v, pw, sw, j0, j1)] += col[:, :, u, v, i0:i1, j0:j1]
+
+    def channels(ch):
+        for u in range(kh):
+            i0, i1 = _valid_range(u, ph, sh, h, oh)
+            for v in range(kw):
+                j0, j1 = _valid_range(v, pw, sw, w, ow)
+                if i0 < i1 and j0 < j1:
+                    dx[:, ch, _taps(u, ph, sh, i0, i1), _taps(v, pw, sw, j0, j1)] += col[:, ch, u, v, i0:i1, j0:j1]
+
+    for_blocks(channels, c, col.size)
     return dx
 
 

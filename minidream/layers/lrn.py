@@ -17,6 +17,7 @@ kept in the cache so backward reuses scale instead of recomputing it.
 import numpy as np
 
 from minidream.backend import is_gpu
+from minidream.layers.parallel import for_blocks
 
 
 def _check(local_size):
@@ -42,11 +43,16 @@ def forward(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
 
         return ops.lrn_forward(x, local_size, alpha, beta, k)
     _check(local_size)
-    scale = _window_sum(x * x, local_size)
-    scale *= alpha / local_size
-    scale += k
-    scale_pow = scale ** -beta  # kept for backward: the power is the costliest step here
-    y = x * scale_pow
+    scale, scale_pow, y = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+
+    def rows(r):  # channel windows never cross rows, so rows can be done apart (and in parallel)
+        xr = x[:, :, r]
+        scale[:, :, r] = _window_sum(xr * xr, local_size) * (alpha / local_size) + k
+        # scale^-beta is kept for backward: the power is the costliest step here
+        np.power(scale[:, :, r], -beta, out=scale_pow[:, :, r])
+        np.multiply(xr, scale_pow[:, :, r], out=y[:, :, r])
+
+    for_blocks(rows, x.shape[2], x.size)
     return y, (x, y, scale, scale_pow, local_size, alpha, beta)
 
 
@@ -56,10 +62,16 @@ def backward(dy, cache):
 
         return ops.lrn_backward(dy, cache)
     x, y, scale, scale_pow, local_size, alpha, beta = cache
-    ratio = _window_sum(dy * y / scale, local_size)
-    ratio *= x
-    ratio *= 2.0 * alpha * beta / local_size
-    return dy * scale_pow - ratio
+    dx = np.empty_like(dy)
+
+    def rows(r):
+        ratio = _window_sum(dy[:, :, r] * y[:, :, r] / scale[:, :, r], local_size)
+        ratio *= x[:, :, r]
+        ratio *= 2.0 * alpha * beta / local_size
+        np.subtract(dy[:, :, r] * scale_pow[:, :, r], ratio, out=dx[:, :, r])
+
+    for_blocks(rows, dy.shape[2], dy.size)
+    return dx
 
 
 def forward_naive(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):

@@ -17,20 +17,21 @@ Backward retraces the two passes in reverse with KH + KW strided adds — no win
 import numpy as np
 
 from minidream.backend import is_gpu
-from minidream.layers.pool_shape import output_size, padded, tap_view, unpad
+from minidream.layers.parallel import for_blocks
+from minidream.layers.pool_shape import output_size, padded, padded_shape, tap_view, unpad
 
 
-def _running_max(a, axis, taps, stride, count):
-    """Max over `taps` strided views along `axis`, and the index of the first view reaching it."""
-    best = tap_view(a, axis, 0, stride, count).copy()
-    winner = np.zeros(best.shape, dtype=np.int8)
+def _running_max(a, axis, taps, stride, best, winner):
+    """Max over `taps` strided views of `a` along `axis` into `best`, and into `winner` the first view reaching it."""
+    count = best.shape[axis]
+    best[...] = tap_view(a, axis, 0, stride, count)
+    winner[...] = 0
     for t in range(1, taps):
         candidate = tap_view(a, axis, t, stride, count)
         # winner = t where candidate > best, else unchanged. Taps only grow, so a max does it — arithmetic
         # instead of a masked copy, whose branches on a random mask cost ~20x more.
         np.maximum(winner, (candidate > best) * np.int8(t), out=winner)
         np.maximum(best, candidate, out=best)
-    return best, winner
 
 
 def _scatter(d, winner, axis, taps, stride, size):
@@ -49,10 +50,21 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
 
         return ops.max_pool_forward(x, kernel, stride, pad)
     (kh, kw), (sh, sw) = kernel, stride
-    xpad, oh, ow = padded(x, kernel, stride, pad, -np.inf)
-    row_max, col_winner = _running_max(xpad, 3, kw, sw, ow)  # (N, C, Hpad, OW)
-    y, row_winner = _running_max(row_max, 2, kh, sh, oh)      # (N, C, OH, OW)
-    return y, (x.shape, kernel, stride, pad, xpad.shape, row_winner, col_winner)
+    n, c, h, w = x.shape
+    oh, ow = output_size(h, kh, sh, pad[0]), output_size(w, kw, sw, pad[1])
+    pad_h, _ = padded_shape(x.shape, kernel, stride, pad)
+    y = np.empty((n, c, oh, ow), dtype=x.dtype)
+    row_winner = np.empty((n, c, oh, ow), dtype=np.int8)
+    col_winner = np.empty((n, c, pad_h, ow), dtype=np.int8)
+
+    def channels(ch):
+        xpad, _, _ = padded(x[:, ch], kernel, stride, pad, -np.inf)
+        row_max = np.empty(xpad.shape[:3] + (ow,), dtype=x.dtype)
+        _running_max(xpad, 3, kw, sw, row_max, col_winner[:, ch])   # max along each row: (N, C, Hpad, OW)
+        _running_max(row_max, 2, kh, sh, y[:, ch], row_winner[:, ch])  # then down the columns: (N, C, OH, OW)
+
+    for_blocks(channels, c, x.size)
+    return y, (x.shape, kernel, stride, pad, row_winner, col_winner)
 
 
 def backward(dy, cache):
@@ -60,10 +72,18 @@ def backward(dy, cache):
         from kernels import ops
 
         return ops.max_pool_backward(dy, cache)
-    x_shape, (kh, kw), (sh, sw), pad, pad_shape, row_winner, col_winner = cache
-    d_row_max = _scatter(dy, row_winner, 2, kh, sh, pad_shape[2])
-    dxpad = _scatter(d_row_max, col_winner, 3, kw, sw, pad_shape[3])
-    return unpad(dxpad, x_shape, (kh, kw), (sh, sw), pad)
+    x_shape, kernel, stride, pad, row_winner, col_winner = cache
+    (kh, kw), (sh, sw) = kernel, stride
+    pad_h, pad_w = padded_shape(x_shape, kernel, stride, pad)
+    dx = np.empty(x_shape, dtype=dy.dtype)
+
+    def channels(ch):
+        d_row_max = _scatter(dy[:, ch], row_winner[:, ch], 2, kh, sh, pad_h)
+        dxpad = _scatter(d_row_max, col_winner[:, ch], 3, kw, sw, pad_w)
+        dx[:, ch] = unpad(dxpad, x_shape, kernel, stride, pad)
+
+    for_blocks(channels, x_shape[1], dy.size)
+    return dx
 
 
 def forward_naive(x, kernel, stride=(1, 1), pad=(0, 0)):

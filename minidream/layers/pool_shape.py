@@ -35,6 +35,13 @@ def tap_view(a, axis, tap, stride, count):
     return a[tuple(index)]
 
 
+def padded_shape(x_shape, kernel, stride, pad):
+    """(H, W) of the padded input that every window reads."""
+    _, top, bottom = padded_extent(x_shape[2], kernel[0], stride[0], pad[0])
+    _, left, right = padded_extent(x_shape[3], kernel[1], stride[1], pad[1])
+    return x_shape[2] + top + bottom, x_shape[3] + left + right
+
+
 def padded(x, kernel, stride, pad, fill):
     """x (N, C, H, W) inside a border of `fill` wide enough for every window; returns (xpad, OH, OW)."""
     n, c, h, w = x.shape
