@@ -212,13 +212,15 @@ def main(argv=None):
         for name, end in CASES:
             results["layers"][f"{name}→{end} 640×480"] = per_layer(name, end, SIZES[1])
         results["dream_s"] = default_dream_time(SIZES[1])
+    from benchmarks import gpu
+    from minidream.backend import GPUUnavailableError
+
     try:
-        from benchmarks import gpu
-    except ImportError:
-        gpu = None
-    if gpu is not None and hasattr(gpu, "rows"):
-        results["gpu"] = gpu.rows(quick=args.quick)
+        results["gpu"] = gpu.rows(quick=args.quick, repeats=args.repeats, torch=use_torch)
+    except GPUUnavailableError as exc:
+        results["gpu_unavailable"] = str(exc)
     print(markdown(results))
+    print("\n" + (gpu.markdown(results["gpu"]) if "gpu" in results else f"GPU columns: none ({results['gpu_unavailable']})"))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
