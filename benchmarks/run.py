@@ -5,17 +5,17 @@ for minidream's NumPy engine and, when torch is importable, the same architectur
     python -m benchmarks --quick         # 224x224 only, no dream
     python -m benchmarks --json out.json
 
-Each (implementation, network, size) runs in a fresh subprocess so that its peak memory (growth of the peak
-resident set over the loaded model) is its own. Times are medians over --repeats steps after one warm-up step.
+Each (implementation, network, size) runs in a fresh subprocess; its peak memory is how far the resident set
+rises above the loaded model and input during the timed steps (Linux: the peak counter is reset after warm-up). Times are medians over --repeats steps after one warm-up step.
 Achieved GFLOP/s counts the multiply-adds of convolutions and fully connected layers (2 FLOPs each) in forward and
 in the input-gradient backward (a dream step needs no weight gradients); % of peak compares it with a float32
 GEMM measured in the same run. The GPU issue's columns come from benchmarks/gpu.py when a CUDA device exists.
 """
 import argparse
+import ctypes
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -91,12 +91,32 @@ def child(impl, name, end, size, repeats):
     make = _minidream_step if impl == "minidream" else _torch_step
     net, step = make(name, end)
     x = _input(size)
-    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     step(x)
+    base_kb = _reset_peak_memory()
     times = [_timed(lambda: step(x)) for _ in range(repeats)]
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = _status_kb("VmHWM")
     return {"impl": impl, "net": name, "end": end, "size": list(size), "median_s": float(np.median(times)),
             "times_s": times, "peak_mem_mb": (peak_kb - base_kb) / 1024, "gflop": step_flops(net, end, size) / 1e9}
+
+
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak_memory():
+    """Give freed heap memory back to the OS and restart the peak-RSS counter; returns the RSS now (kB).
+
+    What the next steps add on top of this (the model and the input already count here) is their peak memory.
+    Linux only: /proc/self/clear_refs "5" resets VmHWM.
+    """
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _status_kb("VmRSS")
 
 
 def run_child(impl, name, end, size, repeats):
