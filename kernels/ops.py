@@ -46,39 +46,50 @@ def _conv_geometry(x_shape, w_shape, stride, pad, groups):
     return _ints(n, c, h, w, kh, kw, *stride, *pad, oh, ow)
 
 
+def _im2col(run, x, dims):
+    """col (N, C*KH*KW, OH*OW) of x; for a 1x1, stride-1, unpadded convolution x itself is col."""
+    n, c, _, _, kh, kw, sh, sw, ph, pw, oh, ow = (int(d) for d in dims)
+    if _is_pointwise(kh, kw, (sh, sw), (ph, pw)):
+        return x.reshape(n, c, oh * ow)
+    col = run.empty((n, c * kh * kw, oh * ow))
+    run("im2col", *grid_1d(n * c * oh * ow), _contiguous(run.xp, x), col, *dims)
+    return col
+
+
 def conv_forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
     """y = conv(x, w) + b via im2col and one batched matmul per group.
 
     x (N, C, H, W), w (F, C/G, KH, KW), b (F,) or None -> y (N, F, OH, OW),
     OH = (H + 2*ph - KH) // sh + 1. col (N, C*KH*KW, OH*OW) is viewed as (N, G, C/G*KH*KW, OH*OW)
-    so that y[n, g] = w_g (F/G, C/G*KH*KW) @ col[n, g]. A 1x1, stride-1, unpadded convolution
-    skips im2col: the image already is its column matrix.
+    so that y[n, g] = w_g (F/G, C/G*KH*KW) @ col[n, g].
+
+    The cache is the NumPy layer's, except that its last slot holds x where the layer keeps col:
+    col is KH*KW times larger than x and only dw needs it, which a dream never asks for, so
+    backward recomputes it then instead of every conv holding it through the whole forward.
     """
     run = launcher_for(x)
     xp = run.xp
     x, w = _contiguous(xp, x), _contiguous(xp, w)
     dims = _conv_geometry(x.shape, w.shape, stride, pad, groups)
-    n, c, _, _, kh, kw, *_, oh, ow = (int(d) for d in dims)
+    n, _, _, _, kh, kw, *_, oh, ow = (int(d) for d in dims)
     f, cg = w.shape[:2]
-    if _is_pointwise(kh, kw, stride, pad):
-        col = x.reshape(n, c, oh * ow)
-    else:
-        col = run.empty((n, c * kh * kw, oh * ow))
-        run("im2col", *grid_1d(n * c * oh * ow), x, col, *dims)
+    col = _im2col(run, x, dims)
     y = xp.matmul(w.reshape(groups, f // groups, cg * kh * kw), col.reshape(n, groups, cg * kh * kw, oh * ow))
     y = y.reshape(n, f, oh, ow)
     if b is not None:
         y += b.reshape(1, f, 1, 1)
-    return y, (x.shape, w, b is not None, tuple(stride), tuple(pad), groups, col)
+    return y, (x.shape, w, b is not None, tuple(stride), tuple(pad), groups, x)
 
 
 def conv_backward(dy, cache, weight_grads=True):
     """(dx, dw, db) for conv_forward; dw, db are None when weight_grads is False.
 
     dcol[n, g] = w_g^T @ dy[n, g] and dx = col2im(dcol); dw_g = sum_n dy[n, g] @ col[n, g]^T;
-    db = sum of dy over N, OH, OW (None without a bias).
+    db = sum of dy over N, OH, OW (None without a bias). The cache's last slot is x (see
+    conv_forward), or for 1x1 convolutions also the col that conv.forward_shared_input keeps,
+    which for them is the same array.
     """
-    x_shape, w, has_bias, stride, pad, groups, col = cache
+    x_shape, w, has_bias, stride, pad, groups, x = cache
     run = launcher_for(dy)
     xp = run.xp
     dy = _contiguous(xp, dy)
@@ -94,8 +105,8 @@ def conv_backward(dy, cache, weight_grads=True):
         run("col2im", *grid_1d(dx.size), _contiguous(xp, dcol), dx, *dims)
     dw = db = None
     if weight_grads:
-        dw = xp.matmul(dy_mat, col.reshape(n, groups, cg * kh * kw, oh * ow).transpose(0, 1, 3, 2))
-        dw = dw.sum(axis=0).reshape(w.shape)
+        col = _im2col(run, x.reshape(x_shape), dims).reshape(n, groups, cg * kh * kw, oh * ow)
+        dw = xp.matmul(dy_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
         db = dy.sum(axis=(0, 2, 3)) if has_bias else None
     return dx, dw, db
 

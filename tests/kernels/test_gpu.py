@@ -29,6 +29,20 @@ def _rel(actual, expected):
     return float(np.linalg.norm(actual - expected) / np.linalg.norm(expected))
 
 
+def _assert_backward_close(actual, expected):
+    """A whole net's backward agrees to 3e-2 in norm, not 1e-5 like each layer's.
+
+    ReLU's derivative is a step: a unit whose input is within float rounding of 0 can be on for
+    one device and off for the other, and its whole share of the gradient switches with it
+    (likewise a max-pool window with two maxima within rounding). With millions of units some
+    always sit there. Measured (same kernels emulated on the CPU, random-weight GoogLeNet,
+    forward agreeing to 7e-7): input gradients 5e-3 to 7e-3 apart in norm, parameter gradients up
+    to 7e-3; on the CPU alone, nudging the input by 1e-7 moves the gradient as much. A wrong
+    kernel is off by O(1); each layer is held to 1e-5 by the tests above.
+    """
+    assert _rel(actual, expected) < 3e-2
+
+
 @pytest.mark.parametrize("x_shape, f_k, stride, pad, groups", CONV_CASES + [BIG_CONV])
 def test_conv(rng, x_shape, f_k, stride, pad, groups):
     f, kh, kw = f_k
@@ -103,7 +117,8 @@ NET_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, end, size, batch", NET_CASES)
+@pytest.mark.parametrize("name, end, size, batch", NET_CASES,
+                         ids=[f"{c[0]}-{c[2][1]}x{c[2][0]}-n{c[3]}" for c in NET_CASES])
 def test_net_forward_backward(rng, name, end, size, batch):
     cpu, gpu = random_model(name, seed=0), random_model(name, seed=0, device="gpu")
     x = (rng.standard_normal((batch, 3, *size)) * 50).astype(np.float32)
@@ -113,10 +128,10 @@ def test_net_forward_backward(rng, name, end, size, batch):
     dy = rng.standard_normal(y_ref.shape).astype(np.float32)
     dx_ref = cpu.backward(dy, param_grads=True)
     dx = gpu.backward(*_gpu(dy), param_grads=True)
-    assert _rel(dx, dx_ref) < 1e-5
+    _assert_backward_close(dx, dx_ref)
     for layer, grads in cpu.grads.items():
         for got, want in zip(gpu.grads[layer], grads):
-            assert _rel(got, want) < 1e-5, layer
+            assert _rel(got, want) < 3e-2, layer  # see _assert_backward_close
 
 
 def _dream_step(net, x, layer, oy, ox, roll, update):
@@ -143,7 +158,7 @@ def test_dream_step_matches_cpu(rng, name, layer):
     got = _dream_step(random_model(name, seed=1, device="gpu"), *_gpu(x), layer, 13, -21, ops.roll,
                       ops.dream_update)
     assert is_gpu(got)
-    assert _rel(got.get() - x, expected - x) < 1e-5
+    _assert_backward_close(got.get() - x, expected - x)  # the step is the normalized gradient
 
 
 def test_full_dream_matches_cpu():

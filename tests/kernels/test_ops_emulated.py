@@ -41,6 +41,19 @@ def test_conv_without_bias_or_weight_grads(rng):
     assert ops.conv_backward(dy, cache)[2] is None
 
 
+def test_conv_backward_takes_the_shared_pointwise_cache(rng):
+    # net.py runs sibling 1x1 convolutions as one product (conv.forward_shared_input); on the GPU
+    # their caches, which keep col where ours keep x, come back to ops.conv_backward.
+    x = rng.standard_normal((2, 5, 6, 7)).astype(np.float32)
+    ws = [rng.standard_normal((f, 5, 1, 1)).astype(np.float32) for f in (3, 4)]
+    for w, (y, cache) in zip(ws, conv.forward_shared_input(x, ws, [None, None])):
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        for got, want in zip(ops.conv_backward(dy, cache), conv.backward(dy, conv.forward(x, w, None)[1])):
+            assert (got is None) == (want is None)
+            if want is not None:
+                assert_close(got, want)
+
+
 @pytest.mark.parametrize("x_shape, kernel, stride, pad", POOL_CASES)
 def test_max_pool_forward_backward(rng, x_shape, kernel, stride, pad):
     x = tie_free(x_shape, rng).astype(np.float32)
