@@ -48,7 +48,9 @@ class Kernel(NamedTuple):
     name: str
     source: pathlib.Path
     params: tuple
-    uses_barrier: bool  # calls __syncthreads: the emulation must run a block's threads together
+    # Its file calls __syncthreads (per file, since a __device__ helper may sync for a kernel):
+    # the emulation must then run each block's threads together.
+    uses_barrier: bool
 
 
 def sources():
