@@ -102,7 +102,8 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
     y = np.matmul(w_mat, col).reshape(n, f, oh, ow)
     if b is not None:
         y += b.reshape(1, f, 1, 1)
-    return y, (x.shape, w, b is not None, stride, pad, groups, col)
+    # The cache keeps x, not col (KH*KW times larger): dx needs neither, and dw rebuilds col when asked.
+    return y, (x.shape, w, b is not None, stride, pad, groups, x)
 
 
 def forward_shared_input(x, weights, biases):
@@ -118,14 +119,13 @@ def forward_shared_input(x, weights, biases):
     for wk in weights:
         _check(c, wk.shape[0], wk.shape[1], 1)
     w_all = xp.concatenate([wk.reshape(wk.shape[0], c) for wk in weights])
-    col = x.reshape(n, 1, c, h * w)  # one group, as forward's cache has it
-    y_all = xp.matmul(w_all, col).reshape(n, sum(sizes), h, w)
+    y_all = xp.matmul(w_all, x.reshape(n, c, h * w)).reshape(n, sum(sizes), h, w)
     results, start = [], 0
     for wk, bk, size in zip(weights, biases, sizes):
         y = y_all[:, start:start + size]
         if bk is not None:
             y += bk.reshape(1, size, 1, 1)
-        results.append((y, (x.shape, wk, bk is not None, (1, 1), (0, 0), 1, col)))
+        results.append((y, (x.shape, wk, bk is not None, (1, 1), (0, 0), 1, x)))
         start += size
     return results
 
@@ -136,7 +136,7 @@ def backward(dy, cache, weight_grads=True):
         from kernels import ops
 
         return ops.conv_backward(dy, cache, weight_grads)
-    x_shape, w, has_bias, stride, pad, groups, col = cache
+    x_shape, w, has_bias, stride, pad, groups, x = cache
     n, f, oh, ow = dy.shape
     _, cg, kh, kw = w.shape
     dy_mat = dy.reshape(n, groups, f // groups, oh * ow)
@@ -145,6 +145,7 @@ def backward(dy, cache, weight_grads=True):
     dx = col2im(dcol.reshape(n, groups * cg * kh * kw, oh * ow), x_shape, kh, kw, stride, pad)
     dw = db = None
     if weight_grads:
+        col = im2col(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
         dw = np.matmul(dy_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
         db = dy.sum(axis=(0, 2, 3)) if has_bias else None
     return dx, dw, db
