@@ -16,7 +16,7 @@ from minidream import image_folder, patterns
 from minidream.image_folder import ImageSet
 
 BUNDLED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mini.h5")
-RECIPE = {"per_class": 600, "size": 72, "epochs": 12, "batch_size": 32, "lr": 0.02, "schedule": "cosine",
+RECIPE = {"per_class": 600, "size": 72, "epochs": 16, "batch_size": 32, "lr": 0.02, "schedule": "cosine",
           "momentum": 0.9, "weight_decay": 5e-4, "seed": 0}
 VAL_SEED, TEST_SEED = 1, 2
 

@@ -92,14 +92,6 @@ def first_layer_lr_mult(net):
     return {first: 1.0 / PIXEL_STD**2}
 
 
-def _architecture(arch):
-    if arch == "mini" and arch not in models.ARCHITECTURES:
-        from minidream import mini
-
-        return mini.architecture()
-    return models.architecture(arch)
-
-
 def evaluate(net, end, make_input, labels, batch_size=64):
     """Accuracy of argmax(net.forward(make_input(indices), end)) against labels."""
     if len(labels) == 0:
@@ -199,7 +191,7 @@ def train(data, arch="mini", output=None, *, val=None, epochs=10, batch_size=64,
     output: the .h5 file written after every epoch (the last epoch's weights).
     Returns Result(net, history).
     """
-    specs, meta = _architecture(arch)
+    specs, meta = models.architecture(arch)
     crop = int(meta["input_size"][0])
     train_set, val_set = _datasets(data, val, crop, val_fraction, seed, progress)
     meta = dict(meta, class_names=list(train_set.class_names), name=f"{meta.get('name', arch)}-trained")
@@ -360,7 +352,7 @@ def register_cli(subparsers):
     """Add the ``train`` and ``finetune`` subcommands; each sets ``func(args) -> exit code``."""
     p = subparsers.add_parser("train", help="train a network from scratch on an image folder",
                               description="Train a network from scratch on DATA_DIR/<class>/<images>.")
-    p.add_argument("--arch", default="mini", choices=sorted(set(models.ARCHITECTURES) | {"mini"}),
+    p.add_argument("--arch", default="mini", choices=sorted(models.ARCHITECTURES),
                    help="architecture (default mini)")
     _add_solver_options(p, "model.h5")
     p.set_defaults(func=_run_train)
