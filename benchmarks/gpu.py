@@ -7,11 +7,13 @@ A step is what minidream.dream does per iteration: roll (jitter), forward to the
 of the L2 objective (dtop = the activation) to the input, normalized update with the clip, roll
 back. Columns: minidream on NumPy, minidream on CuPy (our kernels + cuBLAS), and when torch is
 importable the same step in PyTorch on the CPU and on CUDA (cuDNN) -- benchmarks/torch_reference.py.
+Everything runs in full float32: TF32 is off for PyTorch, as it is by default for CuPy.
 
 GPU times are CUDA events around the work, after two warm-up steps (kernel compilation, cuBLAS
 and cuDNN autotuning), medians of --repeats; CPU times are perf_counter medians. Memory for the
-step is the peak the step adds above the loaded weights: CuPy's memory pool growth (it keeps
-freed blocks, so its size after the step is the step's peak), torch.cuda.max_memory_allocated.
+step is the peak the step adds above the loaded weights and input: CuPy's memory pool growth (it
+keeps freed blocks, so its size after the step is about the step's peak), and for PyTorch
+torch.cuda.max_memory_allocated.
 
 ``rows(quick=False)`` returns the results as a list of dicts (benchmarks/run.py calls it);
 ``markdown(rows)`` renders them.
@@ -80,27 +82,19 @@ def _cpu_ms(step, x, repeats):
     return _median_ms(times)
 
 
-def _cuda_ms(step, x, repeats, record, synchronize):
-    """Median ms of step(x) between two recorded CUDA events; record() -> a recorded event."""
+def _cuda_ms(step, x, repeats, event, elapsed_ms, synchronize):
+    """Median ms of step(x) between two CUDA events; event() -> a recorded event."""
     for _ in range(2):
         step(x)
     synchronize()
     times = []
     for _ in range(repeats):
-        start = record()
+        start = event()
         step(x)
-        stop = record()
+        stop = event()
         stop.synchronize()
-        times.append(_elapsed_s(start, stop))
+        times.append(elapsed_ms(start, stop) / 1000)
     return _median_ms(times)
-
-
-def _elapsed_s(start, stop):
-    if hasattr(start, "elapsed_time"):  # torch.cuda.Event
-        return start.elapsed_time(stop) / 1000
-    import cupy
-
-    return cupy.cuda.get_elapsed_time(start, stop) / 1000
 
 
 def _cupy_event():
@@ -128,7 +122,7 @@ def gpu_step(name, end, size, repeats):
     mean = cp.asarray(np.asarray(net.meta["mean_bgr"], np.float32))
     step = _minidream_step(net, end, -mean, 255 - mean)
     x = cp.asarray(_input(size))
-    ms = _cuda_ms(step, x, repeats, _cupy_event, cp.cuda.Device().synchronize)
+    ms = _cuda_ms(step, x, repeats, _cupy_event, cp.cuda.get_elapsed_time, cp.cuda.Device().synchronize)
     pool = cp.get_default_memory_pool()
     cp.cuda.Device().synchronize()
     pool.free_all_blocks()
@@ -161,9 +155,12 @@ def torch_steps(name, end, size, repeats):
     result = {"torch_cpu_ms": _cpu_ms(_torch_step(net, end, "cpu"), x, repeats)}
     if torch.cuda.is_available():
         torch.backends.cudnn.benchmark = True
+        # Full float32 like minidream (PyTorch's cuDNN would otherwise use TF32's 10-bit mantissas).
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
         step = _torch_step(net, end, "cuda")
         xg = x.cuda()
-        result["torch_cuda_ms"] = _cuda_ms(step, xg, repeats, _torch_event, torch.cuda.synchronize)
+        result["torch_cuda_ms"] = _cuda_ms(step, xg, repeats, _torch_event, lambda a, b: a.elapsed_time(b),
+                                           torch.cuda.synchronize)
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
