@@ -313,16 +313,17 @@ def _add_solver_options(parser, output):
     parser.add_argument("data_dir", metavar="DATA_DIR",
                         help="one sub-folder of images per class; optional DATA_DIR/val/ for validation")
     parser.add_argument("-o", "--output", default=output, help=f"model file to write (default {output})")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=10, help="passes over the training set (default 10)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per SGD step (default 64)")
     parser.add_argument("--lr", type=float, default=0.01, help="base learning rate (default 0.01)")
-    parser.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="learning-rate schedule")
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--weight-decay", type=float, default=5e-4)
+    parser.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="learning-rate schedule (default cosine)")
+    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    parser.add_argument("--weight-decay", type=float, default=5e-4, help="L2 weight decay (default 5e-4)")
     parser.add_argument("--val-fraction", type=float, default=0.1,
                         help="held out for validation when DATA_DIR has no val/ (default 0.1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds initialization, shuffling, augmentation and dropout (default 0)")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="where to compute (default cpu)")
 
 
 def _solver_kwargs(args):
