@@ -17,6 +17,7 @@ About 0.77 M parameters (3.1 MB of float32). It learns the classes of
 weights in minidream/data/mini.h5.
 """
 from minidream.patterns import CLASS_NAMES
+from minidream.specs import conv, dropout, fc, layer, lrn, pool, relu
 
 INPUT_SIZE = (64, 64)
 # Mean of the generated pattern images (uniform random colours), per BGR channel.
@@ -25,60 +26,27 @@ MEAN_BGR = [127.5, 127.5, 127.5]
 DEFAULT_LAYER = "conv5"
 
 
-def _conv(name, bottom, num_output, kernel, stride=1, pad=0):
-    return {"name": name, "type": "Convolution", "bottoms": [bottom], "tops": [name],
-            "params": {"num_output": num_output, "kernel_size": [kernel, kernel],
-                       "stride": [stride, stride], "pad": [pad, pad], "group": 1,
-                       "bias_term": True}}
-
-
-def _relu(name, blob):
-    return {"name": name, "type": "ReLU", "bottoms": [blob], "tops": [blob],
-            "params": {"negative_slope": 0.0}}
-
-
-def _pool(name, bottom):
-    return {"name": name, "type": "Pooling", "bottoms": [bottom], "tops": [name],
-            "params": {"pool": "MAX", "kernel_size": [3, 3], "stride": [2, 2], "pad": [0, 0],
-                       "global_pooling": False}}
-
-
-def _lrn(name, bottom):
-    # AlexNet's LRN hyperparameters (Krizhevsky et al. 2012, section 3.3).
-    return {"name": name, "type": "LRN", "bottoms": [bottom], "tops": [name],
-            "params": {"local_size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0,
-                       "norm_region": "ACROSS_CHANNELS"}}
-
-
-def _fc(name, bottom, num_output):
-    return {"name": name, "type": "InnerProduct", "bottoms": [bottom], "tops": [name],
-            "params": {"num_output": num_output, "bias_term": True}}
-
-
-def _dropout(name, blob):
-    # 0.25, not AlexNet's 0.5: the generated data never runs out, and at 0.5 a net this
-    # narrow sits at chance level for hundreds of extra steps before it starts to learn.
-    return {"name": name, "type": "Dropout", "bottoms": [blob], "tops": [blob],
-            "params": {"dropout_ratio": 0.25}}
+# 0.25, not AlexNet's 0.5: the generated data never runs out, and at 0.5 a net this narrow sits at chance
+# level for hundreds of extra steps before it starts to learn.
+DROPOUT = 0.25
 
 
 def architecture():
     """(specs, meta) of the mini network in the contract's spec format."""
     specs = [
-        _conv("conv1", "data", 16, 3, pad=1), _relu("relu1", "conv1"),
-        _pool("pool1", "conv1"), _lrn("norm1", "pool1"),
-        _conv("conv2", "norm1", 32, 3, pad=1), _relu("relu2", "conv2"),
-        _pool("pool2", "conv2"), _lrn("norm2", "pool2"),
-        _conv("conv3", "norm2", 64, 3, pad=1), _relu("relu3", "conv3"),
-        _conv("conv4", "conv3", 64, 3, pad=1), _relu("relu4", "conv4"),
-        _pool("pool4", "conv4"),
-        _conv("conv5", "pool4", 64, 3, pad=1), _relu("relu5", "conv5"),
-        _pool("pool5", "conv5"),
-        _fc("fc6", "pool5", 512), _relu("relu6", "fc6"), _dropout("drop6", "fc6"),
-        _fc("fc7", "fc6", 256), _relu("relu7", "fc7"), _dropout("drop7", "fc7"),
-        _fc("fc8", "fc7", len(CLASS_NAMES)),
-        {"name": "prob", "type": "Softmax", "bottoms": ["fc8"], "tops": ["prob"],
-         "params": {"axis": 1}},
+        conv("conv1", "data", 16, 3, pad=1), relu("relu1", "conv1"),
+        pool("pool1", "conv1", "MAX", 3, 2), lrn("norm1", "pool1"),  # AlexNet's LRN (Krizhevsky et al. 2012, 3.3)
+        conv("conv2", "norm1", 32, 3, pad=1), relu("relu2", "conv2"),
+        pool("pool2", "conv2", "MAX", 3, 2), lrn("norm2", "pool2"),
+        conv("conv3", "norm2", 64, 3, pad=1), relu("relu3", "conv3"),
+        conv("conv4", "conv3", 64, 3, pad=1), relu("relu4", "conv4"),
+        pool("pool4", "conv4", "MAX", 3, 2),
+        conv("conv5", "pool4", 64, 3, pad=1), relu("relu5", "conv5"),
+        pool("pool5", "conv5", "MAX", 3, 2),
+        fc("fc6", "pool5", 512), relu("relu6", "fc6"), dropout("drop6", "fc6", DROPOUT),
+        fc("fc7", "fc6", 256), relu("relu7", "fc7"), dropout("drop7", "fc7", DROPOUT),
+        fc("fc8", "fc7", len(CLASS_NAMES)),
+        layer("prob", "Softmax", "fc8", axis=1),
     ]
     meta = {
         "name": "mini",
