@@ -261,10 +261,11 @@ def markdown(results):
                   "| PyTorch CUDA ms | PyTorch CUDA mem MB | GPU / PyTorch CUDA |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for r in steps:
-            lines.append(f"| {r['net']}→{r['end']} | {r['size'][1]}×{r['size'][0]} | {_fmt(r.get('cpu_ms'), '.0f')} "
-                         f"| {_fmt(r['gpu_ms'], '.2f')} | {_fmt(r.get('speedup'), '.0f')} | {_fmt(r['gpu_mem_mb'], '.0f')} "
-                         f"| {_fmt(r.get('torch_cpu_ms'), '.0f')} | {_fmt(r.get('torch_cuda_ms'), '.2f')} "
-                         f"| {_fmt(r.get('torch_cuda_mem_mb'), '.0f')} | {_fmt(r.get('vs_torch_cuda'), '.2f')} |")
+            cells = [f"{r['net']}→{r['end']}", f"{r['size'][1]}×{r['size'][0]}", _fmt(r.get("cpu_ms"), ".0f"),
+                     _fmt(r["gpu_ms"], ".2f"), _fmt(r.get("speedup"), ".0f"), _fmt(r["gpu_mem_mb"], ".0f"),
+                     _fmt(r.get("torch_cpu_ms"), ".0f"), _fmt(r.get("torch_cuda_ms"), ".2f"),
+                     _fmt(r.get("torch_cuda_mem_mb"), ".0f"), _fmt(r.get("vs_torch_cuda"), ".2f")]
+            lines.append("| " + " | ".join(cells) + " |")
     tables = {}
     for r in results:
         if r["kind"] == "layer":

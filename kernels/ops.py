@@ -1,8 +1,8 @@
 """GPU versions of the layers that have hand-written kernels (kernels/*.cu).
 
 Each function has the signature, return values and cache layout of its NumPy twin in
-minidream/layers (the layer's ``forward`` hands CuPy arrays to us, its ``backward`` hands us
-back our own cache). Kernels run through ``launcher_for(x)``: CuPy arrays launch on the GPU,
+minidream/layers (conv's cache differs in one slot, see conv_forward); the layer's ``forward``
+hands CuPy arrays to us, its ``backward`` hands us back our own cache. Kernels run through ``launcher_for(x)``: CuPy arrays launch on the GPU,
 NumPy arrays run the very same launches on the CPU emulation (tests). Matrix products are
 ``xp.matmul`` (cuBLAS on the GPU); everything else is one of our kernels.
 
