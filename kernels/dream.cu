@@ -12,16 +12,16 @@
 // Launch with blockDim.x == 256 (the shared array's size; a power of two for the halving).
 extern "C" __global__ void abs_sum(const float* x, float* out, int n) {
     __shared__ float partial[256];
+    int t = threadIdx.x;
     float acc = 0.0f;
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x)
-        acc += fabsf(x[i]);
-    partial[threadIdx.x] = acc;
+    for (int i = blockIdx.x * blockDim.x + t; i < n; i += blockDim.x * gridDim.x) acc += fabsf(x[i]);
+    partial[t] = acc;
     __syncthreads();
     for (int half = blockDim.x / 2; half > 0; half /= 2) {
-        if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+        if (t < half) partial[t] += partial[t + half];
         __syncthreads();  // every add of this round lands before the next round reads it
     }
-    if (threadIdx.x == 0) out[blockIdx.x] = partial[0];
+    if (t == 0) out[blockIdx.x] = partial[0];
 }
 
 // x, g (n elements, channel c = (i / HW) % C); total = [sum |g|]; lo, hi (C,).

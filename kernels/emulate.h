@@ -12,8 +12,8 @@
 //                                               each block's threads as real std::threads
 //   atomicAdd                                -> a read-modify-write under a mutex
 //   min, max, powf, fabsf, fminf, fmaxf      -> std:: and <cmath>
-// Kernels without __syncthreads run their threads one after another, which is faithful
-// because such threads cannot observe each other's order.
+// Kernels without __syncthreads run their threads one after another: that is one of the
+// schedules a GPU may pick, and a kernel without barriers must not depend on which one it gets.
 #pragma once
 
 #include <algorithm>

@@ -22,6 +22,16 @@ def test_compiles_to_ptx_for_sm_90(source, tmp_path):
         assert f".entry {name}(" in text  # extern "C": the PTX entry keeps the plain name
 
 
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not on the PATH")
+@pytest.mark.parametrize("source", CUDA_SOURCES, ids=lambda p: p.name)
+def test_compiles_warning_free_as_cpp(source):
+    # The emulation's view of the same source; -Wextra catches e.g. signed/unsigned index compares.
+    done = subprocess.run(["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-include",
+                           str(kernels.KERNEL_DIR / "emulate.h"), "-x", "c++", str(source)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_sources_need_no_headers():
     # CuPy compiles with NVRTC, which has no host headers: a kernel file must not #include.
     for source in kernels.sources():
