@@ -14,7 +14,7 @@ CUDA_SOURCES = kernels.sources() + [pathlib.Path(__file__).with_name("shim_check
 @pytest.mark.parametrize("source", CUDA_SOURCES, ids=lambda p: p.name)
 def test_compiles_to_ptx_for_sm_90(source, tmp_path):
     ptx = tmp_path / (source.stem + ".ptx")
-    done = subprocess.run(["nvcc", "-arch=sm_90", "-ptx", str(source), "-o", str(ptx)],
+    done = subprocess.run(["nvcc", "-arch=sm_90", "-ptx", "-Werror", "all-warnings", str(source), "-o", str(ptx)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     text = ptx.read_text()
