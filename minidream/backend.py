@@ -9,8 +9,8 @@ import numpy as np
 DEVICES = ("cpu", "gpu")
 
 INSTALL_HINT = (
-    "install the GPU extra with `pip install .[gpu]`, or pick the CuPy wheel that "
-    "matches your CUDA toolkit: cupy-cuda12x for CUDA 12.x, cupy-cuda13x for CUDA 13.x "
+    "install the GPU extra with `pip install .[gpu]` (cupy-cuda13x, for CUDA 13.x), or the CuPy wheel "
+    "that matches your CUDA: cupy-cuda12x for CUDA 12.x, cupy-cuda11x for CUDA 11.x "
     "(`nvidia-smi` shows the driver's CUDA version)"
 )
 

@@ -17,7 +17,7 @@ def no_cupy(monkeypatch):
 
 def test_without_cupy_the_error_names_it_and_the_install(no_cupy):
     with pytest.raises(GPUUnavailableError, match=r"needs CuPy, which is not installed.*pip install \.\[gpu\]"
-                                                  r".*cupy-cuda12x.*cupy-cuda13x"):
+                                                  r".*cupy-cuda13x.*cupy-cuda12x"):
         check_device("gpu")
 
 
