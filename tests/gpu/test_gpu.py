@@ -1,6 +1,7 @@
 """On a real GPU: every layer, whole nets and dream steps on CuPy equal the NumPy results.
 
-Skipped automatically without CuPy and a CUDA device (see helpers.requires_gpu). Layers are
+Skipped automatically without CuPy and a CUDA device (see tests/kernels/helpers.requires_gpu); kept out of
+tests/kernels so that the emulated kernel checks there run with no skips on any machine with nvcc and g++. Layers are
 called through minidream.layers, so the layers' dispatch to kernels.ops is covered too.
 """
 import numpy as np
