@@ -86,7 +86,7 @@ def test_unbound_objective_says_so():
 
 def test_layer_none_is_the_model_default(net, mini):
     assert L2().bind(net).layers == ("inception_4c/output",)
-    assert default_layer(mini) == "conv4" and L2().bind(mini).layers == ("conv4",)
+    assert default_layer(mini) == "conv5" and L2().bind(mini).layers == ("conv5",)  # mini.DEFAULT_LAYER
 
 
 def test_channel_raises_its_channel_more_than_l2(net, photo):
