@@ -17,14 +17,6 @@ MINI_PATH = Path(__file__).parent / "data" / "mini.h5"
 NAMES = ("googlenet", "alexnet", "mini", "auto")
 
 
-def _net_from_file(path, device):
-    from minidream import h5format
-    from minidream.net import Net
-
-    specs, blobs, meta = h5format.load(path)
-    return Net(specs, blobs, meta, device=device)
-
-
 def _mini_path():
     from minidream.h5format import ModelFileError
 
@@ -49,26 +41,27 @@ def _caffemodel_path(path):
 
 def load_model(name_or_path, device="cpu"):
     """A Net for a model name or file (see the module doc); device "cpu" or "gpu"."""
+    from minidream.net import Net
     from weights_tools import cache
     from weights_tools.fetch import MODELS, fetch_model
 
     name = os.fspath(name_or_path)
     if name == "auto":
         if cache.model_path("googlenet").exists():
-            return _net_from_file(cache.model_path("googlenet"), device)
+            return Net.load(cache.model_path("googlenet"), device)
         print("minidream: using the small built-in 'mini' model; for GoogLeNet run "
               "`python -m weights_tools fetch googlenet`", file=sys.stderr)
-        return _net_from_file(_mini_path(), device)
+        return Net.load(_mini_path(), device)
     if name == "mini":
-        return _net_from_file(_mini_path(), device)
+        return Net.load(_mini_path(), device)
     if name in MODELS:
-        return _net_from_file(fetch_model(name), device)
+        return Net.load(fetch_model(name), device)
     if name.lower().endswith(".caffemodel"):
         if not os.path.isfile(name):
             raise FileNotFoundError(f"no such .caffemodel file: {name}")
-        return _net_from_file(_caffemodel_path(name), device)
+        return Net.load(_caffemodel_path(name), device)
     if name.lower().endswith(".h5") or os.path.isfile(name):
-        return _net_from_file(name, device)
+        return Net.load(name, device)
     raise ValueError(
         f"unknown model {name!r}: give one of {', '.join(NAMES)}, a .h5 model file or a .caffemodel file"
     )
