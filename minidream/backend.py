@@ -99,7 +99,3 @@ def as_numpy(a):
     if is_gpu(a):
         return a.get()
     return np.asarray(a)
-
-
-def device_of(a):
-    return "gpu" if is_gpu(a) else "cpu"

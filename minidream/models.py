@@ -93,11 +93,6 @@ def mini():
 ARCHITECTURES = {"alexnet": alexnet, "googlenet": googlenet, "mini": mini}
 
 
-def register_architecture(name, builder):
-    """Make `builder() -> (specs, meta)` available to architecture(name) and random_model(name)."""
-    ARCHITECTURES[name] = builder
-
-
 def architecture(name):
     """(specs, meta) of a built-in architecture."""
     if name not in ARCHITECTURES:
