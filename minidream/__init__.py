@@ -27,10 +27,14 @@ from minidream.zoom import zoom  # noqa: E402
 
 def __getattr__(name):
     # Training pulls in the data-set code; load it on first use.
-    if name in ("train", "finetune"):
-        from minidream import training
+    if name == "train":
+        from minidream.training import train
 
-        return getattr(training, name)
+        return train
+    if name == "finetune":
+        from minidream.finetuning import finetune
+
+        return finetune
     raise AttributeError(f"module 'minidream' has no attribute {name!r}")
 
 

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from minidream import h5format, image_folder, models, patterns, training
+from minidream import finetuning, h5format, image_folder, models, patterns, training
 from minidream.image_folder import ImageSet
 from minidream.net import Net
 from minidream.sgd import SGD, learning_rate
@@ -199,11 +199,11 @@ def test_random_crops_are_windows_and_flips():
 def test_head_start_of_the_built_in_architectures():
     alexnet, _ = models.alexnet()
     googlenet, _ = models.googlenet()
-    assert alexnet[training.head_start(alexnet)]["name"] == "fc6"
-    assert googlenet[training.head_start(googlenet)]["bottoms"] == ["pool5/7x7_s1"]
-    assert alexnet[training.head_start(alexnet, "fc8")]["name"] == "fc8"
+    assert alexnet[finetuning.head_start(alexnet)]["name"] == "fc6"
+    assert googlenet[finetuning.head_start(googlenet)]["bottoms"] == ["pool5/7x7_s1"]
+    assert alexnet[finetuning.head_start(alexnet, "fc8")]["name"] == "fc8"
     with pytest.raises(ValueError, match="fully connected layers"):
-        training.head_start(alexnet, "fc9")
+        finetuning.head_start(alexnet, "fc9")
 
 
 def test_finetune_on_a_small_folder_trains_only_the_head(tiny, tmp_path):
@@ -212,7 +212,7 @@ def test_finetune_on_a_small_folder_trains_only_the_head(tiny, tmp_path):
     classes = ("stripes", "polka_dots", "zigzag")
     patterns.save_folder(tmp_path / "data", per_class=12, size=36, seed=2, classes=classes)
     out = tmp_path / "mine.h5"
-    result = training.finetune(base, tmp_path / "data", out, epochs=8, batch_size=16, lr=0.05,
+    result = finetuning.finetune(base, tmp_path / "data", out, epochs=8, batch_size=16, lr=0.05,
                                val_fraction=0.25, progress=False)
     net = Net.load(out)
     assert net.meta["class_names"] == sorted(classes)

@@ -60,7 +60,6 @@ def test_legacy_inner_product_dims_are_one_one_n_k():
 
 
 def test_proto2_defaults_apply_when_fields_are_absent():
-    lrn = {"name": "n", "type": "LRN", "bottoms": ["data"], "tops": ["n"], "params": {}}
     conv = {"name": "c", "type": "Convolution", "bottoms": ["n"], "tops": ["c"],
             "params": {"num_output": 2, "kernel_size": [3, 3]}}
     w = [np.ones((2, 3, 3, 3), np.float32), np.zeros(2, np.float32)]
