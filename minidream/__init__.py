@@ -13,6 +13,10 @@ __version__ = "0.1.0"
 # (as `python -m minidream` does), and never overrides a value the user set.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
+from minidream.memory import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()
+
 from minidream import objectives  # noqa: E402
 from minidream.backend import GPUUnavailableError  # noqa: E402
 from minidream.classify import classify  # noqa: E402
