@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 
+import minidream  # noqa: F401  before NumPy, as `python -m minidream` does: it tunes OpenBLAS's threads at import
 import numpy as np
 
 CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5")]
