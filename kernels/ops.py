@@ -28,10 +28,6 @@ def _contiguous(xp, a):
     return xp.ascontiguousarray(a, dtype=np.float32)
 
 
-def _is_pointwise(kh, kw, stride, pad):
-    return kh == kw == 1 and tuple(stride) == (1, 1) and tuple(pad) == (0, 0)
-
-
 def _conv_geometry(x_shape, w_shape, stride, pad, groups):
     """The ints im2col/col2im take: N, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW."""
     n, c, h, w = x_shape
@@ -49,7 +45,7 @@ def _conv_geometry(x_shape, w_shape, stride, pad, groups):
 def _im2col(run, x, dims):
     """col (N, C*KH*KW, OH*OW) of x; for a 1x1, stride-1, unpadded convolution x itself is col."""
     n, c, _, _, kh, kw, sh, sw, ph, pw, oh, ow = (int(d) for d in dims)
-    if _is_pointwise(kh, kw, (sh, sw), (ph, pw)):
+    if conv.is_pointwise(kh, kw, (sh, sw), (ph, pw)):
         return x.reshape(n, c, oh * ow)
     col = run.empty((n, c * kh * kw, oh * ow))
     run("im2col", *grid_1d(n * c * oh * ow), _contiguous(run.xp, x), col, *dims)
@@ -98,7 +94,7 @@ def conv_backward(dy, cache, weight_grads=True):
     _, cg, kh, kw = w.shape
     dy_mat = dy.reshape(n, groups, f // groups, oh * ow)
     dcol = xp.matmul(w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1), dy_mat)
-    if _is_pointwise(kh, kw, stride, pad):
+    if conv.is_pointwise(kh, kw, stride, pad):
         dx = dcol.reshape(x_shape)
     else:
         dx = run.empty(x_shape)

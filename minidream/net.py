@@ -93,8 +93,8 @@ class Net:
         groups = {}
         for i, spec in enumerate(self._specs):
             p = spec["params"]
-            if (spec["type"] == "Convolution" and p["kernel_size"] == [1, 1] and p["stride"] == [1, 1]
-                    and p["pad"] == [0, 0] and p["group"] == 1):
+            if (spec["type"] == "Convolution" and p["group"] == 1
+                    and conv.is_pointwise(*p["kernel_size"], p["stride"], p["pad"])):
                 groups.setdefault(self._bottoms[i][0], []).append(i)
         return {i: members for members in groups.values() if len(members) > 1 for i in members}
 

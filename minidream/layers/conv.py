@@ -25,7 +25,8 @@ def output_size(size, kernel, stride, pad):
     return (size + 2 * pad - kernel) // stride + 1
 
 
-def _is_pointwise(kh, kw, stride, pad):
+def is_pointwise(kh, kw, stride, pad):
+    """A 1x1, stride-1, unpadded convolution: its im2col columns are the input pixels themselves."""
     return kh == kw == 1 and tuple(stride) == (1, 1) and tuple(pad) == (0, 0)
 
 
@@ -34,7 +35,7 @@ def im2col(x, kh, kw, stride, pad):
     n, c, h, w = x.shape
     (sh, sw), (ph, pw) = stride, pad
     oh, ow = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
-    if _is_pointwise(kh, kw, stride, pad):
+    if is_pointwise(kh, kw, stride, pad):
         return x.reshape(n, c, h * w)  # a 1x1 convolution's columns are the pixels themselves
     xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
     col = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
@@ -54,7 +55,7 @@ def col2im(col, x_shape, kh, kw, stride, pad):
     """The adjoint of im2col: scatter-add columns (N, C*KH*KW, OH*OW) back into dx (N, C, H, W)."""
     n, c, h, w = x_shape
     (sh, sw), (ph, pw) = stride, pad
-    if _is_pointwise(kh, kw, stride, pad):
+    if is_pointwise(kh, kw, stride, pad):
         return col.reshape(x_shape)
     oh, ow = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
     col = col.reshape(n, c, kh, kw, oh, ow)
