@@ -1,16 +1,18 @@
 """Our CUDA kernels (kernels/*.cu) and the one place that loads and launches them.
 
-Each ``kernels/<op>.cu`` holds ``extern "C" __global__`` kernels. On a GPU, ``get_function(name)``
-compiles the file that defines ``name`` once per process (``cupy.RawModule``, memoized) and
-returns the kernel. Ops never call CuPy's kernel objects directly: they ask ``launcher_for(x)``
-for a :class:`Launcher` and call ``run(name, grid, block, *args)``. For CuPy arrays that
-launches on the GPU; for NumPy arrays it runs the same kernel compiled for the CPU by
-``kernels.emulation`` (g++ with ``emulate.h``). The grid, block and arguments come from the
-same lines of ``kernels/ops.py`` either way, so the CPU tests check the launch geometry too.
+Each ``kernels/<op>.cu`` holds ``extern "C" __global__`` kernels. The ops in minidream/layers call
+``launcher()`` for the one :class:`Launcher` of this process and run ``launch(name, grid, block, *args)``;
+the first launch of a kernel compiles the file that defines it (``cupy.RawModule``, memoized per file).
+Matrix products are not here: the ops use ``cupy.matmul`` (cuBLAS).
 
-Every launch is checked against the kernel's C signature, parsed from its source: float* and
-int* parameters take C-contiguous float32 / int32 arrays, int and float take np.int32 /
-np.float32 scalars. A mismatch is an error here rather than garbage on the device.
+Installed, this folder is the ``minidream.kernels`` package (setup.py; in a checkout
+``minidream/kernels`` links here), so no generic top-level ``kernels`` package lands in site-packages.
+It imports nothing from minidream, and CuPy only when a kernel is first compiled.
+
+Every launch is checked against the kernel's C signature, parsed from its source: ``float*`` and
+``int*`` parameters take C-contiguous float32 / int32 arrays, ``int`` and ``float`` take numbers
+that fit the C type (converted to np.int32 / np.float32 here). A mismatch is an error here rather
+than garbage on the device.
 """
 import functools
 import pathlib
@@ -18,8 +20,6 @@ import re
 from typing import NamedTuple
 
 import numpy as np
-
-from minidream.backend import get_cupy, is_gpu
 
 KERNEL_DIR = pathlib.Path(__file__).resolve().parent
 THREADS = 256  # threads per block for every 1-D launch; a multiple of the 32-thread warp
@@ -48,8 +48,8 @@ class Kernel(NamedTuple):
     name: str
     source: pathlib.Path
     params: tuple
-    # Its file calls __syncthreads (per file, since a __device__ helper may sync for a kernel):
-    # the emulation must then run each block's threads together.
+    # Its file calls __syncthreads (per file, since a __device__ helper may sync for a kernel): a CPU
+    # emulation must then run each block's threads together.
     uses_barrier: bool
 
 
@@ -97,9 +97,9 @@ def grid_1d(n):
 
 
 class Launcher:
-    """Launches kernels by name; subclasses say where (GPU or CPU emulation).
+    """Launches kernels by name; a subclass says where (CuPy here, a CPU emulation in the tests).
 
-    xp is the array module of the arrays this launcher takes; ``empty`` allocates outputs.
+    ``xp`` is the array module of the arrays this launcher takes; ``empty`` allocates outputs.
     """
 
     xp = np
@@ -110,23 +110,27 @@ class Launcher:
     def empty(self, shape, dtype=np.float32):
         return self.xp.empty(shape, dtype=dtype)
 
+    def contiguous(self, a):
+        """a as a C-contiguous float32 array of this launcher's module (a copy only when needed)."""
+        return self.xp.ascontiguousarray(a, dtype=np.float32)
+
     def __call__(self, name, grid, block, *args):
         """Run kernel ``name`` on ``grid`` blocks of ``block`` threads (tuples of 1-3 ints)."""
         kernel = self.table.get(name)
         if kernel is None:
             raise KeyError(f"no kernel named {name!r}; kernels/*.cu define {sorted(self.table)}")
-        self.check_args(kernel, args)
-        self.launch(kernel, _dim3(grid), _dim3(block), args)
+        self.launch(kernel, _dim3(grid), _dim3(block), self.checked_args(kernel, args))
 
-    def check_args(self, kernel, args):
+    def checked_args(self, kernel, args):
+        """args converted to the kernel's C types; TypeError/ValueError where one cannot be."""
         if len(args) != len(kernel.params):
             raise TypeError(f"kernel {kernel.name} takes {len(kernel.params)} arguments "
                             f"({', '.join(p.decl for p in kernel.params)}), got {len(args)}")
+        out = []
         for param, arg in zip(kernel.params, args):
             where = f"kernel {kernel.name}, parameter {param.decl!r}"
             if param.kind == "scalar":
-                if type(arg) is not param.dtype:
-                    raise TypeError(f"{where}: pass np.{param.dtype.__name__}, got {type(arg).__name__}")
+                out.append(_scalar(arg, param.dtype, where))
                 continue
             if not isinstance(arg, self.xp.ndarray):
                 raise TypeError(f"{where}: pass a {self.xp.__name__} array, got {type(arg).__name__}")
@@ -136,9 +140,20 @@ class Launcher:
             if arg.size > INT32_MAX:
                 raise ValueError(f"{where}: {arg.size} elements is more than the kernels' int "
                                  "indexing reaches (2**31 - 1); use a smaller batch or image")
+            out.append(arg)
+        return out
 
     def launch(self, kernel, grid, block, args):
         raise NotImplementedError
+
+
+def _scalar(value, dtype, where):
+    if dtype is np.int32:
+        if isinstance(value, (bool, float, np.floating)) or int(value) != value \
+                or not -INT32_MAX - 1 <= int(value) <= INT32_MAX:
+            raise TypeError(f"{where}: pass an int that fits int32, got {value!r}")
+        return np.int32(value)
+    return np.float32(value)
 
 
 def _dim3(dims):
@@ -151,38 +166,25 @@ def _dim3(dims):
 @functools.cache
 def get_module(path):
     """The compiled ``cupy.RawModule`` for one kernel source (memoized per process)."""
-    cupy = get_cupy()
+    import cupy  # only ever reached with CuPy arrays in hand, so CuPy is installed
+
     return cupy.RawModule(code=pathlib.Path(path).read_text())
-
-
-def get_function(name):
-    """The CUDA kernel ``name`` from whichever kernels/*.cu defines it."""
-    kernel = kernel_table().get(name)
-    if kernel is None:
-        raise KeyError(f"no kernel named {name!r}; kernels/*.cu define {sorted(kernel_table())}")
-    return get_module(kernel.source).get_function(name)
 
 
 class CupyLauncher(Launcher):
     """Launches on the current CUDA device through CuPy."""
 
     def __init__(self):
+        import cupy
+
         super().__init__(kernel_table())
-        self.xp = get_cupy()
+        self.xp = cupy
 
     def launch(self, kernel, grid, block, args):
-        get_function(kernel.name)(grid, block, args)
+        get_module(kernel.source).get_function(kernel.name)(grid, block, args)
 
 
 @functools.cache
-def cupy_launcher():
+def launcher():
+    """The process's launcher: CUDA through CuPy (the tests substitute a CPU emulation)."""
     return CupyLauncher()
-
-
-def launcher_for(*arrays):
-    """The GPU launcher when any array is a CuPy array, else the CPU emulation."""
-    if any(is_gpu(a) for a in arrays):
-        return cupy_launcher()
-    from kernels.emulation import emulated_launcher
-
-    return emulated_launcher()

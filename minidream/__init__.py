@@ -2,45 +2,38 @@
 
     import minidream
     minidream.dream("photo.jpg", layer="inception_4c/output").save("out.png")
+
+Importing minidream is cheap and changes nothing in the process: each public name below loads its module the
+first time it is used (so `import weights_tools`, which reads minidream's graph and file format, never pulls in
+the dream, and `python -m weights_tools` starts fast). minidream.tune_cpu() applies the CPU settings.
 """
-import os
+import importlib
 
 __version__ = "0.1.0"
 
-# OpenBLAS's worker threads spin for ~2^28 cycles after each matrix product before they sleep; during that time
-# they hold a core that our elementwise layer threads (minidream.layers.parallel) need. 2^4 cycles makes them
-# yield at once: a default dream runs ~10% faster. Only takes effect when minidream is imported before NumPy
-# (as `python -m minidream` does), and never overrides a value the user set.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-from minidream.memory import keep_freed_memory  # noqa: E402
-
-keep_freed_memory()
-
-from minidream import objectives  # noqa: E402
-from minidream.backend import GPUUnavailableError  # noqa: E402
-from minidream.classify import classify  # noqa: E402
-from minidream.dream import dream  # noqa: E402
-from minidream.loading import load_model  # noqa: E402
-from minidream.models import architecture, random_model  # noqa: E402
-from minidream.net import Net, UnknownLayerError  # noqa: E402
-from minidream.zoom import zoom  # noqa: E402
-
-# `minidream.layers` is both the subpackage of ops and, called, the layer listing (see minidream/layers/__init__.py).
+# public name -> the module that defines it
+_API = {
+    "dream": "minidream.dreaming", "zoom": "minidream.zooming", "classify": "minidream.classification",
+    "layer_table": "minidream.classification", "load_model": "minidream.loading", "Net": "minidream.net",
+    "UnknownLayerError": "minidream.graph", "GPUUnavailableError": "minidream.backend",
+    "architecture": "minidream.architectures", "random_model": "minidream.models", "tune_cpu": "minidream.tuning",
+    "train": "minidream.training", "finetune": "minidream.finetuning",
+}
+_MODULES = ("objectives",)
 
 
 def __getattr__(name):
-    # Training pulls in the data-set code; load it on first use.
-    if name == "train":
-        from minidream.training import train
-
-        return train
-    if name == "finetune":
-        from minidream.finetuning import finetune
-
-        return finetune
-    raise AttributeError(f"module 'minidream' has no attribute {name!r}")
+    if name in _MODULES:
+        return importlib.import_module(f"minidream.{name}")
+    if name not in _API:
+        raise AttributeError(f"module 'minidream' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_API[name]), name)
+    globals()[name] = value
+    return value
 
 
-__all__ = ["Net", "UnknownLayerError", "GPUUnavailableError", "architecture", "random_model", "load_model",
-           "dream", "zoom", "classify", "layers", "objectives", "train", "finetune"]
+def __dir__():
+    return sorted(list(globals()) + list(_API) + list(_MODULES))
+
+
+__all__ = list(_API) + list(_MODULES)

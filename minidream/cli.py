@@ -153,9 +153,10 @@ def _one_line(exc):
 # ---------------------------------------------------------------- subcommands
 def _objective(args, net):
     """(objective, layer or None): --channel/--guide/--class terms summed, else L2(layer)."""
-    from minidream.objectives import L2, Channel, ClassNeuron, Guide, default_layer
+    from minidream.metadata import default_layer
+    from minidream.objectives import L2, Channel, ClassNeuron, Guide
 
-    layer = args.layer or default_layer(net)
+    layer = args.layer or default_layer(net.meta)
     terms = []
     if args.channel:
         terms.append(Channel(layer, args.channel))
@@ -192,9 +193,9 @@ def _params(args, kwargs, layer):
 
 
 def run_dream(args):
-    from minidream.dream import dream
+    from minidream.dreaming import dream
     from minidream.imageio import output_format, save_image
-    from minidream.resolve import resolve_model
+    from minidream.loading import resolve_model
 
     if args.input is None and args.size is None:
         raise ValueError("give an input image, or --size WxH to dream from noise")
@@ -224,8 +225,8 @@ def run_dream(args):
 
 def run_zoom(args):
     from minidream.imageio import save_image
-    from minidream.resolve import resolve_model
-    from minidream.zoom import zoom
+    from minidream.loading import resolve_model
+    from minidream.zooming import zoom
 
     gif = args.output if args.output.lower().endswith(".gif") else None
     if gif is None:
@@ -242,7 +243,7 @@ def run_zoom(args):
 
 
 def run_classify(args):
-    from minidream.classify import classify
+    from minidream.classification import classify
 
     for name, prob in classify(args.input, args.model, top=args.top, device=args.device):
         print(f"{prob:8.4f}  {name}")
@@ -250,10 +251,10 @@ def run_classify(args):
 
 
 def run_layers(args):
-    from minidream.classify import layers
+    from minidream.classification import layer_table
 
     size = args.size[::-1] if args.size else None
-    rows = layers(args.model, input_size=size)
+    rows = layer_table(args.model, input_size=size)
     width = max(len(name) for name, _ in rows)
     for name, shape in rows:
         print(f"{name:<{width}}  {'x'.join(str(d) for d in shape)}")

@@ -4,7 +4,8 @@ Written by ``Net.save``, ``weights_tools convert`` and training checkpoints; rea
 ``load_model``. Readable with plain h5py; the layout is documented in docs/format.md.
 
     /                      attrs: format="minidream-net", format_version=1, name,
-                                  input_height, input_width, input_blob, channel_order ("BGR"),
+                                  input_height, input_width, input_channels, input_blob,
+                                  channel_order ("BGR"),
                                   mean_bgr (float32[3]), source_file, source_sha1,
                                   minidream_version, extra (JSON object)
     /layers/00000 ...      one group per layer in graph order, zero-padded index;
@@ -18,6 +19,7 @@ import os
 
 import numpy as np
 
+from minidream import __version__
 from minidream.files import atomic_path
 
 FORMAT = "minidream-net"
@@ -26,12 +28,6 @@ FORMAT_VERSION = 1
 
 class ModelFileError(ValueError):
     """A model file that is missing, not HDF5, or not in the minidream format."""
-
-
-def _version():
-    from minidream import __version__
-
-    return __version__
 
 
 def save(path, specs, blobs, meta):
@@ -52,12 +48,13 @@ def save(path, specs, blobs, meta):
         height, width = meta.get("input_size", (224, 224))
         f.attrs["input_height"] = int(height)
         f.attrs["input_width"] = int(width)
+        f.attrs["input_channels"] = int(meta.get("input_channels", 3))
         f.attrs["input_blob"] = str(meta.get("input_blob", "data"))
         f.attrs["channel_order"] = str(meta.get("channel_order", "BGR"))
         f.attrs["mean_bgr"] = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
         f.attrs["source_file"] = str(meta.get("source_file", ""))
         f.attrs["source_sha1"] = str(meta.get("source_sha1", ""))
-        f.attrs["minidream_version"] = _version()
+        f.attrs["minidream_version"] = __version__
         f.attrs["extra"] = json.dumps(meta.get("extra", {}))
         layers = f.create_group("layers")
         for i, spec in enumerate(specs):
@@ -119,6 +116,7 @@ def load(path):
             meta = {
                 "name": str(f.attrs.get("name", "")),
                 "input_size": (int(f.attrs["input_height"]), int(f.attrs["input_width"])),
+                "input_channels": int(f.attrs.get("input_channels", 3)),
                 "input_blob": str(f.attrs.get("input_blob", "data")),
                 "channel_order": str(f.attrs.get("channel_order", "BGR")),
                 "mean_bgr": [float(v) for v in f.attrs["mean_bgr"]],

@@ -1,15 +1,18 @@
 """Images in and out: any PIL mode to RGB uint8, network input space, metadata, atomic saves.
 
 Network input space is what Caffe models were trained on: channels in the model's order
-(BGR for the Caffe zoo), the per-channel mean subtracted, values otherwise in 0..255:
+(BGR for the Caffe zoo), the per-channel mean subtracted, then Caffe's data-layer scale
+(transform_param.scale, recorded as meta["extra"]["input_scale"]; 1 for the BVLC nets,
+1/256 for LeNet-style nets trained on 0..1 pixels):
 
-    x[0, c, i, j] = pixel[i, j, order[c]] - mean[c]        x: (1, 3, H, W) float32
+    x[0, c, i, j] = (pixel[i, j, order[c]] - mean[c]) * scale        x: (1, 3, H, W) float32
 """
 import json
 import os
 
 import numpy as np
 
+from minidream.backend import as_numpy
 from minidream.files import atomic_write
 
 METADATA_KEY = "minidream"
@@ -110,20 +113,24 @@ def _channel_order(meta):
     return order
 
 
+def input_scale(meta):
+    """Caffe's data-layer scale for a model (meta["extra"]["input_scale"], default 1)."""
+    return float((meta.get("extra") or {}).get("input_scale", 1.0))
+
+
 def to_network(rgb, meta):
     """(1, 3, H, W) float32 network input from an RGB (H, W, 3) image (uint8 or float)."""
     a = np.asarray(rgb, dtype=np.float32)
     if _channel_order(meta) == "BGR":
         a = a[:, :, ::-1]
     mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
-    return np.ascontiguousarray((a.transpose(2, 0, 1) - mean[:, None, None])[None])
+    x = (a.transpose(2, 0, 1) - mean[:, None, None]) * np.float32(input_scale(meta))
+    return np.ascontiguousarray(x[None])
 
 
 def from_network(x, meta):
     """RGB uint8 (H, W, 3) from a network input (1, 3, H, W) or (3, H, W); rounds and clips."""
-    from minidream.backend import as_numpy
-
-    a = as_numpy(x).reshape(3, x.shape[-2], x.shape[-1])
+    a = as_numpy(x).reshape(3, x.shape[-2], x.shape[-1]) / np.float32(input_scale(meta))
     mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
     a = (a + mean[:, None, None]).transpose(1, 2, 0)
     if _channel_order(meta) == "BGR":

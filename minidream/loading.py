@@ -13,13 +13,18 @@ import os
 import sys
 from pathlib import Path
 
+from minidream.backend import check_device
+from minidream.h5format import ModelFileError
+from minidream.net import Net
+from weights_tools import cache
+from weights_tools.convert import convert, file_sha1
+from weights_tools.fetch import MODELS, fetch_model
+
 MINI_PATH = Path(__file__).parent / "data" / "mini.h5"
 NAMES = ("googlenet", "alexnet", "mini", "auto")
 
 
 def _mini_path():
-    from minidream.h5format import ModelFileError
-
     if not MINI_PATH.exists():
         raise ModelFileError(
             f"the bundled 'mini' model is missing ({MINI_PATH}); reinstall minidream, or fetch a real "
@@ -30,9 +35,6 @@ def _mini_path():
 
 def _caffemodel_path(path):
     """The cached conversion of a .caffemodel (converting it first if it is not cached yet)."""
-    from weights_tools import cache
-    from weights_tools.convert import convert, file_sha1
-
     target = cache.converted_path(file_sha1(path))
     if not target.exists():
         convert(path, target)
@@ -41,10 +43,6 @@ def _caffemodel_path(path):
 
 def load_model(name_or_path, device="cpu"):
     """A Net for a model name or file (see the module doc); device "cpu" or "gpu"."""
-    from minidream.net import Net
-    from weights_tools import cache
-    from weights_tools.fetch import MODELS, fetch_model
-
     name = os.fspath(name_or_path)
     if name == "auto":
         if cache.model_path("googlenet").exists():
@@ -65,3 +63,14 @@ def load_model(name_or_path, device="cpu"):
     raise ValueError(
         f"unknown model {name!r}: give one of {', '.join(NAMES)}, a .h5 model file or a .caffemodel file"
     )
+
+
+def resolve_model(model, device="cpu"):
+    """The `model=` argument of dream/zoom/classify as a Net: a Net instance (moved to `device` in place when it
+    lives elsewhere), or a model name or file through load_model."""
+    device = check_device(device)
+    if isinstance(model, Net):
+        return model if model.device == device else model.to(device)
+    if not isinstance(model, (str, os.PathLike)):
+        raise TypeError(f"model must be a name, a path or a Net, not {type(model).__name__}")
+    return load_model(model, device=device)

@@ -19,21 +19,12 @@ of its layer's activation, so a big early layer does not drown a small deep one.
 import copy
 
 import numpy as np
+from PIL import Image
 
 from minidream.backend import get_array_module, to_device
-from minidream.layers import avg_pool, conv, relu
-
-DEFAULT_LAYER = "inception_4c/output"
-
-
-def default_layer(net):
-    """The layer a dream uses when none is named.
-
-    The model's own choice, meta["extra"]["default_layer"], when it has one (the bundled
-    mini model does: "conv4"), else "inception_4c/output", the original notebook's
-    GoogLeNet layer.
-    """
-    return (net.meta.get("extra") or {}).get("default_layer") or DEFAULT_LAYER
+from minidream.heads import sliding_classifier
+from minidream.imageio import as_kind, load_rgb, to_network
+from minidream.metadata import class_index, default_layer
 
 
 def check_spatial_layer(net, layer):
@@ -110,7 +101,7 @@ class _Leaf(Objective):
 
     def bind(self, net):
         bound = copy.copy(self)
-        bound.layer = check_spatial_layer(net, self.layer or default_layer(net))
+        bound.layer = check_spatial_layer(net, self.layer or default_layer(net.meta))
         bound._bound = True
         bound._setup(net)
         return bound
@@ -167,11 +158,10 @@ class Channel(_Leaf):
 class Guide(_Leaf):
     """Guided dreaming (the original notebook's objective_guide).
 
-    The guide image's features y (C, M) are computed once at bind time (the guide is
-    first shrunk to fit the model's input size, as the notebook's 224-pixel guide was).
-    At each position p of the dreamed activation x (C, P) the gradient is the guide
-    feature with the largest dot product, y[:, argmax_m x_p . y_m]; the value is the sum
-    of those largest dot products.
+    The guide image's features y (C, M) are computed once at bind time (the guide is first shrunk to fit the
+    model's input size, as the notebook's 224-pixel guide was). At each position p of each image's activation
+    x (C, P) the gradient is the guide feature with the largest dot product, y[:, argmax_m x_p . y_m]; the value
+    is the sum of those largest dot products over positions and images.
     """
 
     def __init__(self, guide, layer=None):
@@ -179,12 +169,7 @@ class Guide(_Leaf):
         self.guide = guide
 
     def _setup(self, net):
-        from PIL import Image
-
-        from minidream.imageio import as_kind, load_rgb, to_network
-
-        rgb, _ = load_rgb(self.guide)
-        img = as_kind(rgb, "pil")
+        img = as_kind(load_rgb(self.guide)[0], "pil")
         img.thumbnail(tuple(net.meta["input_size"])[::-1], Image.BILINEAR)
         x = to_device(to_network(np.asarray(img), net.meta), net.device)
         y = net.forward(x, end=[self.layer])[self.layer]
@@ -192,12 +177,12 @@ class Guide(_Leaf):
 
     def __call__(self, acts):
         a = acts[self.layer]
-        channels = a.shape[1]
-        x = a.reshape(channels, -1)
-        dots = x.T @ self.features  # (P, M)
-        best = dots.argmax(axis=1)
-        grad = self.features[:, best].reshape(a.shape)
-        return float(dots.max(axis=1).sum()), {self.layer: grad}
+        xp = get_array_module(a)
+        x = a.reshape(a.shape[0], a.shape[1], -1)  # (N, C, P)
+        dots = xp.matmul(x.transpose(0, 2, 1), self.features)  # (N, P, M)
+        best = dots.argmax(axis=2)  # (N, P)
+        grad = self.features[:, best].transpose(1, 0, 2).reshape(a.shape)  # (C, N, P) -> (N, C, H, W)
+        return float(dots.max(axis=2).sum()), {self.layer: grad}
 
     def __repr__(self):
         guide = self.guide if isinstance(self.guide, str) else f"<{type(self.guide).__name__}>"
@@ -205,20 +190,11 @@ class Guide(_Leaf):
 
 
 class ClassNeuron(_Leaf):
-    """A class logit at any image size: the classifier applied convolutionally.
+    """A class logit at any image size: the classifier slid over the image (minidream.heads).
 
-    The classifier head (the InnerProduct layers before the final Softmax with their
-    ReLUs, and an average pooling right before them such as GoogLeNet's pool5/7x7_s1;
-    dropout is the identity at test time) is rewritten to slide over any map: a fully
-    connected layer whose input is (C, KH, KW) at the nominal size is a KH x KW
-    convolution with the same weights, W (Nout, C*KH*KW) -> (Nout, C, KH, KW). Over the
-    larger map of a larger image it gives a class score at every position; the value is
-    their mean. Smaller maps still work: the average pooling window is clipped to the map,
-    and a map smaller than a convolution's kernel is zero-padded up to it (missing
-    features read as zero). The objective reads the layer feeding the head (GoogLeNet:
-    inception_5b/output, AlexNet: pool5). cls: a class index or a name from
-    meta["class_names"] (any synonym, case-insensitive: "goldfish" matches
-    "goldfish, Carassius auratus").
+    The objective reads the layer feeding the classifier head (GoogLeNet: inception_5b/output, AlexNet: pool5)
+    and runs the head as convolutions over it; the value is the mean of the class score over positions. cls: a
+    class index or a name from meta["class_names"] (any synonym, case-insensitive).
     """
 
     def __init__(self, cls):
@@ -226,108 +202,24 @@ class ClassNeuron(_Leaf):
         self.cls = cls
 
     def bind(self, net):
-        head, trunk = _classifier_head(net)
+        head = net.graph.classifier_head()
         bound = copy.copy(self)
-        bound.layer, bound._bound = trunk, True
-        bound.index = class_index(net, self.cls, net.params[head[-1]][0].shape[0])
-        ops = []
-        for name in head:
-            spec = net.spec(name)
-            p = spec["params"]
-            if spec["type"] == "ReLU":
-                ops.append(("relu", p["negative_slope"]))
-            elif spec["type"] == "Pooling":
-                ops.append(("pool", None if p["global_pooling"] else tuple(p["kernel_size"]), tuple(p["stride"]),
-                            tuple(p["pad"])))
-            else:  # InnerProduct
-                w, *b = net.params[name]
-                _, c, kh, kw = _padded_shape(net.output_shape(net.bottom_layers(name)[0]))
-                if name == head[-1]:  # only the chosen class's row is needed
-                    w, b = w[bound.index:bound.index + 1], [v[bound.index:bound.index + 1] for v in b]
-                ops.append(("conv", w.reshape(w.shape[0], c, kh, kw), b[0] if b else None))
-        bound._ops = ops
+        bound.layer, bound._bound, bound._net, bound._heads = head.trunk, True, net, {}
+        bound.index = class_index(net.meta, self.cls, head.classes)
         return bound
 
     def __call__(self, acts):
-        y, caches = acts[self.layer], []
-        for op in self._ops:
-            size = y.shape[2:]
-            if op[0] == "pool":
-                kernel = size if op[1] is None else tuple(min(k, s) for k, s in zip(op[1], size))
-                y, cache = avg_pool.forward(y, kernel, op[2], op[3])
-            elif op[0] == "conv":
-                pad = tuple(max(0, (k - s + 1) // 2) for k, s in zip(op[1].shape[2:], size))
-                y, cache = conv.forward(y, op[1], op[2], (1, 1), pad)
-            else:
-                y, cache = relu.forward(y, op[1])
-            caches.append(cache)
-        xp = get_array_module(y)
-        dy = xp.full(y.shape, 1.0 / y.size, dtype=y.dtype)
-        for op, cache in zip(reversed(self._ops), reversed(caches)):
-            if op[0] == "pool":
-                dy = avg_pool.backward(dy, cache)
-            elif op[0] == "conv":
-                dy = conv.backward(dy, cache, weight_grads=False)[0]
-            else:
-                dy = relu.backward(dy, cache)
-        return float(y.mean()), {self.layer: dy}
+        a = acts[self.layer]
+        key = (a.shape, a.dtype.str)
+        if key not in self._heads:  # one small Net per map size (octaves and tiles repeat a few sizes)
+            self._heads[key] = sliding_classifier(self._net, a.shape, self.index, a.dtype)
+        head = self._heads[key]
+        y = head.forward(a)
+        d = head.backward(get_array_module(y).full(y.shape, 1.0 / y.size, dtype=y.dtype))
+        return float(y.mean()), {self.layer: d}
 
     def __repr__(self):
         return f"ClassNeuron({self.cls!r})"
-
-
-def _padded_shape(shape):
-    """(N, C, H, W) for a layer output; a fully connected output (N, C) is (N, C, 1, 1)."""
-    return tuple(shape) + (1,) * (4 - len(shape))
-
-
-def _classifier_head(net):
-    """(head layer names in order, trunk layer name) for the net's last InnerProduct.
-
-    Walks back from the last InnerProduct through InnerProduct/ReLU/Dropout layers, and
-    one average pooling before them; the first other layer is the trunk whose spatial map
-    the head is slid over.
-    """
-    fcs = [name for name in net.layer_names if net.spec(name)["type"] == "InnerProduct"]
-    if not fcs:
-        raise ValueError(f"model {net.meta.get('name') or '(unnamed)'} has no fully connected "
-                         "classifier, so ClassNeuron cannot be used with it")
-    head, name = [], fcs[-1]
-    while name is not None and net.spec(name)["type"] in ("InnerProduct", "ReLU", "Dropout"):
-        if net.spec(name)["type"] != "Dropout":
-            head.append(name)
-        name = net.bottom_layers(name)[0]
-    if name is not None and net.spec(name)["type"] == "Pooling" and net.spec(name)["params"]["pool"] == "AVE":
-        head.append(name)
-        name = net.bottom_layers(name)[0]
-    if name is None:
-        raise ValueError("ClassNeuron needs at least one spatial layer before the classifier")
-    return head[::-1], name
-
-
-def class_index(net, cls, count):
-    """A class index from an int or a name in meta["class_names"], checked against count."""
-    names = net.meta.get("class_names") or []
-    if isinstance(cls, (int, np.integer)) or (isinstance(cls, str) and cls.strip().isdigit()):
-        index = int(cls)
-        if not 0 <= index < count:
-            raise ValueError(f"class index {index} is out of range: the model has {count} classes "
-                             f"(0..{count - 1})")
-        return index
-    if not names:
-        raise ValueError(f"model {net.meta.get('name') or '(unnamed)'} has no class names; "
-                         f"pass a class index 0..{count - 1}")
-    wanted = str(cls).strip().lower()
-    matches = [i for i, n in enumerate(names)
-               if wanted == n.lower() or wanted in (s.strip() for s in n.lower().split(","))]
-    if matches:
-        return matches[0]
-    import difflib
-
-    close = difflib.get_close_matches(str(cls), names, n=5, cutoff=0.5)
-    hint = f" Did you mean: {'; '.join(close)}?" if close else ""
-    raise ValueError(f"unknown class {cls!r}.{hint} List the classes with "
-                     "`python -m minidream classify IMAGE --top N` or net.meta['class_names'].")
 
 
 class Sum(Objective):

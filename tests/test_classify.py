@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.classify import _crop_to_aspect, classify, layers
+from minidream.classification import _crop_to_aspect, classify, layer_table
 from minidream.imageio import to_network
 from minidream.models import random_model
 
@@ -40,9 +40,9 @@ def test_crop_to_aspect_is_centred():
 
 def test_layers_lists_names_with_shapes():
     net = random_model("googlenet")
-    rows = dict(layers(net))
+    rows = dict(layer_table(net))
     assert rows["inception_4c/output"] == (512, 14, 14) and rows["loss3/classifier"] == (1000,)
     assert list(rows)[0] == "conv1/7x7_s2"
-    small = dict(layers(net, input_size=(64, 96)))
+    small = dict(layer_table(net, input_size=(64, 96)))
     assert small["inception_4c/output"] == (512, 4, 6)
     assert "pool5/7x7_s1" not in small  # the input is too small for its 7x7 window

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.dream import (_splits, dream, gradient, make_step, min_input_side, pyramid_sizes, roll,
+from minidream.dreaming import (_splits, dream, gradient, make_step, min_input_side, pyramid_sizes, roll,
                              run_octaves)
 from minidream.imageio import to_network
 from minidream.models import random_model

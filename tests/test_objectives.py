@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from minidream.dream import dream
+from minidream.dreaming import dream
 from minidream.imageio import to_network
 from minidream.models import random_model
-from minidream.objectives import L2, Channel, ClassNeuron, Guide, Sum, class_index, default_layer
+from minidream.metadata import class_index, default_layer
+from minidream.objectives import L2, Channel, ClassNeuron, Guide, Sum
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_unbound_objective_says_so():
 
 def test_layer_none_is_the_model_default(net, mini):
     assert L2().bind(net).layers == ("inception_4c/output",)
-    assert default_layer(mini) == "conv5" and L2().bind(mini).layers == ("conv5",)  # mini.DEFAULT_LAYER
+    assert default_layer(mini.meta) == "conv5" and L2().bind(mini).layers == ("conv5",)  # mini.DEFAULT_LAYER
 
 
 def test_channel_raises_its_channel_more_than_l2(net, photo):
@@ -165,21 +166,21 @@ def test_class_neuron_dream_on_a_small_image(net, photo):
 
 def test_class_names_resolve(mini):
     names = mini.meta["class_names"]
-    assert class_index(mini, names[2], len(names)) == 2
-    assert class_index(mini, names[2].upper(), len(names)) == 2
-    assert class_index(mini, "4", len(names)) == 4
+    assert class_index(mini.meta, names[2], len(names)) == 2
+    assert class_index(mini.meta, names[2].upper(), len(names)) == 2
+    assert class_index(mini.meta, "4", len(names)) == 4
     with pytest.raises(ValueError, match="Did you mean"):
-        class_index(mini, names[1][:-1] + "x", len(names))
+        class_index(mini.meta, names[1][:-1] + "x", len(names))
     with pytest.raises(ValueError, match="out of range"):
-        class_index(mini, len(names), len(names))
+        class_index(mini.meta, len(names), len(names))
 
 
 def test_class_name_synonyms():
     class Fake:
         meta = {"class_names": ["tench, Tinca tinca", "goldfish, Carassius auratus"]}
 
-    assert class_index(Fake, "goldfish", 2) == 1
-    assert class_index(Fake, "carassius auratus", 2) == 1
+    assert class_index(Fake.meta, "goldfish", 2) == 1
+    assert class_index(Fake.meta, "carassius auratus", 2) == 1
 
 
 def test_class_neuron_needs_names_or_index(net):

@@ -197,8 +197,8 @@ def test_random_crops_are_windows_and_flips():
 
 # ---------------------------------------------------------------- fine-tuning
 def test_head_start_of_the_built_in_architectures():
-    alexnet, _ = models.alexnet()
-    googlenet, _ = models.googlenet()
+    alexnet, _ = models.architecture("alexnet")
+    googlenet, _ = models.architecture("googlenet")
     assert alexnet[finetuning.head_start(alexnet)]["name"] == "fc6"
     assert googlenet[finetuning.head_start(googlenet)]["bottoms"] == ["pool5/7x7_s1"]
     assert alexnet[finetuning.head_start(alexnet, "fc8")]["name"] == "fc8"

@@ -56,16 +56,25 @@ def parse_layers(buf):
     return net, v1, "V1"
 
 
+def read_net(source, skip_unsupported=False):
+    """(Graph, raw blobs, info) of a .caffemodel file (path, bytes or memoryview): weights_tools.graph.build."""
+    buf = read_bytes(source) if isinstance(source, (str, os.PathLike)) else source
+    net, layers, generation = parse_layers(buf)
+    found, raw, info = graph.build(net, layers, skip_unsupported=skip_unsupported)
+    info["generation"] = generation
+    return found, raw, info
+
+
 def read_caffemodel(source, skip_unsupported=False):
     """Parse a .caffemodel file (path, bytes or memoryview) for minidream.
 
     Returns (specs, blobs, info): specs/blobs as in the minidream contract (blobs are
-    read-only float32 views into the file's bytes); info: {name, generation,
-    input_blob, input_size (H, W) or None, mean_bgr or None, dropped, skipped, folded_splits}.
+    read-only float32 views into the file's bytes); info: {name, generation, input_blob,
+    input_size (H, W) at which the weights fit (the declared one, else the first that fits),
+    input_channels, mean_bgr or None, scale, dropped, skipped, folded_splits}.
     Raises CaffeModelError for anything it cannot turn into a minidream net.
     """
-    buf = read_bytes(source) if isinstance(source, (str, os.PathLike)) else source
-    net, layers, generation = parse_layers(buf)
-    specs, blobs, info = graph.build(net, layers, skip_unsupported=skip_unsupported)
-    info["generation"] = generation
-    return specs, blobs, info
+    net_graph, raw, info = read_net(source, skip_unsupported)
+    info["input_size"], blobs = graph.fit_weights(net_graph, raw, info, graph.candidate_sizes(info["input_size"]))
+    info["input_channels"] = net_graph.input_channels
+    return net_graph.specs, blobs, info

@@ -4,25 +4,22 @@
 
 The file is written atomically by h5format.save (temp file + rename), so an interrupted
 conversion leaves nothing behind. Metadata recorded: the source file's name and SHA1,
-the input size (from the snapshot's crop_size or declared input shape, else the known
-architecture's), the BGR mean (the snapshot's mean_value, else the architecture's),
-channel order BGR, and ImageNet's class names when the classifier has 1000 outputs.
+the input size and channels (from the snapshot's crop_size or declared input shape, else
+the known architecture's, else the size at which the classifier's weights fit), the BGR
+mean (the snapshot's mean_value, else the architecture's), channel order BGR, and
+ImageNet's class names when the classifier has 1000 outputs.
 """
 import hashlib
 import os
 from pathlib import Path
 
 from minidream import h5format
-from minidream.models import ARCHITECTURES, IMAGENET_MEAN_BGR, architecture
-from weights_tools.caffemodel import read_bytes, read_caffemodel
+from minidream.architectures import ARCHITECTURES, IMAGENET_MEAN_BGR, architecture
+from weights_tools.caffemodel import read_bytes, read_net
 from weights_tools.errors import CaffeModelError
+from weights_tools.graph import candidate_sizes, fit_weights
 
 CLASS_FILE = Path(__file__).parent / "data" / "synset_words.txt"
-# Input sizes tried when a file declares none and matches no known architecture: the
-# classifier's weight count pins the size down (to within a pooling stride), so the
-# common sizes are tried first, then every size up to 512.
-COMMON_SIZES = (224, 227, 231, 256, 299, 64, 32, 28)
-MAX_SEARCHED_SIZE = 512
 
 
 def imagenet_classes():
@@ -35,7 +32,7 @@ def imagenet_classes():
     return wnids, names
 
 
-def _known_architecture(specs):
+def known_architecture(specs):
     """(name, meta) of the built-in architecture whose layers this net has, or (None, {})."""
     by_name = {s["name"]: s for s in specs}
     best, best_count = (None, {}), 0
@@ -56,36 +53,9 @@ def _known_architecture(specs):
     return best
 
 
-def _classifier_outputs(specs):
-    """Output count of the layer behind the net's final output (looking through Softmax etc.)."""
-    i = len(specs) - 1
-    while specs[i]["type"] in ("Softmax", "Dropout", "ReLU"):
-        blob = specs[i]["bottoms"][0]
-        writers = [j for j in range(i) if blob in specs[j]["tops"]]
-        if not writers:
-            return None
-        i = writers[-1]
-    return specs[i]["params"].get("num_output")
-
-
-def _net_fits(specs, blobs, meta):
-    """None if these weights fit the graph at meta's input size, else the first mismatch."""
-    from minidream.net import Net
-
-    try:
-        net = Net(specs, meta=meta)  # zero weights: np.zeros pages are not touched, so this is cheap
-    except ValueError as exc:
-        return str(exc)
-    for name, arrays in blobs.items():
-        for i, (given, expected) in enumerate(zip(arrays, net.params[name])):
-            if given.shape != expected.shape:
-                return f"layer {name!r} blob {i} has shape {given.shape}, the graph needs {expected.shape}"
-    return None
-
-
-def build_meta(specs, blobs, info, source_file="", source_sha1=""):
+def build_meta(graph, info, arch_meta=None, arch=None, source_file="", source_sha1=""):
     """The minidream metadata for a parsed .caffemodel (see the module doc)."""
-    arch, arch_meta = _known_architecture(specs)
+    arch_meta = arch_meta or {}
     extra = dict(arch_meta.get("extra", {}))
     extra.update({"caffe_net_name": info["name"], "caffe_format": info["generation"],
                   "dropped_layers": info["dropped"], "skipped_layers": info["skipped"],
@@ -95,20 +65,12 @@ def build_meta(specs, blobs, info, source_file="", source_sha1=""):
     meta = {"name": arch or info["name"] or Path(source_file).stem, "channel_order": "BGR",
             "mean_bgr": info["mean_bgr"] or arch_meta.get("mean_bgr") or list(IMAGENET_MEAN_BGR),
             "source_file": source_file, "source_sha1": source_sha1, "input_blob": info["input_blob"],
-            "extra": extra}
-    sizes = [info["input_size"] or arch_meta.get("input_size")]
-    sizes = [tuple(sizes[0])] if sizes[0] else [(s, s) for s in COMMON_SIZES + tuple(
-        s for s in range(1, MAX_SEARCHED_SIZE + 1) if s not in COMMON_SIZES)]
-    problem = None
-    for size in sizes:
-        meta["input_size"] = size
-        problem = _net_fits(specs, blobs, meta)
-        if problem is None:
-            break
-    if problem is not None:
-        tried = f"the {sizes[0][0]}x{sizes[0][1]} input" if len(sizes) == 1 else "any common input size"
-        raise CaffeModelError(f"the weights do not fit the graph at {tried}: {problem}")
-    if _classifier_outputs(specs) == 1000:
+            "input_size": tuple(info["input_size"]), "input_channels": graph.input_channels, "extra": extra}
+    try:
+        classes = graph.classifier_head().classes
+    except ValueError:  # no fully connected classifier
+        classes = None
+    if classes == 1000:
         wnids, meta["class_names"] = imagenet_classes()
         extra["class_wnids"] = wnids
     return meta
@@ -124,14 +86,21 @@ def file_sha1(path):
 
 
 def load_caffemodel(src, skip_unsupported=False):
-    """(specs, blobs, meta) of a .caffemodel, metadata included (blobs are read-only views)."""
-    buf = read_bytes(src)
+    """(specs, blobs, meta) of a .caffemodel (a path, or its bytes), metadata included (blobs are read-only views)."""
+    from_file = isinstance(src, (str, os.PathLike))
+    buf = read_bytes(src) if from_file else src
     try:
-        specs, blobs, info = read_caffemodel(buf, skip_unsupported=skip_unsupported)
-        meta = build_meta(specs, blobs, info, os.path.basename(os.fspath(src)), hashlib.sha1(buf).hexdigest())
+        graph, raw, info = read_net(buf, skip_unsupported)
+        arch, arch_meta = known_architecture(graph.specs)
+        # The classifier pins the size only up to a pooling stride: a declared size, else the architecture's, first.
+        sizes = candidate_sizes(info["input_size"]) if info["input_size"] else \
+            (candidate_sizes(arch_meta["input_size"]) if arch else []) + candidate_sizes()
+        info["input_size"], blobs = fit_weights(graph, raw, info, sizes)
+        meta = build_meta(graph, info, arch_meta, arch, os.path.basename(os.fspath(src)) if from_file else "",
+                          hashlib.sha1(buf).hexdigest())
     except CaffeModelError as exc:
-        raise CaffeModelError(f"{os.fspath(src)}: {exc}") from None
-    return specs, blobs, meta
+        raise CaffeModelError(f"{os.fspath(src)}: {exc}" if from_file else str(exc)) from None
+    return graph.specs, blobs, meta
 
 
 def convert(src, dst, skip_unsupported=False):

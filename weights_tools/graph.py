@@ -12,15 +12,26 @@ A .caffemodel written while training is the *training* net:
 ``build`` folds every Split back into its source blob name, drops the data/loss/
 metric layers (a Data layer's first top becomes the input blob), keeps everything
 else in file order (in-place ReLUs, GoogLeNet's auxiliary loss1/* and loss2/*
-classifiers) and checks that each layer reads only blobs produced before it. When
-the net's main SoftmaxWithLoss is dropped, a Softmax named ``prob`` takes its place,
-as in BVLC's deploy nets, so the converted net outputs class probabilities.
+classifiers), normalizes each layer's parameters through minidream's layer registry and
+checks the wiring with minidream.graph (the same rules the Net runs by). When the net's
+main SoftmaxWithLoss is dropped, a Softmax named ``prob`` takes its place, as in BVLC's
+deploy nets, so the converted net outputs class probabilities.
+
+``fit_weights`` then finds the input size at which the blobs fit the graph (a fully
+connected layer's weight count pins it down) and shapes them — shape arithmetic only,
+no network is built.
 """
 import warnings
 
+from minidream.graph import Graph, normalized
+from minidream.registry import TYPES, SpecError
 from weights_tools.errors import CaffeModelError
-from weights_tools.layers import SUPPORTED, normalize_params, shape_blobs
+from weights_tools.layers import blob_values, fits, shaped
 from weights_tools.schema import PARAM_FIELD
+
+# Input sizes tried when a file declares none: the common ones first, then every size up to 512.
+COMMON_SIZES = (224, 227, 231, 256, 299, 64, 32, 28)
+MAX_SEARCHED_SIZE = 512
 
 DATA_TYPES = {"Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "AnnotatedData", "Input"}
 TRAIN_ONLY = DATA_TYPES | {
@@ -56,61 +67,77 @@ def fold_splits(layers):
     return kept, len(layers) - len(kept)
 
 
-def _dims_hw(dims, where):
+def _dims(dims, where):
     if len(dims) != 4 or min(dims) <= 0:
         raise CaffeModelError(f"{where}: input shape {dims} is not a positive 4-D (N, C, H, W) shape")
-    return (dims[2], dims[3])
+    return dims
 
 
 def find_input(net, layers):
-    """(input blob, (H, W) or None, mean_bgr or None, scale) from the net or its data layer."""
+    """{blob, channels, size (H, W), mean_bgr, scale} from the net's header or its data layer (None: not said)."""
+    found = {"blob": "data", "channels": None, "size": None, "mean_bgr": None, "scale": 1.0}
+    dims = None
     if net.get("input"):
+        found["blob"] = net["input"][0]
         if net.get("input_shape"):
-            size = _dims_hw(net["input_shape"][0].get("dim", []), "NetParameter.input_shape")
+            dims = _dims(net["input_shape"][0].get("dim", []), "NetParameter.input_shape")
         elif net.get("input_dim"):
-            size = _dims_hw(net["input_dim"][:4], "NetParameter.input_dim")
-        else:
-            size = None
-        return net["input"][0], size, None, 1.0
+            dims = _dims(net["input_dim"][:4], "NetParameter.input_dim")
+        if dims:
+            found["channels"], found["size"] = dims[1], (dims[2], dims[3])
+        return found
     for layer in layers:
         if layer["type"] not in DATA_TYPES or not layer.get("top"):
             continue
-        size, mean, scale = None, None, 1.0
+        found["blob"] = layer["top"][0]
         if layer["type"] == "Input" and layer.get("input_param", {}).get("shape"):
-            size = _dims_hw(layer["input_param"]["shape"][0].get("dim", []), f"Input layer {layer.get('name', '?')!r}")
+            dims = _dims(layer["input_param"]["shape"][0].get("dim", []), f"Input layer {layer.get('name', '?')!r}")
+            found["channels"], found["size"] = dims[1], (dims[2], dims[3])
         transform = layer.get("transform_param", {})
         crop = transform.get("crop_size") or layer.get("data_param", {}).get("crop_size")
         if crop and crop > 0:
-            size = (crop, crop)
+            found["size"] = (crop, crop)
         means = transform.get("mean_value")
         if means is not None and len(means) in (1, 3):
-            mean = [float(v) for v in means] * (3 // len(means))
-        scale = float(transform.get("scale", layer.get("data_param", {}).get("scale", 1.0)))
-        return layer["top"][0], size, mean, scale
-    return "data", None, None, 1.0
+            found["mean_bgr"] = [float(v) for v in means] * (3 // len(means))
+        found["scale"] = float(transform.get("scale", layer.get("data_param", {}).get("scale", 1.0)))
+        return found
+    return found
+
+
+def input_channels(specs, blobs, found):
+    """The input's channel count: declared, else what the first convolution's weights imply, else 3."""
+    if found["channels"] is not None:
+        return int(found["channels"])
+    for spec in specs:
+        if found["blob"] in spec["bottoms"] and spec["type"] == "Convolution" and blobs.get(spec["name"]):
+            p = spec["params"]
+            per_group = len(blobs[spec["name"]][0][0]) // (p["num_output"] * p["kernel_size"][0] * p["kernel_size"][1])
+            return per_group * p["group"]
+    return 3
 
 
 def _drop_unsupported(layers, skip_unsupported):
     """Drop unsupported layers whose outputs no supported layer reads (only if asked to)."""
-    bad = [layer for layer in layers if layer["type"] not in SUPPORTED]
+    bad = [layer for layer in layers if layer["type"] not in TYPES]
     if not bad:
         return layers, []
     if not skip_unsupported:
         layer = bad[0]
         raise CaffeModelError(
             f"layer {layer['name']!r} has type {layer['type']!r}, which minidream does not support "
-            f"(supported: {', '.join(SUPPORTED)}); if it only follows the layers you need, "
+            f"(supported: {', '.join(TYPES)}); if it only follows the layers you need, "
             "convert with --skip-unsupported to drop it"
         )
     needed, kept, skipped = set(), [], []
     for layer in reversed(layers):
-        if layer["type"] in SUPPORTED:
+        if layer["type"] in TYPES:
             needed.update(layer["bottom"])
             kept.append(layer)
         elif needed.intersection(layer.get("top", [])):
             raise CaffeModelError(
                 f"layer {layer['name']!r} has unsupported type {layer['type']!r} and supported layers read "
-                f"its output, so it cannot be skipped (supported: {', '.join(SUPPORTED)})"
+                f"its output, so it cannot be skipped (supported: {', '.join(TYPES)})"
             )
         else:
             skipped.append(layer["name"])
@@ -118,51 +145,74 @@ def _drop_unsupported(layers, skip_unsupported):
     return kept[::-1], skipped[::-1]
 
 
-def _validate(specs, input_blob):
-    available = {input_blob}
-    for spec in specs:
-        many = spec["type"] == "Concat"
-        if (len(spec["bottoms"]) < 1 if many else len(spec["bottoms"]) != 1) or len(spec["tops"]) != 1:
-            raise CaffeModelError(
-                f"layer {spec['name']!r} ({spec['type']}) has {len(spec['bottoms'])} bottoms and "
-                f"{len(spec['tops'])} tops; expected {'one or more' if many else 'one'} and one"
-            )
-        for blob in spec["bottoms"]:
-            if blob not in available:
-                raise CaffeModelError(
-                    f"layer {spec['name']!r} reads blob {blob!r}, which no earlier layer produces "
-                    f"(the network input is {input_blob!r})"
-                )
-        available.update(spec["tops"])
-    if not specs:
-        raise CaffeModelError("the file holds no layers minidream can run (only data/loss layers)")
-
-
 def build(net, layers, skip_unsupported=False):
-    """NetParameter dict + decoded layers -> (specs, blobs, info); see the module doc."""
+    """NetParameter dict + decoded layers -> (Graph, raw blobs {layer: [(values, dims)]}, info); see the module doc."""
     layers, folded = fold_splits(layers)
-    input_blob, size, mean, scale = find_input(net, layers)
+    found = find_input(net, layers)
     dropped = [layer for layer in layers if layer["type"] in TRAIN_ONLY]
     layers = [layer for layer in layers if layer["type"] not in TRAIN_ONLY]
     _check_names(layers)  # after dropping: train_val nets name both phases' data layers "data"
     layers, skipped = _drop_unsupported(layers, skip_unsupported)
-    specs, blobs = [], {}
+    specs, raw, transposed = [], {}, set()
     for layer in layers:
         kind, name = layer["type"], layer["name"]
-        raw = layer.get(PARAM_FIELD[kind], {})
-        params = normalize_params(kind, raw, name)
-        spec = {"name": name, "type": kind, "bottoms": list(layer["bottom"]),
-                "tops": list(layer.get("top", [])), "params": params}
-        weights = shape_blobs(kind, params, layer.get("blobs", []), name, raw.get("transpose", False))
-        if weights:
-            blobs[name] = weights
-        specs.append(spec)
+        params = layer.get(PARAM_FIELD.get(kind, ""), {})
+        specs.append({"name": name, "type": kind, "bottoms": list(layer["bottom"]),
+                      "tops": list(layer.get("top", [])), "params": params})
+        if layer.get("blobs"):
+            raw[name] = [blob_values(blob, name, k) for k, blob in enumerate(layer["blobs"])]
+        if params.get("transpose"):
+            transposed.add(name)
     added = _add_prob(specs, dropped)
-    _validate(specs, input_blob)
-    info = {"name": net.get("name", ""), "input_blob": input_blob, "input_size": size, "mean_bgr": mean,
-            "scale": scale, "dropped": [layer.get("name", "") for layer in dropped], "skipped": skipped,
-            "added": added, "folded_splits": folded}
-    return specs, blobs, info
+    if not specs:
+        raise CaffeModelError("the file holds no layers minidream can run (only data/loss layers)")
+    try:
+        specs = [normalized(spec) for spec in specs]
+        graph = Graph(specs, found["blob"], input_channels(specs, raw, found))
+    except SpecError as exc:
+        raise CaffeModelError(str(exc)) from None
+    info = {"name": net.get("name", ""), "input_blob": found["blob"], "input_size": found["size"],
+            "mean_bgr": found["mean_bgr"], "scale": found["scale"], "transposed": transposed,
+            "dropped": [layer.get("name", "") for layer in dropped], "skipped": skipped, "added": added,
+            "folded_splits": folded}
+    return graph, raw, info
+
+
+def candidate_sizes(first=None):
+    """Input sizes to try, in order: `first` (a declared or known size) alone, else the common ones, then all."""
+    if first is not None:
+        return [tuple(first)]
+    return [(s, s) for s in COMMON_SIZES + tuple(s for s in range(1, MAX_SEARCHED_SIZE + 1) if s not in COMMON_SIZES)]
+
+
+def fit_weights(graph, raw, info, sizes):
+    """(input size, {layer: [arrays]}) for the first size at which every blob fits the graph."""
+    problem = None
+    for size in sizes:
+        try:
+            shapes = graph.param_shapes(size)
+        except ValueError as exc:
+            problem = problem or str(exc)
+            continue
+        extra = sorted(set(raw) - set(shapes))
+        if extra:
+            raise CaffeModelError(f"layer {extra[0]!r} carries weight blobs, but its type has none")
+        misfit = next((name for name, want in shapes.items() if name not in raw or len(raw[name]) != len(want)
+                       or not all(fits(v, d, s[::-1] if name in info["transposed"] and k == 0 else s)
+                                  for k, ((v, d), s) in enumerate(zip(raw[name], want)))), None)
+        if misfit is None:
+            return size, {name: shaped(raw[name], want, name, name in info["transposed"])
+                          for name, want in shapes.items()}
+        if not any(graph.specs[graph.index[name]]["type"] == "InnerProduct" for name in shapes):
+            sizes = sizes[:1]  # nothing else depends on the input size: another size cannot help
+        if problem is None or len(sizes) == 1:
+            want = shapes[misfit]
+            given = [tuple(d) if d is not None else len(v) for v, d in raw.get(misfit, [])]
+            problem = f"layer {misfit!r} has weight blobs {given}, the graph needs {want}"
+        if len(sizes) == 1:
+            break
+    tried = f"the {sizes[0][0]}x{sizes[0][1]} input" if len(sizes) == 1 else "any common input size"
+    raise CaffeModelError(f"the weights do not fit the graph at {tried}: {problem}")
 
 
 def _add_prob(specs, dropped):

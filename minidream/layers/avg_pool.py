@@ -11,12 +11,16 @@ Backward: every pixel in a window receives dy / divisor of that window.
 
 Fast path: the divisor is an outer product of per-axis counts, and the window sum is separable: sum KW strided
 views along the rows of the zero-padded input, then KH views down the columns. Backward spreads dy/divisor back
-through the same two passes in reverse.
+through the same two passes in reverse. GPU path (kernels/avg_pool.cu): one thread per output sums its window;
+backward gathers, one thread per input pixel.
 """
+from collections import namedtuple
+
 import numpy as np
 
+from minidream import kernels
 from minidream.backend import is_gpu
-from minidream.layers.pool_shape import output_size, padded, tap_view, unpad
+from minidream.layers.pool_shape import geometry, output_size, padded, padded_shape, tap_view, unpad
 
 
 def divisor(size, kernel, stride, pad, out):
@@ -32,29 +36,41 @@ def _window_divisor(x_shape, kernel, stride, pad, oh, ow, dtype):
     return np.outer(rows, cols).astype(dtype)
 
 
-def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
-    if is_gpu(x):
-        from kernels import ops
+AvgPoolCache = namedtuple("AvgPoolCache", "path x_shape kernel stride pad")
+AvgPoolCache.__doc__ = """Average pooling is linear: backward needs only the geometry (and which path made it)."""
 
-        return ops.avg_pool_forward(x, kernel, stride, pad)
+
+def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
+    """Inputs: x (N, C, H, W); kernel, stride, pad (h, w) pairs. Returns (y (N, C, OH, OW), AvgPoolCache)."""
+    cache = AvgPoolCache("gpu" if is_gpu(x) else "cpu", x.shape, tuple(kernel), tuple(stride), tuple(pad))
+    if cache.path == "gpu":
+        run = kernels.launcher()
+        dims = geometry(x.shape, kernel, stride, pad)
+        y = run.empty(x.shape[:2] + dims[-2:])
+        run("avg_pool_forward", *kernels.grid_1d(y.size), run.contiguous(x), y, *dims)
+        return y, cache
     (kh, kw), (sh, sw) = kernel, stride
     xpad, oh, ow = padded(x, kernel, stride, pad, 0.0)
     row_sum = _tap_sum(xpad, 3, kw, sw, ow)   # (N, C, Hpad, OW)
     y = _tap_sum(row_sum, 2, kh, sh, oh)      # (N, C, OH, OW)
     y /= _window_divisor(x.shape, kernel, stride, pad, oh, ow, x.dtype)
-    return y, (x.shape, kernel, stride, pad, xpad.shape)
+    return y, cache
 
 
 def backward(dy, cache):
-    if is_gpu(dy):
-        from kernels import ops
-
-        return ops.avg_pool_backward(dy, cache)
-    x_shape, (kh, kw), (sh, sw), pad, pad_shape = cache
+    """Inputs: dy (N, C, OH, OW), the AvgPoolCache of forward. Returns dx (N, C, H, W)."""
+    x_shape, (kh, kw), (sh, sw), pad = cache.x_shape, cache.kernel, cache.stride, cache.pad
+    if cache.path == "gpu":
+        run = kernels.launcher()
+        dx = run.empty(x_shape)
+        run("avg_pool_backward", *kernels.grid_1d(dx.size), run.contiguous(dy), dx,
+            *geometry(x_shape, cache.kernel, cache.stride, pad))
+        return dx
     oh, ow = dy.shape[2:]
+    pad_h, pad_w = padded_shape(x_shape, cache.kernel, cache.stride, pad)
     share = dy / _window_divisor(x_shape, (kh, kw), (sh, sw), pad, oh, ow, dy.dtype)
-    d_row_sum = _tap_spread(share, 2, kh, sh, pad_shape[2])
-    dxpad = _tap_spread(d_row_sum, 3, kw, sw, pad_shape[3])
+    d_row_sum = _tap_spread(share, 2, kh, sh, pad_h)
+    dxpad = _tap_spread(d_row_sum, 3, kw, sw, pad_w)
     return unpad(dxpad, x_shape, (kh, kw), (sh, sw), pad)
 
 

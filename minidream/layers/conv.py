@@ -13,9 +13,14 @@ Fast path: im2col copies every receptive field into a column, so each group is o
     col (N, G, C/G*KH*KW, OH*OW),   y[n, g] = w_g (F/G, C/G*KH*KW) @ col[n, g]
 and backward is the same products transposed:
     dw_g = sum_n dy[n, g] @ col[n, g]^T,   db = sum_{n,i,j} dy,   dcol = w_g^T @ dy[n, g],   dx = col2im(dcol).
+CPU: im2col/col2im below (strided copies, split over the cores). GPU: the same layout from kernels/im2col.cu,
+and cuBLAS for the products. A 1x1, stride-1, unpadded convolution needs no columns on either path.
 """
+from collections import namedtuple
+
 import numpy as np
 
+from minidream import kernels
 from minidream.backend import get_array_module, is_gpu
 from minidream.layers.parallel import for_blocks
 
@@ -88,69 +93,82 @@ def _phases(xpad, sh, sw):
     return [[np.ascontiguousarray(xpad[:, :, p::sh, q::sw]) for q in range(sw)] for p in range(sh)]
 
 
-def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
-    """y = conv(x, w) + b. Returns (y, cache)."""
-    if is_gpu(x):
-        from kernels import ops
+ConvCache = namedtuple("ConvCache", "path x w has_bias stride pad groups")
+ConvCache.__doc__ = """What backward needs: the path that made it ("cpu" or "gpu"), the input x (not col, which is KH*KW
+times larger: dx needs neither, and dw rebuilds col when training asks for it), w, whether there is a bias,
+stride, pad and groups."""
 
-        return ops.conv_forward(x, w, b, stride, pad, groups)
+
+def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
+    """y = conv(x, w) + b.
+
+    Inputs: x (N, C, H, W); w (F, C/G, KH, KW); b (F,) or None; stride, pad (h, w) pairs; groups G.
+    Returns (y (N, F, OH, OW), ConvCache). NumPy or CuPy arrays (our im2col kernel + cuBLAS on the GPU).
+    """
     n, c, h, wd = x.shape
     f, cg, kh, kw = w.shape
     _check(c, f, cg, groups)
     oh, ow = output_size(h, kh, stride[0], pad[0]), output_size(wd, kw, stride[1], pad[1])
-    col = im2col(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
-    w_mat = w.reshape(groups, f // groups, cg * kh * kw)
-    y = np.matmul(w_mat, col).reshape(n, f, oh, ow)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"a {kh}x{kw} convolution (stride {tuple(stride)}, pad {tuple(pad)}) does not fit a "
+                         f"{h}x{wd} input; use a larger image")
+    gpu = is_gpu(x)
+    xp = get_array_module(x)
+    col = (_im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
+    y = xp.matmul(w.reshape(groups, f // groups, cg * kh * kw), col).reshape(n, f, oh, ow)
     if b is not None:
         y += b.reshape(1, f, 1, 1)
-    # The cache keeps x, not col (KH*KW times larger): dx needs neither, and dw rebuilds col when asked.
-    return y, (x.shape, w, b is not None, stride, pad, groups, x)
-
-
-def forward_shared_input(x, weights, biases):
-    """Several 1x1 (stride 1, no padding, one group) convolutions of the same x as ONE matrix product.
-
-    An inception module's 1x1, 3x3_reduce and 5x5_reduce branches all read the module input; stacking their
-    filters gives a taller, more efficient GEMM and reads x once. Returns [(y_k, cache_k)], each exactly what
-    forward(x, weights[k], biases[k]) returns (y_k is a channel slice of the joint output).
-    """
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    sizes = [wk.shape[0] for wk in weights]
-    for wk in weights:
-        _check(c, wk.shape[0], wk.shape[1], 1)
-    w_all = xp.concatenate([wk.reshape(wk.shape[0], c) for wk in weights])
-    y_all = xp.matmul(w_all, x.reshape(n, c, h * w)).reshape(n, sum(sizes), h, w)
-    results, start = [], 0
-    for wk, bk, size in zip(weights, biases, sizes):
-        y = y_all[:, start:start + size]
-        if bk is not None:
-            y += bk.reshape(1, size, 1, 1)
-        results.append((y, (x.shape, wk, bk is not None, (1, 1), (0, 0), 1, x)))
-        start += size
-    return results
+    return y, ConvCache("gpu" if gpu else "cpu", x, w, b is not None, tuple(stride), tuple(pad), groups)
 
 
 def backward(dy, cache, weight_grads=True):
-    """Returns (dx, dw, db); dw and db are None when weight_grads is False (dreams need only dx)."""
-    if is_gpu(dy):
-        from kernels import ops
-
-        return ops.conv_backward(dy, cache, weight_grads)
-    x_shape, w, has_bias, stride, pad, groups, x = cache
+    """Inputs: dy (N, F, OH, OW), the ConvCache of forward. Returns (dx, dw, db); dw and db are None when
+    weight_grads is False (dreams need only dx), db also without a bias."""
+    x, w, stride, pad, groups = cache.x, cache.w, cache.stride, cache.pad, cache.groups
+    gpu = cache.path == "gpu"
+    xp = get_array_module(dy)
     n, f, oh, ow = dy.shape
     _, cg, kh, kw = w.shape
     dy_mat = dy.reshape(n, groups, f // groups, oh * ow)
-    w_mat = w.reshape(groups, f // groups, cg * kh * kw)
-    # A contiguous copy of w's transpose (small) makes the product ~25% faster than NumPy's path for the view.
-    dcol = np.matmul(np.ascontiguousarray(w_mat.transpose(0, 2, 1)), dy_mat)
-    dx = col2im(dcol.reshape(n, groups * cg * kh * kw, oh * ow), x_shape, kh, kw, stride, pad)
+    # A contiguous copy of w's transpose (small) makes NumPy's product ~25% faster than through the view.
+    dcol = xp.matmul(xp.ascontiguousarray(w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1)), dy_mat)
+    dcol = dcol.reshape(n, groups * cg * kh * kw, oh * ow)
+    dx = (_col2im_gpu if gpu else col2im)(dcol, x.shape, kh, kw, stride, pad)
     dw = db = None
     if weight_grads:
-        col = im2col(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
-        dw = np.matmul(dy_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
-        db = dy.sum(axis=(0, 2, 3)) if has_bias else None
+        col = (_im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
+        dw = xp.matmul(dy_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+        db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
     return dx, dw, db
+
+
+def _geometry(x_shape, kh, kw, stride, pad):
+    """The ints im2col.cu / col2im.cu take: N, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW."""
+    n, c, h, w = x_shape
+    return (n, c, h, w, kh, kw, *stride, *pad, output_size(h, kh, stride[0], pad[0]),
+            output_size(w, kw, stride[1], pad[1]))
+
+
+def _im2col_gpu(x, kh, kw, stride, pad):
+    """im2col on the GPU (kernels/im2col.cu): one thread per (n, c, oh, ow) copies its window."""
+    n, c = x.shape[:2]
+    if is_pointwise(kh, kw, stride, pad):
+        return x.reshape(n, c, -1)
+    run = kernels.launcher()
+    dims = _geometry(x.shape, kh, kw, stride, pad)
+    col = run.empty((n, c * kh * kw, dims[-2] * dims[-1]))
+    run("im2col", *kernels.grid_1d(n * c * dims[-2] * dims[-1]), run.contiguous(x), col, *dims)
+    return col
+
+
+def _col2im_gpu(dcol, x_shape, kh, kw, stride, pad):
+    """col2im on the GPU: one thread per dx element gathers the col entries copied from it."""
+    if is_pointwise(kh, kw, stride, pad):
+        return dcol.reshape(x_shape)
+    run = kernels.launcher()
+    dx = run.empty(x_shape)
+    run("col2im", *kernels.grid_1d(dx.size), run.contiguous(dcol), dx, *_geometry(x_shape, kh, kw, stride, pad))
+    return dx
 
 
 def _check(c, f, cg, groups):

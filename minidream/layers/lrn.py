@@ -12,10 +12,14 @@ Backward (y_i depends on x_j for every j in i's window; the window is symmetric 
     dx_j = dy_j * scale_j^(-beta) - (2 * alpha * beta / n) * x_j * sum_{i in window(j)} dy_i * y_i / scale_i
 
 Fast path: the window sum is a sum of n shifted channel slices of x^2 (zero-padded), computed once in forward and
-kept in the cache so backward reuses scale instead of recomputing it.
+kept in the cache so backward reuses scale instead of recomputing it. GPU path (kernels/lrn.cu): one fused thread
+per element computes its window sum, scale and output; backward likewise.
 """
+from collections import namedtuple
+
 import numpy as np
 
+from minidream import kernels
 from minidream.backend import is_gpu
 from minidream.layers.parallel import for_blocks
 
@@ -37,31 +41,43 @@ def _window_sum(a, local_size):
     return total
 
 
-def forward(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
-    if is_gpu(x):
-        from kernels import ops
+LRNCache = namedtuple("LRNCache", "path x y scale scale_pow local_size alpha beta")
+LRNCache.__doc__ = """x, y and scale (N, C, H, W) from forward; scale_pow = scale^-beta on the CPU path (the power is its
+costliest step, so backward reuses it), None on the GPU path (its fused kernel recomputes it in registers)."""
 
-        return ops.lrn_forward(x, local_size, alpha, beta, k)
+
+def forward(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
+    """Inputs: x (N, C, H, W) and Caffe's LRN parameters. Returns (y (N, C, H, W), LRNCache)."""
     _check(local_size)
+    if is_gpu(x):
+        run = kernels.launcher()
+        x = run.contiguous(x)
+        y, scale = run.empty(x.shape), run.empty(x.shape)
+        run("lrn_forward", *kernels.grid_1d(x.size), x, y, scale, x.shape[0], x.shape[1],
+            x.shape[2] * x.shape[3], local_size, alpha, beta, k)
+        return y, LRNCache("gpu", x, y, scale, None, local_size, alpha, beta)
     scale, scale_pow, y = np.empty_like(x), np.empty_like(x), np.empty_like(x)
 
     def rows(r):  # channel windows never cross rows, so rows can be done apart (and in parallel)
         xr = x[:, :, r]
         scale[:, :, r] = _window_sum(xr * xr, local_size) * (alpha / local_size) + k
-        # scale^-beta is kept for backward: the power is the costliest step here
         np.power(scale[:, :, r], -beta, out=scale_pow[:, :, r])
         np.multiply(xr, scale_pow[:, :, r], out=y[:, :, r])
 
     for_blocks(rows, x.shape[2], x.size)
-    return y, (x, y, scale, scale_pow, local_size, alpha, beta)
+    return y, LRNCache("cpu", x, y, scale, scale_pow, local_size, alpha, beta)
 
 
 def backward(dy, cache):
-    if is_gpu(dy):
-        from kernels import ops
-
-        return ops.lrn_backward(dy, cache)
-    x, y, scale, scale_pow, local_size, alpha, beta = cache
+    """Inputs: dy (N, C, H, W), the LRNCache of forward. Returns dx (N, C, H, W)."""
+    x, y, scale, local_size, alpha, beta = cache.x, cache.y, cache.scale, cache.local_size, cache.alpha, cache.beta
+    if cache.path == "gpu":
+        run = kernels.launcher()
+        dx = run.empty(x.shape)
+        run("lrn_backward", *kernels.grid_1d(x.size), x, y, scale, run.contiguous(dy), dx, x.shape[0], x.shape[1],
+            x.shape[2] * x.shape[3], local_size, alpha, beta)
+        return dx
+    scale_pow = cache.scale_pow
     dx = np.empty_like(dy)
 
     def rows(r):
@@ -84,11 +100,11 @@ def forward_naive(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
         scale[:, i_c] = k + alpha / local_size * np.sum(window ** 2, axis=1)
     scale_pow = scale ** -beta
     y = x * scale_pow
-    return y, (x, y, scale, scale_pow, local_size, alpha, beta)
+    return y, LRNCache("cpu", x, y, scale, scale_pow, local_size, alpha, beta)
 
 
 def backward_naive(dy, cache):
-    x, y, scale, _, local_size, alpha, beta = cache
+    x, y, scale, local_size, alpha, beta = cache.x, cache.y, cache.scale, cache.local_size, cache.alpha, cache.beta
     c = x.shape[1]
     half = (local_size - 1) // 2
     dx = dy * scale ** -beta

@@ -13,12 +13,17 @@ Fast path: a 2-D max is a max of row maxima, so the window is done in two 1-D pa
 (KW strided views of the padded input), then down the columns of those row maxima (KH views) — remembering in
 small int8 arrays which tap won each pass. Keeping the first winner in each pass keeps Caffe's row-major tie rule.
 Backward retraces the two passes in reverse with KH + KW strided adds — no window tensor, no np.add.at.
+GPU path (kernels/max_pool.cu): one thread per output scans its window with the same strict '>' and keeps the
+winner's flat index; backward gathers, one thread per input pixel.
 """
+from collections import namedtuple
+
 import numpy as np
 
+from minidream import kernels
 from minidream.backend import is_gpu
 from minidream.layers.parallel import for_blocks
-from minidream.layers.pool_shape import output_size, padded, padded_shape, tap_view, unpad
+from minidream.layers.pool_shape import geometry, output_size, padded, padded_shape, tap_view, unpad
 
 
 def _running_max(a, axis, taps, stride, best, winner):
@@ -44,11 +49,16 @@ def _scatter(d, winner, axis, taps, stride, size):
     return out
 
 
-def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
-    if is_gpu(x):
-        from kernels import ops
+MaxPoolCache = namedtuple("MaxPoolCache", "path x_shape kernel stride pad winners")
+MaxPoolCache.__doc__ = """path "cpu": winners = (row_winner (N, C, OH, OW), col_winner (N, C, Hpad, OW)), int8 tap
+indices of the two separable passes. path "gpu": winners = argmax (N, C, OH, OW), int32 flat index h*W + w of each
+window's winner in its plane. Both name the same pixel: the first maximum in row-major window order."""
 
-        return ops.max_pool_forward(x, kernel, stride, pad)
+
+def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
+    """Inputs: x (N, C, H, W); kernel, stride, pad (h, w) pairs. Returns (y (N, C, OH, OW), MaxPoolCache)."""
+    if is_gpu(x):
+        return _forward_gpu(x, kernel, stride, pad)
     (kh, kw), (sh, sw) = kernel, stride
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, pad[0]), output_size(w, kw, sw, pad[1])
@@ -64,15 +74,15 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
         _running_max(row_max, 2, kh, sh, y[:, ch], row_winner[:, ch])  # then down the columns: (N, C, OH, OW)
 
     for_blocks(channels, c, x.size)
-    return y, (x.shape, kernel, stride, pad, row_winner, col_winner)
+    return y, MaxPoolCache("cpu", x.shape, tuple(kernel), tuple(stride), tuple(pad), (row_winner, col_winner))
 
 
 def backward(dy, cache):
-    if is_gpu(dy):
-        from kernels import ops
-
-        return ops.max_pool_backward(dy, cache)
-    x_shape, kernel, stride, pad, row_winner, col_winner = cache
+    """Inputs: dy (N, C, OH, OW), the MaxPoolCache of forward. Returns dx (N, C, H, W)."""
+    if cache.path == "gpu":
+        return _backward_gpu(dy, cache)
+    x_shape, kernel, stride, pad = cache.x_shape, cache.kernel, cache.stride, cache.pad
+    row_winner, col_winner = cache.winners
     (kh, kw), (sh, sw) = kernel, stride
     pad_h, pad_w = padded_shape(x_shape, kernel, stride, pad)
     dx = np.empty(x_shape, dtype=dy.dtype)
@@ -83,6 +93,26 @@ def backward(dy, cache):
         dx[:, ch] = unpad(dxpad, x_shape, kernel, stride, pad)
 
     for_blocks(channels, x_shape[1], dy.size)
+    return dx
+
+
+def _forward_gpu(x, kernel, stride, pad):
+    """kernels/max_pool.cu: one thread per output scans its window and records the winner's index."""
+    run = kernels.launcher()
+    x = run.contiguous(x)
+    dims = geometry(x.shape, kernel, stride, pad)
+    shape = x.shape[:2] + dims[-2:]
+    y, argmax = run.empty(shape), run.empty(shape, np.int32)
+    run("max_pool_forward", *kernels.grid_1d(y.size), x, y, argmax, *dims)
+    return y, MaxPoolCache("gpu", x.shape, tuple(kernel), tuple(stride), tuple(pad), argmax)
+
+
+def _backward_gpu(dy, cache):
+    """One thread per input pixel gathers dy from the windows whose winner it is (no atomics)."""
+    run = kernels.launcher()
+    dx = run.empty(cache.x_shape)
+    run("max_pool_backward", *kernels.grid_1d(dx.size), run.contiguous(dy), cache.winners, dx,
+        *geometry(cache.x_shape, cache.kernel, cache.stride, cache.pad))
     return dx
 
 

@@ -22,6 +22,13 @@ def output_size(size, kernel, stride, pad):
     return out
 
 
+def geometry(x_shape, kernel, stride, pad):
+    """The ints the pooling kernels take: NC, H, W, KH, KW, SH, SW, PH, PW, OH, OW."""
+    n, c, h, w = x_shape
+    oh, ow = output_size(h, kernel[0], stride[0], pad[0]), output_size(w, kernel[1], stride[1], pad[1])
+    return (n * c, h, w, *kernel, *stride, *pad, oh, ow)
+
+
 def padded_extent(size, kernel, stride, pad):
     """Length of the padded axis every window reads: `pad` before, enough after for ceil mode."""
     out = output_size(size, kernel, stride, pad)

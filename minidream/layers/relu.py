@@ -5,17 +5,31 @@ Formula: y = max(x, 0) + negative_slope * min(x, 0)
 Backward: dx = dy where x > 0, negative_slope * dy elsewhere. Only y is kept: x > 0 exactly where y > 0
 (for slope >= 0), which lets the Net run ReLU in place over its input.
 """
+from collections import namedtuple
+
 import numpy as np
 
+from minidream import kernels
 from minidream.backend import is_gpu
 
 
-def forward(x, negative_slope=0.0, out=None):
-    """out=x computes in place (the Net does so when nobody else reads x)."""
-    if is_gpu(x):
-        from kernels import ops
+ReLUCache = namedtuple("ReLUCache", "path y negative_slope")
+ReLUCache.__doc__ = """y (any shape) and the slope; which path made it. Backward reads y, not x (see the module doc)."""
 
-        return ops.relu_forward(x, negative_slope, out)
+
+def forward(x, negative_slope=0.0, out=None):
+    """Inputs: x (any shape); out=x computes in place (the Net does so when nobody else reads x).
+    Returns (y, ReLUCache)."""
+    if is_gpu(x):
+        run = kernels.launcher()
+        x = run.contiguous(x)
+        direct = out is not None and out.dtype == np.float32 and out.flags.c_contiguous
+        y = out if direct else run.empty(x.shape)
+        run("relu_forward", *kernels.grid_1d(x.size), x, y, x.size, negative_slope)
+        if out is not None and not direct:  # e.g. a channel slice of a joint 1x1 convolution's output
+            out[...] = y
+            y = out
+        return y, ReLUCache("gpu", y, negative_slope)
     if negative_slope == 0.0:
         y = np.maximum(x, 0, out=out)
     else:
@@ -23,15 +37,18 @@ def forward(x, negative_slope=0.0, out=None):
         if out is not None:
             out[...] = y
             y = out
-    return y, (y, negative_slope)
+    return y, ReLUCache("cpu", y, negative_slope)
 
 
 def backward(dy, cache):
-    if is_gpu(dy):
-        from kernels import ops
-
-        return ops.relu_backward(dy, cache)
-    y, negative_slope = cache
+    """Inputs: dy (shape of y), the ReLUCache of forward. Returns dx."""
+    y, negative_slope = cache.y, cache.negative_slope
+    if cache.path == "gpu":
+        run = kernels.launcher()
+        dx = run.empty(y.shape)
+        run("relu_backward", *kernels.grid_1d(y.size), run.contiguous(y), run.contiguous(dy), dx, y.size,
+            negative_slope)
+        return dx
     if negative_slope == 0.0:
         return dy * (y > 0)  # a product, not np.where: no branch on a random mask
     return np.where(y > 0, dy, dy * dy.dtype.type(negative_slope))
@@ -46,11 +63,11 @@ def forward_naive(x, negative_slope=0.0, out=None):
     if out is not None:
         out[...] = y
         y = out
-    return y, (y, negative_slope)
+    return y, ReLUCache("cpu", y, negative_slope)
 
 
 def backward_naive(dy, cache):
-    y, negative_slope = cache
+    y, negative_slope = cache.y, cache.negative_slope
     dx = np.empty_like(dy).reshape(-1)
     for i, (g, v) in enumerate(zip(dy.reshape(-1), y.reshape(-1))):
         dx[i] = g if v > 0 else g * negative_slope

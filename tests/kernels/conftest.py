@@ -10,7 +10,7 @@ def emulated():
     """The g++ emulation of kernels/*.cu (compiled once, cached by source hash)."""
     if shutil.which("g++") is None:
         pytest.skip("emulating the kernels needs g++ on the PATH")
-    from kernels.emulation import emulated_launcher
+    from tests.kernels.emulation import emulated_launcher
 
     return emulated_launcher()
 

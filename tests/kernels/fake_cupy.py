@@ -1,5 +1,5 @@
-"""A stand-in for CuPy, so the GPU code path (net.to("gpu"), the layers' dispatch to kernels.ops,
-dream on device="gpu") runs on machines without a GPU.
+"""A stand-in for CuPy, so the GPU code path (net.to("gpu"), the ops' GPU branches, dream on device="gpu")
+runs on machines without a GPU.
 
 Its arrays are NumPy arrays of a subclass (``is_gpu`` tells them apart), its functions are
 NumPy's with results re-wrapped, and kernels launch through the CPU emulation. Only the
@@ -11,7 +11,8 @@ import types
 
 import numpy as np
 
-import kernels
+from minidream import kernels
+from tests.kernels.emulation import EmulatedLauncher
 
 
 class DeviceArray(np.ndarray):
@@ -46,8 +47,6 @@ def _module():
 
 
 def _launcher(fake):
-    from kernels.emulation import EmulatedLauncher
-
     class FakeDeviceLauncher(EmulatedLauncher):
         """The emulation, taking and returning the fake device arrays; records what it launched."""
 
@@ -75,5 +74,5 @@ def install(monkeypatch):
     fake = _module()
     monkeypatch.setitem(sys.modules, "cupy", fake)
     launcher = _launcher(fake)
-    monkeypatch.setattr(kernels, "cupy_launcher", lambda: launcher)
+    monkeypatch.setattr(kernels, "launcher", lambda: launcher)
     return fake, launcher

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from kernels import THREADS, grid_1d
+from minidream.kernels import THREADS, grid_1d
 
 SHIM_CHECK = pathlib.Path(__file__).with_name("shim_check.cu")
 
@@ -14,7 +14,7 @@ SHIM_CHECK = pathlib.Path(__file__).with_name("shim_check.cu")
 def shim_check():
     if shutil.which("g++") is None:
         pytest.skip("emulating the kernels needs g++ on the PATH")
-    from kernels.emulation import EmulatedLauncher
+    from tests.kernels.emulation import EmulatedLauncher
 
     return EmulatedLauncher([SHIM_CHECK])
 
@@ -43,7 +43,7 @@ def test_a_grid_too_small_leaves_nan_in_the_output(emulated, rng):
 
 
 @pytest.mark.parametrize("args, message", [
-    ((np.zeros(4, np.float32), np.zeros(4, np.float32), 4, np.float32(0)), "pass np.int32, got int"),
+    ((np.zeros(4, np.float32), np.zeros(4, np.float32), 4.5, np.float32(0)), "an int that fits int32, got 4.5"),
     ((np.zeros(4), np.zeros(4, np.float32), np.int32(4), np.float32(0)), "C-contiguous float32 array, got float64"),
     ((np.zeros(8, np.float32)[::2], np.zeros(4, np.float32), np.int32(4), np.float32(0)), "contiguous: False"),
     ((np.zeros(4, np.float32),), "takes 4 arguments"),
@@ -61,7 +61,7 @@ def test_unknown_kernel_lists_the_known_ones(emulated):
 def test_library_is_cached_by_source_hash(tmp_path, monkeypatch):
     if shutil.which("g++") is None:
         pytest.skip("emulating the kernels needs g++ on the PATH")
-    from kernels import emulation
+    from tests.kernels import emulation
 
     monkeypatch.setenv("MINIDREAM_KERNEL_CACHE", str(tmp_path))
     first = emulation.build([SHIM_CHECK])

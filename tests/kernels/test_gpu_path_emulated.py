@@ -38,7 +38,7 @@ def test_net_on_the_gpu_path(monkeypatch, rng, name, end, size):
 
 
 def test_dream_on_the_gpu_path(monkeypatch):
-    from minidream.dream import dream
+    from minidream.dreaming import dream
 
     image = np.random.default_rng(3).uniform(0, 255, (48, 56, 3)).astype(np.uint8)
     kwargs = dict(model=random_model("alexnet", seed=2), layer="conv3", octaves=1, steps=2, seed=0,

@@ -76,16 +76,3 @@ def test_mismatched_channels_raise_clearly():
     x = np.zeros((1, 3, 5, 5), np.float32)
     with pytest.raises(ValueError, match="channels"):
         conv.forward(x, np.zeros((4, 2, 3, 3), np.float32), None, groups=1)
-
-
-def test_shared_input_pointwise_convolutions_match_separate_ones():
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((2, 6, 5, 7)).astype(np.float32)
-    weights = [rng.standard_normal((f, 6, 1, 1)).astype(np.float32) for f in (3, 1, 4)]
-    biases = [rng.standard_normal(3).astype(np.float32), None, rng.standard_normal(4).astype(np.float32)]
-    for (y, cache), w, b in zip(conv.forward_shared_input(x, weights, biases), weights, biases):
-        y_ref, cache_ref = conv.forward(x, w, b)
-        assert rel_error(y, y_ref) < 1e-6
-        dy = rng.standard_normal(y.shape).astype(np.float32)
-        for fast, ref in zip(conv.backward(dy, cache), conv.backward(dy, cache_ref)):
-            assert (fast is None and ref is None) or rel_error(fast, ref) < 1e-6

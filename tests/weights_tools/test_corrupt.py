@@ -8,14 +8,12 @@ import pytest
 from tests.weights_tools import protowriter as pw
 from tests.weights_tools.conftest import small_model
 from weights_tools import CaffeModelError
-from weights_tools.convert import build_meta
-from weights_tools.caffemodel import read_caffemodel
+from weights_tools.convert import load_caffemodel
 from weights_tools.wire import read_varint, skip_field
 
 
 def _convert(data):
-    specs, blobs, info = read_caffemodel(data)
-    return build_meta(specs, blobs, info)
+    return load_caffemodel(data)
 
 
 def _top_level_ends(data):

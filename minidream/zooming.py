@@ -3,10 +3,12 @@ import os
 
 import numpy as np
 
-from minidream.dream import dream
+from PIL import Image
+
+from minidream.dreaming import dream
 from minidream.files import atomic_write
 from minidream.imageio import as_kind, load_rgb
-from minidream.resolve import resolve_model
+from minidream.loading import resolve_model
 
 
 def zoom(image, frames=30, scale=0.05, gif=None, fps=10, **dream_kwargs):
@@ -41,8 +43,6 @@ def zoom(image, frames=30, scale=0.05, gif=None, fps=10, **dream_kwargs):
 
 def zoom_in(rgb, scale):
     """rgb (H, W, 3) uint8 magnified about its centre: the central (1 - scale) part, same size."""
-    from PIL import Image
-
     h, w = rgb.shape[:2]
     box = (w * scale / 2, h * scale / 2, w * (1 - scale / 2), h * (1 - scale / 2))
     return np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR, box=box))

@@ -1,9 +1,10 @@
-"""Looking inside a model: what it sees in an image (classify) and what layers it has (layers)."""
+"""Looking inside a model: what it sees in an image (classify) and what layers it has (layer_table)."""
 import numpy as np
+from PIL import Image
 
 from minidream.backend import as_numpy, to_device
 from minidream.imageio import load_rgb, to_network
-from minidream.resolve import resolve_model
+from minidream.loading import resolve_model
 
 
 def classify(image, model="auto", top=5, device="cpu"):
@@ -13,8 +14,6 @@ def classify(image, model="auto", top=5, device="cpu"):
     ratio and resized to its input size. Probabilities are the final Softmax (applied
     here when the model ends in logits). Unnamed classes are called "class <index>".
     """
-    from PIL import Image
-
     if int(top) < 1:
         raise ValueError(f"top must be at least 1, got {top}")
     net = resolve_model(model, device)
@@ -42,7 +41,7 @@ def _crop_to_aspect(rgb, aspect):
     return rgb[y0:y0 + ch]
 
 
-def layers(model="auto", input_size=None):
+def layer_table(model="auto", input_size=None):
     """[(layer name, output shape (C, H, W) or (C,))] in graph order, for an input of
     input_size (H, W) (default: the model's nominal size). Computes shapes only.
 

@@ -18,11 +18,13 @@ import warnings
 
 import numpy as np
 
+from minidream.ascent import roll, update
 from minidream.backend import check_device, get_array_module, is_gpu, to_device
 from minidream.filters import gaussian_blur, octave_size, resize_bilinear
-from minidream.imageio import as_kind, from_network, load_rgb, to_network
+from minidream.imageio import as_kind, from_network, input_scale, load_rgb, to_network
+from minidream.loading import resolve_model
 from minidream.objectives import L2
-from minidream.resolve import resolve_model
+from minidream.tuning import tune_cpu
 
 AUTO_TILE = 1024  # tile_size=None: octaves up to 1024 px a side run whole; larger ones in tiles
 
@@ -59,6 +61,7 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octav
         smallest), image is the current octave as an RGB uint8 (h, w, 3) array.
     """
     _check_numbers(octaves, octave_scale, steps, jitter, tile_size, blur, decay)
+    tune_cpu()  # the allocator setting (see minidream/tuning.py); a no-op after the first call
     if objective is not None and layer is not None:
         raise ValueError("give either layer or objective, not both (objectives name their own layers)")
     device = check_device(device)
@@ -166,12 +169,12 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
 
 
 def _clip_bounds(net, x, clip):
-    """Per-channel (lo, hi) of network space, (-mean, 255 - mean); +-inf when not clipping."""
+    """Per-channel (lo, hi) of network space, ((0 - mean) * scale, (255 - mean) * scale); +-inf when not clipping."""
     mean = np.asarray(net.meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
     if not clip:
         lo, hi = np.full(3, -np.inf, np.float32), np.full(3, np.inf, np.float32)
     else:
-        lo, hi = -mean, 255.0 - mean
+        lo, hi = -mean * input_scale(net.meta), (255.0 - mean) * input_scale(net.meta)
     if is_gpu(x):
         return to_device(lo, "gpu"), to_device(hi, "gpu")
     return lo.reshape(1, 3, 1, 1), hi.reshape(1, 3, 1, 1)
@@ -190,31 +193,6 @@ def make_step(net, objective, x, rng, step_size=1.5, jitter=32, lo=None, hi=None
         x *= 1.0 - decay
     update(x, g, step_size, lo, hi)
     return roll(x, -oy, -ox)
-
-
-def update(x, g, step_size, lo, hi):
-    """In place: x += step_size / mean(|g|) * g (skipped when g = 0), then clip to [lo, hi]."""
-    if is_gpu(x):
-        from kernels import ops
-
-        ops.dream_update(x, g, step_size, lo, hi)
-        return
-    mean = float(np.abs(g).mean())
-    if mean > 0.0:
-        x += np.float32(step_size / mean) * g
-    if lo is not None:
-        np.clip(x, lo, hi, out=x)
-
-
-def roll(x, oy, ox):
-    """x rolled by oy rows and ox columns (np.roll semantics: what leaves one edge enters the other)."""
-    if oy == 0 and ox == 0:
-        return x
-    if is_gpu(x):
-        from kernels import ops
-
-        return ops.roll(x, oy, ox)
-    return np.roll(x, (oy, ox), axis=(-2, -1))
 
 
 def gradient(net, objective, x, tile, rng):

@@ -1,4 +1,4 @@
-"""Run kernels/*.cu on the CPU: the same CUDA source, compiled by g++ through emulate.h.
+"""Run kernels/*.cu on the CPU for the tests: the same CUDA source, compiled by g++ through emulate.h.
 
 ``build(paths)`` compiles the .cu files as they are (``g++ -O2 -shared -fPIC -include
 emulate.h``) together with a generated file holding one extern "C" entry point per kernel,
@@ -20,9 +20,9 @@ import tempfile
 
 import numpy as np
 
-from kernels import KERNEL_DIR, Launcher, kernel_table, sources
+from minidream.kernels import KERNEL_DIR, Launcher, kernel_table, sources
 
-SHIM = KERNEL_DIR / "emulate.h"
+SHIM = pathlib.Path(__file__).with_name("emulate.h")
 CXX_FLAGS = ("-O2", "-std=c++17", "-shared", "-fPIC", "-pthread")
 _CTYPES = {("array", np.float32): ctypes.c_void_p, ("array", np.int32): ctypes.c_void_p,
            ("scalar", np.float32): ctypes.c_float, ("scalar", np.int32): ctypes.c_int}
@@ -74,7 +74,7 @@ def build(paths):
         glue_path = pathlib.Path(work) / "entry_points.cpp"
         glue_path.write_text(glue)
         partial = pathlib.Path(work) / target.name
-        command = [compiler, *CXX_FLAGS, f"-I{KERNEL_DIR}", "-include", str(SHIM), "-x", "c++",
+        command = [compiler, *CXX_FLAGS, f"-I{KERNEL_DIR}", f"-I{SHIM.parent}", "-include", str(SHIM), "-x", "c++",
                    *map(str, paths), str(glue_path), "-o", str(partial)]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
