@@ -13,14 +13,7 @@ Cache: (b shape, canonical axis, x.ndim).
 """
 import numpy as np
 
-from minidream.backend import get_array_module
-
-
-def canonical_axis(axis, ndim):
-    """Caffe's CanonicalAxisIndex: axis in [-ndim, ndim), negative counts from the end."""
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for a {ndim}-D input (use -{ndim} .. {ndim - 1})")
-    return axis % ndim
+from minidream.layers.axes import canonical_axis
 
 
 def param_shape(x_shape, axis=1, num_axes=1):
