@@ -15,7 +15,8 @@ Cache: (x, gamma, canonical axis, whether there is a bias).
 import numpy as np
 
 from minidream.layers import bias as bias_op
-from minidream.layers.bias import param_shape  # noqa: F401  (the same rule gives the scale blob's shape)
+
+param_shape = bias_op.param_shape  # the same rule gives the learned scale blob's shape
 
 
 def forward(x, gamma, bias=None, axis=1):

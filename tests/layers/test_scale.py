@@ -24,11 +24,15 @@ def test_scale_fast_naive_and_finite_differences(x_shape, axis, g_shape, with_bi
     assert (dbeta is None) == (dbeta_ref is None) == (not with_bias)
     if with_bias:
         assert rel_error(dbeta, dbeta_ref) < 1e-12 and dbeta.shape == g_shape
-    assert rel_error(dx, numerical_gradient(lambda v: scale.forward(v, gamma, beta, axis)[0], x.copy(), dy)) < 1e-7
+
+    def f(xv=x, gv=gamma, bv=beta):
+        return scale.forward(xv, gv, bv, axis)[0]
+
+    assert rel_error(dx, numerical_gradient(lambda v: f(xv=v), x.copy(), dy)) < 1e-7
     # dgamma is also the gradient to bottom[1] in the two-bottom form: the same function of a second input
-    assert rel_error(dgamma, numerical_gradient(lambda v: scale.forward(x, v, beta, axis)[0], gamma.copy(), dy)) < 1e-7
+    assert rel_error(dgamma, numerical_gradient(lambda v: f(gv=v), gamma.copy(), dy)) < 1e-7
     if with_bias:
-        assert rel_error(dbeta, numerical_gradient(lambda v: scale.forward(x, gamma, v, axis)[0], beta.copy(), dy)) < 1e-7
+        assert rel_error(dbeta, numerical_gradient(lambda v: f(bv=v), beta.copy(), dy)) < 1e-7
 
 
 def test_scale_by_hand():
