@@ -51,7 +51,7 @@ def forward(xs, operation="SUM", coeffs=None, stable_prod_grad=True):
         return y, ("PROD", xs, y, stable_prod_grad)
     first_wins = xs[0] > xs[1]  # ties between the first two go to x_1
     y = xp.where(first_wins, xs[0], xs[1])
-    mask = xp.where(first_wins, 0, 1).astype(np.int32)
+    mask = (~first_wins).astype(np.int32)  # 0 where x_0 won, 1 where x_1 did
     for i, x in enumerate(xs[2:], 2):
         takes_over = x > y  # strictly greater: the earlier winner keeps a tie
         y = xp.where(takes_over, x, y)

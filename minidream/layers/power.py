@@ -24,8 +24,9 @@ def forward(x, power=1.0, scale=1.0, shift=0.0):
         value = 1.0 if power == 0 else shift ** power
         y = xp.full(x.shape, value, dtype=x.dtype)
     else:
-        base = x * scale + shift if (scale != 1 or shift != 0) else x
-        y = base ** power if power != 1 else base.copy()
+        y = x * scale + shift
+        if power != 1:
+            y **= power
     return y, (x, power, scale, shift)
 
 
