@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from minidream.layers import crop
+from tests.gradcheck import numerical_gradient, rel_error
 
 CASES = [  # (x shape, ref shape, axis, offset)
     ((2, 3, 9, 8), (1, 1, 5, 4), 2, ()), ((2, 3, 9, 8), (1, 1, 5, 4), 2, (3,)),
@@ -42,3 +43,14 @@ def test_crop_offsets_by_hand():
 def test_crop_bad_parameters_say_so(ref_shape, axis, offset, message):
     with pytest.raises(ValueError, match=message):
         crop.output_shape((1, 1, 6, 6), ref_shape, axis, offset)
+
+
+def test_crop_gradients_match_finite_differences():
+    rng = np.random.default_rng(2)
+    x, ref = rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((1, 1, 3, 2))
+    y, cache = crop.forward(x, ref, 2, (1, 2))
+    dy = rng.standard_normal(y.shape)
+    dx, dref = crop.backward(dy, cache)
+    assert rel_error(dx, numerical_gradient(lambda v: crop.forward(v, ref, 2, (1, 2))[0], x, dy)) < 1e-9
+    # y does not depend on ref's values at all: its numerical gradient is exactly zero, like dref
+    assert np.array_equal(dref, numerical_gradient(lambda v: crop.forward(x, v, 2, (1, 2))[0], ref, dy))

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from minidream.layers import flatten
+from tests.gradcheck import numerical_gradient, rel_error
 
 
 @pytest.mark.parametrize("axis, end_axis, expected", [(1, -1, (2, 60)), (0, -1, (120,)), (1, 2, (2, 12, 5)),
@@ -29,3 +30,12 @@ def test_flatten_bad_axes_say_so():
         flatten.output_shape((2, 3), axis=2)
     with pytest.raises(ValueError, match="comes before"):
         flatten.output_shape((2, 3, 4, 5), axis=3, end_axis=1)
+
+
+def test_flatten_gradient_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 2, 2))
+    y, cache = flatten.forward(x, 1, 2)
+    dy = rng.standard_normal(y.shape)
+    num = numerical_gradient(lambda v: flatten.forward(v, 1, 2)[0], x, dy)
+    assert rel_error(flatten.backward(dy, cache), num) < 1e-9

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from minidream.layers import reshape
+from tests.gradcheck import numerical_gradient, rel_error
 
 # caffe.proto's own examples for a 2 x 8 input, and a few more
 CASES = [((2, 8), (2, 2, 4), 0, -1, (2, 2, 4)), ((2, 8), (0, 2, 4), 0, -1, (2, 2, 4)),
@@ -32,3 +33,12 @@ def test_reshape_follows_caffe(in_shape, shape, axis, num_axes, expected):
 def test_reshape_impossible_shapes_say_why(shape, axis, num_axes, message):
     with pytest.raises(ValueError, match=message):
         reshape.output_shape((2, 8), shape, axis, num_axes)
+
+
+def test_reshape_gradient_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 4))
+    y, cache = reshape.forward(x, (0, -1, 2), 1)
+    dy = rng.standard_normal(y.shape)
+    num = numerical_gradient(lambda v: reshape.forward(v, (0, -1, 2), 1)[0], x, dy)
+    assert y.shape == (2, 3, 2, 2) and rel_error(reshape.backward(dy, cache), num) < 1e-9

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from minidream.layers import slice as slice_op
+from tests.gradcheck import numerical_gradient, rel_error
 
 
 @pytest.mark.parametrize("num_tops, axis, points, sizes", [(3, 1, (1, 4), (1, 3, 2)), (2, 1, (), (3, 3)),
@@ -38,3 +39,16 @@ def test_slice_points_by_hand():
 def test_slice_bad_points_say_so(num_tops, points, message):
     with pytest.raises(ValueError, match=message):
         slice_op.output_shape((2, 6), num_tops, 1, points)
+
+
+def test_slice_gradient_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 5, 3))
+    ys, cache = slice_op.forward(x, 3, 1, (1, 3))
+    dys = [rng.standard_normal(y.shape) for y in ys]
+
+    def joined(v):  # all outputs in one array, so sum(f(x) * dy) is the loss of all of them
+        return np.concatenate([y.ravel() for y in slice_op.forward(v, 3, 1, (1, 3))[0]])
+
+    num = numerical_gradient(joined, x, np.concatenate([d.ravel() for d in dys]))
+    assert rel_error(slice_op.backward(dys, cache), num) < 1e-9
