@@ -13,156 +13,44 @@ dependency (weights_tools reads binary files without one too), one schema table 
 both formats (a field added to schema.py is read from both), and one error type —
 every problem raises CaffeModelError naming the line and column.
 
-The text format (protobuf's TextFormat, as Caffe writes and reads it):
+The text format (protobuf's TextFormat, as Caffe writes and reads it; literals in
+weights_tools.textformat):
 
     # a comment to the end of the line
-    name: "VGG"                         field: value  (adjacent strings concatenate;
-    layer { name: 'conv1' ... }         escapes \\n \\t \\\\ \\' \\" \\ooo \\xHH)
+    name: "VGG"                                   field: value
+    layer { name: 'conv1' ... }                   a message
     input_param: { shape { dim: [1, 3, 224, 224] } }    ':' before '{' optional; [a, b] lists
-    dim: 1 dim: 3                       repeated fields repeat
-    pool: MAX                           enum identifiers (schema.ENUMS) or their numbers
-    alpha: 1e-4  k: -inf  x: 0x1F       ints (decimal, hex, octal), floats, inf/nan
+    dim: 1 dim: 3                                 repeated fields repeat
+    pool: MAX                                     enum identifiers (schema.ENUMS) or their numbers
 
 A field the schema does not name is skipped, whatever its value (balanced braces).
 Setting a singular field twice is an error, as in protobuf's parser (Caffe refuses
-such files). Limits against hostile input: nesting deeper than MAX_DEPTH, numbers
-longer than MAX_NUMBER_CHARS or outside the field's range, more than wire.MAX_INTS
-values in an "ints" field.
+such files). Limits against hostile input: nesting deeper than MAX_DEPTH, literals
+longer than textformat.MAX_NUMBER_CHARS or outside the field's range, more than
+wire.MAX_INTS values in an "ints" field.
 """
 import os
-import re
 
 import numpy as np
 
 from weights_tools import schema
 from weights_tools.errors import CaffeModelError
+from weights_tools.textformat import BOOLS, Tokens, integer, real, unquote
 from weights_tools.wire import MAX_INTS
 
 MAX_DEPTH = 32  # caffe.proto nests 4 deep; a deeper file is broken or hostile
-MAX_NUMBER_CHARS = 64
 
-_TOKEN = re.compile(r"""
-    (?P<space>[ \t\r\n\f\v]+|\#[^\n]*)
-  | (?P<number>(?:0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fF]?)(?![A-Za-z0-9_.]))
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-  | (?P<punct>[{}\[\]<>:,;\-])
-""", re.VERBOSE)
-_ESCAPE = re.compile(r"""\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))""", re.DOTALL)
-_SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "a": 7, "b": 8, "f": 12, "v": 11, "\\": 92, "'": 39, '"': 34,
-                   "?": 63}
-_BOOLS = {"true": True, "True": True, "t": True, "1": True, "false": False, "False": False, "f": False, "0": False}
-_SPECIAL_FLOATS = {"inf": float("inf"), "infinity": float("inf"), "nan": float("nan")}
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _CLOSE = {"{": "}", "<": ">"}
 # schema.py names V1LayerParameter's nested V0 message "v0_layer"; caffe.proto calls it "layer".
 _TEXT_NAME = {"v0_layer": "layer"}
 _MESSAGE_NAME = {id(message): name for name, message in schema.MESSAGES.items()}
 
 
-class _Tokens:
-    """The token stream of one text: (kind, text, offset) with line/column for messages."""
-
-    def __init__(self, text):
-        self.text, self.tokens, self.i = text, [], 0
-        pos, end = 0, len(text)
-        while pos < end:
-            match = _TOKEN.match(text, pos)
-            if match is None:
-                what = "a malformed number" if text[pos] in "0123456789." else f"unexpected character {text[pos]!r}"
-                raise self.error(what, pos)
-            if match.lastgroup != "space":
-                self.tokens.append((match.lastgroup, match.group(), pos))
-            pos = match.end()
-        self.tokens.append(("end", "end of file", end))
-
-    def where(self, pos):
-        line = self.text.count("\n", 0, pos) + 1
-        return f"line {line}, column {pos - (self.text.rfind(chr(10), 0, pos) + 1) + 1}"
-
-    def error(self, what, pos=None):
-        pos = self.tokens[self.i][2] if pos is None else pos
-        return CaffeModelError(f"prototxt {self.where(pos)}: {what}")
-
-    def peek(self):
-        return self.tokens[self.i]
-
-    def take(self):
-        token = self.tokens[self.i]
-        if token[0] != "end":
-            self.i += 1
-        return token
-
-    def accept(self, text):
-        if self.tokens[self.i][1] == text and self.tokens[self.i][0] == "punct":
-            self.i += 1
-            return True
-        return False
-
-    def expect(self, text, what):
-        if not self.accept(text):
-            raise self.error(f"expected {text!r} {what}, found {self.peek()[1]!r}")
-
-
-def _unquote(tokens, pos, quoted):
-    """The bytes of a quoted string literal (escapes resolved), decoded as UTF-8."""
-    def replace(match):
-        octal, hexa, char = match.groups()
-        if octal:
-            return chr(int(octal, 8) & 0xFF)
-        if hexa:
-            return chr(int(hexa, 16))
-        if char not in _SIMPLE_ESCAPES:
-            raise tokens.error(f"unknown escape \\{char} in a string", pos)
-        return chr(_SIMPLE_ESCAPES[char])
-    # Non-ASCII characters pass through as their UTF-8 bytes; escapes give raw bytes.
-    body = quoted[1:-1].encode("utf-8").decode("latin-1")
-    raw = _ESCAPE.sub(replace, body).encode("latin-1")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise tokens.error("string escapes do not form UTF-8 text", pos) from None
-
-
-def _integer(tokens, token, negative):
-    kind, text, pos = token
-    if kind != "number" or len(text) > MAX_NUMBER_CHARS or any(c in text for c in ".eEfF") and \
-            not text.lower().startswith("0x"):
-        raise tokens.error(f"expected an integer, found {text!r}", pos)
-    if text.lower().startswith("0x"):
-        value = int(text, 16)
-    elif len(text) > 1 and text.startswith("0"):
-        value = int(text, 8) if set(text) <= set("01234567") else None
-        if value is None:
-            raise tokens.error(f"invalid octal integer {text!r}", pos)
-    else:
-        value = int(text)
-    value = -value if negative else value
-    if not -(1 << 63) <= value < (1 << 64):
-        raise tokens.error(f"integer {text!r} is outside the 64-bit range", pos)
-    # uint64 values past 2**63 wrap as two's complement, exactly as wire.decode reads them.
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def _float(tokens, token, negative, kind):
-    tok_kind, text, pos = token
-    if tok_kind == "ident" and text.lower() in _SPECIAL_FLOATS:
-        value = _SPECIAL_FLOATS[text.lower()]
-    elif tok_kind == "number" and len(text) <= MAX_NUMBER_CHARS:
-        value = float(int(text, 16)) if text.lower().startswith("0x") else float(text.rstrip("fF"))
-        limit = _FLOAT32_MAX if kind in ("float", "floats") else float("inf")
-        if value > limit or value == float("inf"):
-            raise tokens.error(f"number {text!r} does not fit a {kind.rstrip('s')}", pos)
-    else:
-        raise tokens.error(f"expected a number, found {text!r}", pos)
-    value = -value if negative else value
-    # A float field holds a float32, as the binary reader's struct.unpack("<f") gives it.
-    return float(np.float32(value)) if kind in ("float", "floats") else value
-
-
 class _Parser:
+    """Recursive descent over the tokens, one method per grammar rule, guided by the schema."""
+
     def __init__(self, text):
-        self.tokens = _Tokens(text)
+        self.tokens = Tokens(text)
 
     def message(self, message_schema, close, depth):
         """Fields up to ``close`` ('}', '>' or 'end'); returns the decoded dict."""
@@ -238,6 +126,7 @@ class _Parser:
                 raise tokens.error(f"field {name!r} holds more than {MAX_INTS} integers")
 
     def sub_message(self, message_schema, depth):
+        """A {...} or <...> message value."""
         tokens = self.tokens
         opener = tokens.peek()[1] if tokens.peek()[0] == "punct" else ""
         if opener not in _CLOSE:
@@ -246,6 +135,7 @@ class _Parser:
         return self.message(message_schema, _CLOSE[opener], depth + 1)
 
     def scalar(self, kind, enum_key):
+        """One scalar value of ``kind``; enum identifiers are looked up in schema.ENUMS[enum_key]."""
         tokens = self.tokens
         negative = tokens.accept("-")
         token = tokens.take()
@@ -253,24 +143,24 @@ class _Parser:
         if kind in ("string", "strings"):
             if tok_kind != "string" or negative:
                 raise tokens.error(f"expected a quoted string, found {text!r}", pos)
-            parts = [_unquote(tokens, pos, text)]
+            parts = [unquote(tokens, pos, text)]
             while tokens.peek()[0] == "string":  # "abc" "def" is "abcdef"
                 _, more, more_pos = tokens.take()
-                parts.append(_unquote(tokens, more_pos, more))
+                parts.append(unquote(tokens, more_pos, more))
             return "".join(parts)
         if kind in ("float", "floats", "double", "doubles", "skip"):
-            return _float(tokens, token, negative, "double" if kind == "skip" else kind)
+            return real(tokens, token, negative, "double" if kind == "skip" else kind)
         if kind == "bool":
-            if negative or text not in _BOOLS or tok_kind == "string":
+            if negative or text not in BOOLS or tok_kind == "string":
                 raise tokens.error(f"expected true or false, found {text!r}", pos)
-            return _BOOLS[text]
+            return BOOLS[text]
         if tok_kind == "ident":
             names = schema.ENUMS.get(enum_key)
             if names is None or text not in names or negative:
                 known = f" (one of {', '.join(names)})" if names else ""
                 raise tokens.error(f"{text!r} is not a value of {enum_key[1]!r}{known}", pos)
             return names[text]
-        return _integer(tokens, token, negative)
+        return integer(tokens, token, negative)
 
     def skip_value(self, depth):
         """Step over an unknown field's value: a scalar, a [list] or a {message}."""

@@ -155,6 +155,22 @@ def test_v1_text_gives_the_binary_v1_dicts():
     assert plain(text) == plain(binary) and text[0]["type"] == "Pooling"
 
 
+def test_enum_identifiers_inside_layer_params():
+    _, layers, _ = parse_prototxt("""
+        layer { name: "dw" type: "Convolution" convolution_param { num_output: 8 group: 8 engine: CAFFE } }
+        layer { name: "n" type: "LRN" lrn_param { norm_region: WITHIN_CHANNEL } param { share_mode: PERMISSIVE } }
+        layer { name: "d" type: "Data" data_param { backend: LMDB } exclude { phase: TRAIN } }
+    """)
+    assert layers[0]["convolution_param"]["engine"] == 1
+    assert layers[1]["lrn_param"]["norm_region"] == 1 and layers[1]["param"] == [{"share_mode": 1}]
+    assert layers[2]["data_param"]["backend"] == 1 and layers[2]["exclude"] == [{"phase": 0}]
+
+
+def test_v0_layers_get_an_upgrade_hint():
+    with pytest.raises(CaffeModelError, match="V0 format.*upgrade_net_proto_text"):
+        parse_prototxt("layers { layer { name: 'conv1' type: 'conv' num_output: 96 } }")
+
+
 @pytest.mark.parametrize("snippet, field, expected", [
     ("input_dim: [1, 3, 224, 224]", "input_dim", [1, 3, 224, 224]),  # list syntax
     ("input_dim: 1; input_dim: 3,", "input_dim", [1, 3]),  # separators
