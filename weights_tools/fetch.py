@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 
 from weights_tools import cache
-from weights_tools.zoo import MODELS, SIZE_TOLERANCE
+from weights_tools.zoo import MODELS, SHIPPED_CLASSES, SIZE_TOLERANCE
 
 CHUNK = 1 << 20
 TIMEOUT_S = 20  # per connect / read; fail fast when offline
@@ -108,8 +108,8 @@ def download(url, dest, sha1=None, progress=True, sha256_prefix=None, size=None)
 
 
 def _side_file(name, url):
-    """Cache path of a model's prototxt / mean file / class list: downloads/<model>-<file>."""
-    return cache.download_path(f"{name}-{url.split('?')[0].rsplit('/', 1)[-1]}")
+    """Cache path of a model's prototxt / mean file / class list downloaded from ``url``."""
+    return cache.side_file_path(name, url.split("?")[0].rsplit("/", 1)[-1])
 
 
 def convert_command(name):
@@ -164,7 +164,8 @@ def fetch_model(name, url=None, progress=True, convert=None):
 
     url: a mirror of the .caffemodel (same file, same hash). convert: a callable
     (caffemodel_path, target_path, prototxt_path or None, info) -> None writing target_path;
-    info is the zoo entry plus "mean_file" and "class_file" (local paths or None).
+    info is the zoo entry plus "mean_file" and "class_file" (local paths or None; the
+    class file is the shipped ImageNet list for ImageNet models, see zoo.read_class_list).
     """
     if name not in MODELS:
         raise FetchError(f"unknown model {name!r}; fetchable models: {', '.join(MODELS)}")
@@ -187,7 +188,8 @@ def fetch_model(name, url=None, progress=True, convert=None):
         raise FetchError(f"{exc}. To install {name} by hand: {manual_steps(name, url)}") from None
     if progress:
         print(f"converting {source.name} -> {target}")
-    details = dict(info, mean_file=paths.get("mean_file_url"), class_file=paths.get("classes_url"))
+    class_file = paths.get("classes_url") or SHIPPED_CLASSES.get(info["classes"])
+    details = dict(info, mean_file=paths.get("mean_file_url"), class_file=class_file)
     _converter(convert)(source, target, paths.get("prototxt_url"), details)
     return target
 

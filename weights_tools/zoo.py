@@ -29,7 +29,14 @@ MODELS maps each name (in listing order) to a dict with these keys:
 
 No hash here is invented: where the authors publish none, sha1 is None and only the
 size is checked.
+
+``read_class_list(path)`` reads a class list (ImageNet's shipped synset_words.txt, Places'
+categories files) into names in output order; SHIPPED_CLASSES has the shipped ones.
 """
+from pathlib import Path
+
+from weights_tools.errors import CaffeModelError
+
 BVLC_LICENSE = "unrestricted (BVLC model license)"
 IMAGENET_MEAN_BGR = [104.0, 117.0, 123.0]
 SIZE_TOLERANCE = 1.5  # a download within [size / 1.5, size * 1.5] passes the size check
@@ -37,6 +44,8 @@ PLACES365 = "https://raw.githubusercontent.com/CSAILVision/places365/master/"
 RESNET_PROTOTXT = "https://raw.githubusercontent.com/KaimingHe/deep-residual-networks/master/prototxt/"
 MOBILENET = "https://github.com/shicai/MobileNet-Caffe/raw/master/"
 SQUEEZENET = "https://github.com/forresti/SqueezeNet/raw/master/"
+
+SHIPPED_CLASSES = {"imagenet": Path(__file__).parent / "data" / "synset_words.txt"}
 
 _DEFAULTS = {"url": None, "sha1": None, "sha256_prefix": None, "prototxt_url": None, "mean_file_url": None,
              "mean_bgr": IMAGENET_MEAN_BGR, "scale": 1.0, "input_size": (224, 224), "channel_order": "BGR",
@@ -166,3 +175,27 @@ def model_info(name):
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; the zoo has: {', '.join(MODELS)}")
     return dict(MODELS[name])
+
+
+def read_class_list(path):
+    """Class names in output order from a class-list file.
+
+    Two layouts: Places' "/a/airfield 0" (a name and its output index; the "/a/" prefix
+    is dropped, "/a/apartment_building/outdoor 5" gives "apartment_building/outdoor"),
+    and synset_words.txt's "n01440764 tench, Tinca tinca" (line i is output i; the
+    lemmas are the name).
+    """
+    try:
+        lines = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaffeModelError(f"cannot read the class list {path}: {exc}") from None
+    pairs = [line.rsplit(None, 1) for line in lines]
+    if not lines or not all(len(pair) == 2 and pair[1].isdigit() for pair in pairs):
+        return [line.partition(" ")[2] or line for line in lines]
+    names = {}
+    for name, index in pairs:
+        names.setdefault(int(index), name.split("/", 2)[-1] if name.startswith("/") else name)
+    if sorted(names) != list(range(len(lines))):
+        raise CaffeModelError(f"the class list {path} does not number its {len(lines)} classes 0..{len(lines) - 1} "
+                              "once each")
+    return [names[i] for i in range(len(lines))]

@@ -9,7 +9,7 @@ import pytest
 
 from minidream.models import ARCHITECTURES
 from tests.weights_tools import protowriter as pw
-from weights_tools import cache, fetch, zoo
+from weights_tools import CaffeModelError, cache, fetch, zoo
 from weights_tools.meanfile import read_mean_file
 from weights_tools.prototxt import parse_prototxt
 
@@ -127,7 +127,7 @@ def test_fetch_downloads_model_prototxt_mean_file_and_class_list(serve, monkeypa
     assert caffemodel.read_bytes() == weights and caffemodel.name == entry["filename"]
     assert parse_prototxt(prototxt)[1][0]["name"] == "c"
     assert read_mean_file(info["mean_file"])[1] == [104.0, 112.0, 116.0]
-    assert info["class_file"].read_text().splitlines()[1] == "/a/alley 1"
+    assert zoo.read_class_list(info["class_file"]) == ["airfield", "alley"]
     assert info["default_layer"] == "inception_4c/output" and info["mean_bgr"] is None
     assert fetch.fetch_model("places365-googlenet", progress=False, convert=convert) == target
     assert len(convert.calls) == 1 and len(server.requests) == 4  # cached: nothing fetched again
@@ -153,7 +153,8 @@ def test_a_manually_placed_file_is_picked_up(serve, monkeypatch):
     convert = Converter()
     fetch.fetch_model("resnet50", progress=False, convert=convert)
     [(caffemodel, _, prototxt, info)] = convert.calls
-    assert caffemodel == source and prototxt.read_text() == DEPLOY and info["class_file"] is None
+    assert caffemodel == source and prototxt.read_text() == DEPLOY
+    assert len(zoo.read_class_list(info["class_file"])) == 1000  # ImageNet's list, shipped
 
 
 def test_size_check_rejects_an_error_page(serve, monkeypatch):
@@ -204,3 +205,16 @@ def test_models_table_lists_every_model_and_what_is_cached():
 def test_unknown_model_lists_the_zoo():
     with pytest.raises(fetch.FetchError, match="unknown model 'vgg17'.*mobilenet-v2"):
         fetch.fetch_model("vgg17")
+
+
+def test_class_lists_in_both_layouts(tmp_path):
+    imagenet = zoo.read_class_list(zoo.SHIPPED_CLASSES["imagenet"])
+    assert len(imagenet) == 1000 and imagenet[1] == "goldfish, Carassius auratus"
+    places = tmp_path / "categories_places365.txt"
+    places.write_text("/b/bakery/shop 2\n/a/airfield 0\n/a/alley 1\n")
+    assert zoo.read_class_list(places) == ["airfield", "alley", "bakery/shop"]
+    places.write_text("/a/airfield 0\n/a/alley 0\n")
+    with pytest.raises(CaffeModelError, match="0..1 once each"):
+        zoo.read_class_list(places)
+    with pytest.raises(CaffeModelError, match="cannot read"):
+        zoo.read_class_list(tmp_path / "missing.txt")
