@@ -109,14 +109,19 @@ def download(url, dest, sha1=None, progress=True, sha256_prefix=None, size=None)
 
 def _side_file(name, url):
     """Cache path of a model's prototxt / mean file / class list downloaded from ``url``."""
-    return cache.side_file_path(name, url.split("?")[0].rsplit("/", 1)[-1])
+    return cache.side_file_path(name, _url_filename(url))
+
+
+def _url_filename(url):
+    return url.split("?")[0].rsplit("/", 1)[-1]
 
 
 def convert_command(name):
-    """The `python -m weights_tools convert` command for the model's files, as fetch would run it."""
+    """The `python -m weights_tools convert` command for the model's files as their authors name them."""
     info = MODELS[name]
-    prototxt = f" --prototxt {_side_file(name, info['prototxt_url']).name}" if info["prototxt_url"] else ""
-    return f"python -m weights_tools convert {info['filename']}{prototxt} {cache.model_path(name)}"
+    options = "".join(f" --{option} {_url_filename(info[key])}" for option, key in
+                      (("prototxt", "prototxt_url"), ("mean-file", "mean_file_url")) if info[key])
+    return f"python -m weights_tools convert {info['filename']}{options} {cache.model_path(name)}"
 
 
 def manual_steps(name, url=None):
@@ -175,9 +180,11 @@ def fetch_model(name, url=None, progress=True, convert=None):
     info = MODELS[name]
     checks = {"sha1": info["sha1"], "sha256_prefix": info["sha256_prefix"], "size": info["size"]}
     source = cache.download_path(info["filename"])
-    if not (source.exists() and _problem(source, **checks) is None):
+    problem = _problem(source, **checks) if source.exists() else None
+    if problem or not source.exists():
         if not (url or info["url"]):
-            raise FetchError(f"{name} has no direct download. To install it: {manual_steps(name)}")
+            found = f" ({source} is there but has {problem})" if problem else ""
+            raise FetchError(f"{name} has no direct download{found}. To install it: {manual_steps(name)}")
         try:
             download(url or info["url"], source, progress=progress, **checks)
         except FetchError as exc:

@@ -140,7 +140,23 @@ def test_model_without_download_says_where_to_get_it_and_what_to_run(capsys):
     assert "\n" not in text and "no direct download" in text and "onedrive.live.com" in text
     assert str(cache.download_path("ResNet-50-model.caffemodel")) in text
     assert "python -m weights_tools convert ResNet-50-model.caffemodel --prototxt " \
-           f"resnet50-ResNet-50-deploy.prototxt {cache.model_path('resnet50')}" in text
+           f"ResNet-50-deploy.prototxt {cache.model_path('resnet50')}" in text
+    assert str(cache.side_file_path("resnet50", "ResNet-50-deploy.prototxt")) in text  # where fetch finds it
+
+
+def test_convert_command_names_every_file_the_model_needs():
+    assert fetch.convert_command("places365-vgg16") == (
+        "python -m weights_tools convert vgg16_places365.caffemodel --prototxt deploy_vgg16_places365.prototxt "
+        f"--mean-file places365CNN_mean.binaryproto {cache.model_path('places365-vgg16')}")
+    assert fetch.convert_command("nin").startswith("python -m weights_tools convert nin_imagenet.caffemodel /")
+
+
+def test_a_wrong_manually_placed_file_is_named():
+    source = cache.download_path("ResNet-50-model.caffemodel")
+    source.parent.mkdir(parents=True)
+    source.write_bytes(b"<html>sign in to OneDrive</html>")
+    with pytest.raises(fetch.FetchError, match="ResNet-50-model.caffemodel is there but has 32 bytes, expected about"):
+        fetch.fetch_model("resnet50", convert=Converter())
 
 
 def test_a_manually_placed_file_is_picked_up(serve, monkeypatch):
