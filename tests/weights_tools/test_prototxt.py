@@ -185,6 +185,7 @@ def test_v0_layers_get_an_upgrade_hint():
     ("force_backward: 0", "force_backward", False),
     ("state { phase: TRAIN stage: 'x' }", "state", {"phase": 0, "stage": ["x"]}),
     ("# only a comment\nname: \"n\" # trailing comment", "name", "n"),
+    ("input: \"data\"\ninput_dim: 10\n\tinput_dim: 3\r\ninput_dim:224 input_dim :224", "input_dim", [10, 3, 224, 224]),
     ("unknown_field: 3 unknown_msg { a: { b: [1, 2] } c: 'x' } unknown_list: [1, 2] name: 'n'", "name", "n"),
 ])
 def test_syntax_forms(snippet, field, expected):
