@@ -33,6 +33,7 @@ size is checked.
 ``read_class_list(path)`` reads a class list (ImageNet's shipped synset_words.txt, Places'
 categories files) into names in output order; SHIPPED_CLASSES has the shipped ones.
 """
+import copy
 from pathlib import Path
 
 from weights_tools.errors import CaffeModelError
@@ -65,8 +66,8 @@ def _resnet(depth, size, layer):
                 f"&cid=4006CBB8476FF777 (linked from https://github.com/KaimingHe/deep-residual-networks), "
                 f"download {filename} and ResNet_mean.binaryproto, and get ResNet-{depth}-deploy.prototxt "
                 f"from {RESNET_PROTOTXT}ResNet-{depth}-deploy.prototxt"),
-        source="github.com/KaimingHe/deep-residual-networks README.md (models on OneDrive; the MSR "
-               "models.zip link there is dead)",
+        source="github.com/KaimingHe/deep-residual-networks README.md (OneDrive link; its other link, "
+               "research.microsoft.com/en-us/um/people/kahe/resnet/models.zip, is a zip on a retired site)",
         unverified="license; the mean: the authors publish ResNet_mean.binaryproto (a mean image, in the "
                    "download), not per-channel values; the ImageNet BGR mean is used unless "
                    "--mean-file ResNet_mean.binaryproto is given")
@@ -167,7 +168,7 @@ _ENTRIES = [
          unverified="the raw URL of the weights held in the repository"),
 ]
 
-MODELS = {entry["name"]: dict(_DEFAULTS, **entry) for entry in _ENTRIES}
+MODELS = {entry["name"]: copy.deepcopy(dict(_DEFAULTS, **entry)) for entry in _ENTRIES}
 REQUIRED = tuple(sorted(set(_DEFAULTS) | {"name", "description", "filename", "size", "license",
                                           "default_layer", "source"}))
 
@@ -176,7 +177,7 @@ def model_info(name):
     """A copy of the registry entry for ``name``; ValueError listing the names if unknown."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; the zoo has: {', '.join(MODELS)}")
-    return dict(MODELS[name])
+    return copy.deepcopy(MODELS[name])
 
 
 def read_class_list(path):

@@ -54,7 +54,8 @@ def test_published_facts_are_the_ones_read():
 def test_model_info_copies_and_lists_names_for_unknown():
     info = zoo.model_info("vgg16")
     info["default_layer"] = "changed"
-    assert zoo.MODELS["vgg16"]["default_layer"] == "conv4_3"
+    info["mean_bgr"][0] = 0.0
+    assert zoo.MODELS["vgg16"]["default_layer"] == "conv4_3" and zoo.MODELS["vgg16"]["mean_bgr"][0] == 103.939
     with pytest.raises(ValueError, match="unknown model 'vgg17'.*vgg16, vgg19"):
         zoo.model_info("vgg17")
 
