@@ -68,7 +68,7 @@ def test_missing_mini_is_a_clear_error(monkeypatch, tmp_path):
 
 def test_unknown_names_and_missing_files():
     with pytest.raises(ValueError, match="googlenet, alexnet, mini, auto"):
-        minidream.load_model("vgg16")
+        minidream.load_model("vgg17")  # not in the zoo (vgg16 is: it is fetched by name)
     with pytest.raises(FileNotFoundError, match="nope.caffemodel"):
         minidream.load_model("nope.caffemodel")
     with pytest.raises(ModelFileError, match="not found"):

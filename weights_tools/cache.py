@@ -1,9 +1,10 @@
 """Where downloaded and converted models live.
 
     $MINIDREAM_HOME, else $XDG_CACHE_HOME/minidream, else ~/.cache/minidream
-        models/<name>.h5            fetched models ("googlenet", "alexnet")
+        models/<name>.h5            fetched models (the names of weights_tools.zoo)
         converted/<sha1>.h5         .caffemodel files converted by load_model, by content
         downloads/<file>.caffemodel downloads (a .part file while incomplete)
+        downloads/<name>-<file>     a model's deploy prototxt, mean file and class list
 """
 import os
 from pathlib import Path
@@ -28,6 +29,12 @@ def converted_path(sha1):
 
 def download_path(filename):
     return home() / "downloads" / filename
+
+
+def side_file_path(name, filename):
+    """Where model ``name``'s deploy prototxt / mean file / class list ``filename`` is kept
+    (prefixed, since several models publish a "deploy.prototxt")."""
+    return download_path(f"{name}-{filename}")
 
 
 def entries():
