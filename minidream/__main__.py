@@ -1,11 +1,7 @@
-"""`python -m minidream ...`: see minidream.cli. The CPU settings go in before anything imports NumPy."""
+"""`python -m minidream ...`: see minidream.cli."""
 import sys
 
-from minidream.tuning import tune_cpu
-
-tune_cpu()
-
-from minidream.cli import main  # noqa: E402  (after tune_cpu: OpenBLAS reads its setting when NumPy loads)
+from minidream.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

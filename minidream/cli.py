@@ -11,6 +11,8 @@ import secrets
 import sys
 import warnings
 
+from minidream.tuning import tune_cpu
+
 EPILOG = ("Models: googlenet, alexnet, mini, auto (GoogLeNet when downloaded, else the bundled mini "
           "model), or a .h5 file. List a model's layers with `python -m minidream layers --model NAME`.")
 
@@ -124,6 +126,7 @@ def build_parser():
 
 
 def main(argv=None):
+    tune_cpu()  # before anything imports NumPy (the handlers import the engine): minidream/tuning.py
     args = build_parser().parse_args(argv)
     try:
         with warnings.catch_warnings():
