@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 
+from minidream.models import random_model
+
 CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5")]
 SIZES = [(224, 224), (480, 640)]  # (H, W)
 
@@ -80,8 +82,6 @@ class LayerTimes:
 
 def per_layer(name, end, size, repeats=3):
     """{layer (or fused group): (forward ms, backward ms)} on the CPU: medians over `repeats` steps after one."""
-    from minidream.models import random_model
-
     net = random_model(name)
     x = input_image(size)
     with LayerTimes(net) as times:

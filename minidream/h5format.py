@@ -17,6 +17,7 @@ Written by ``Net.save``, ``weights_tools convert`` and training checkpoints; rea
 import json
 import os
 
+import h5py
 import numpy as np
 
 from minidream import __version__
@@ -37,8 +38,6 @@ def save(path, specs, blobs, meta):
     [arrays]}; meta: dict with input_size (H, W), mean_bgr, channel_order and the
     optional name, source_file, source_sha1, class_names, extra.
     """
-    import h5py
-
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
@@ -74,8 +73,6 @@ def save(path, specs, blobs, meta):
 
 def load(path):
     """Read a model file; returns (specs, blobs, meta) as ``save`` takes them."""
-    import h5py
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelFileError(f"model file not found: {path}")

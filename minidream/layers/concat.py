@@ -3,6 +3,8 @@
 Shapes: xs = [(N, C_1, H, W), ..., (N, C_k, H, W)] -> y (N, C_1 + ... + C_k, H, W).
 Backward: each input's gradient is its own slice of dy.
 """
+import numpy as np
+
 from minidream.backend import get_array_module
 
 
@@ -26,8 +28,6 @@ def backward(dy, cache):
 
 
 def forward_naive(xs, axis=1):
-    import numpy as np
-
     shape = list(xs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in xs)
     y = np.empty(shape, dtype=xs[0].dtype)
