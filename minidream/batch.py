@@ -144,8 +144,7 @@ def _submit_all(client, pending, model, dream_kwargs, report, bar):
                 report.failed.append((task.name, str(exc)))
                 bar.update()
                 continue
-            future = client.submit(dream_task, source, task.name, model, dict(dream_kwargs, **task.dream_kwargs),
-                                   pure=False)
+            future = client.submit(dream_task, source, model, dict(dream_kwargs, **task.dream_kwargs), pure=False)
             owner[future.key] = task
             futures.add(future)
             return
@@ -155,10 +154,14 @@ def _submit_all(client, pending, model, dream_kwargs, report, bar):
     for future in futures:
         task = owner.pop(future.key)
         try:
-            save_image(future.result(), task.output, task.params)
-            report.written.append(task.output)
-        except Exception as exc:  # the task's own error, re-raised by result(), or a failed save
-            report.failed.append((task.name, " ".join(str(exc).split()) or type(exc).__name__))
+            rgb, error = future.result()
+            if error is None:
+                save_image(rgb, task.output, task.params)
+                report.written.append(task.output)
+        except Exception as exc:  # Dask gave up on the task (its workers kept dying), or the save failed
+            error = " ".join(str(exc).split()) or type(exc).__name__
+        if error is not None:
+            report.failed.append((task.name, error))
         future.release()
         bar.update()
         send()
@@ -171,19 +174,26 @@ def _read(source):
     return source
 
 
-def dream_task(source, name, model, dream_kwargs):
-    """On a worker: dream one image (file bytes or RGB array) with the worker's cached Net."""
+def dream_task(source, model, dream_kwargs):
+    """On a worker: (RGB result, None) for one image (file bytes or RGB array), or (None, error message).
+
+    The worker's Net is cached per (model, device). Errors come back as values, so a bad
+    image is not logged as a crash by every worker; a worker that dies is Dask's business.
+    """
     from minidream.dream import dream
     from minidream.loading import load_model
 
-    device = dream_kwargs.get("device", "cpu")
-    if (model, device) not in _NETS:
-        _NETS[(model, device)] = load_model(model, device=device)
-    rgb = _decode(source, name) if isinstance(source, bytes) else source
-    return dream(rgb, model=_NETS[(model, device)], **dict(dream_kwargs, progress=False))
+    try:
+        device = dream_kwargs.get("device", "cpu")
+        if (model, device) not in _NETS:
+            _NETS[(model, device)] = load_model(model, device=device)
+        rgb = _decode(source) if isinstance(source, bytes) else source
+        return dream(rgb, model=_NETS[(model, device)], **dict(dream_kwargs, progress=False)), None
+    except Exception as exc:
+        return None, " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _decode(data, name):
+def _decode(data):
     from PIL import Image, UnidentifiedImageError
 
     from minidream.imageio import pil_to_rgb
@@ -193,7 +203,8 @@ def _decode(data, name):
             img.load()
             return pil_to_rgb(img)
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"{name} is not an image Pillow can read ({exc})") from None
+        detail = "" if isinstance(exc, UnidentifiedImageError) else f" ({exc})"
+        raise ValueError(f"not an image Pillow can read (PNG, JPEG, GIF, TIFF, ...){detail}") from None
 
 
 def _client(scheduler, workers):
