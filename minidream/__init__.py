@@ -25,6 +25,8 @@ from minidream.loading import load_model  # noqa: E402
 from minidream.models import architecture, random_model  # noqa: E402
 from minidream.net import Net, UnknownLayerError  # noqa: E402
 from minidream.zoom import zoom  # noqa: E402
+from minidream.video import video  # noqa: E402
+from minidream.batch import batch  # noqa: E402
 
 # `minidream.layers` is both the subpackage of ops and, called, the layer listing (see minidream/layers/__init__.py).
 
@@ -43,4 +45,4 @@ def __getattr__(name):
 
 
 __all__ = ["Net", "UnknownLayerError", "GPUUnavailableError", "architecture", "random_model", "load_model",
-           "dream", "zoom", "classify", "layers", "objectives", "train", "finetune"]
+           "dream", "zoom", "video", "batch", "classify", "layers", "objectives", "train", "finetune"]

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from minidream.batch import Task, is_done, run
+from minidream.cluster import Task, is_done, run
 from minidream.dream import dream
 from minidream.flow import carry_detail
 from minidream.imageio import as_kind, load_rgb, save_image
