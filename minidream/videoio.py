@@ -59,28 +59,30 @@ def frame_files(folder):
 
 
 def probe(path, fps=None):
-    """The Clip of a video file, GIF or folder; fps overrides the rate (folders default to 24)."""
+    """The Clip of a video file, GIF or folder; fps: the rate of a folder's frames (default 24)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"video not found: {path}")
     kind = kind_of(path)
+    if fps is not None and kind != "folder":
+        raise ValueError(f"{path} has its own frame rate: give fps (--fps) only for a folder of frames")
     if kind == "folder":
         files = frame_files(path)
         if not files:
             raise ValueError(f"no image files in {path}")
         h, w = load_rgb(files[0])[0].shape[:2]
-        return Clip(Fraction(fps or DEFAULT_FPS), (w, h), len(files))
+        return Clip(Fraction(fps or DEFAULT_FPS).limit_denominator(1001), (w, h), len(files))
     if kind == "gif":
         from PIL import Image
 
         with Image.open(path) as img:
             duration = img.info.get("duration") or 100  # milliseconds per frame; GIFs without one play at 10
-            return Clip(Fraction(fps) if fps else Fraction(1000, int(duration)), img.size, img.n_frames)
+            return Clip(Fraction(1000, int(duration)), img.size, img.n_frames)
     with _av().open(path) as container:
         if not container.streams.video:
             raise ValueError(f"{path} has no video stream")
         stream = container.streams.video[0]
-        rate = Fraction(fps) if fps else Fraction(stream.average_rate or stream.guessed_rate or DEFAULT_FPS)
+        rate = Fraction(stream.average_rate or stream.guessed_rate or DEFAULT_FPS)
         return Clip(rate, (stream.codec_context.width, stream.codec_context.height), stream.frames or None,
                     bool(container.streams.audio))
 
