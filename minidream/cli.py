@@ -299,7 +299,8 @@ def _add_video_parser(sub):
                    help="optical flow method (OpenCV; default: dis)")
     g.add_argument("--no-flow", dest="flow", action="store_const", const=None,
                    help="dream every frame on its own (no carry-over), as a Dask batch")
-    g.add_argument("--fps", type=float, help="frame rate of a folder of frames (default: 24); video files and GIFs keep their own")
+    g.add_argument("--fps", type=float,
+                   help="frame rate of a folder of frames (default: 24); video files and GIFs keep their own")
     g.add_argument("--keep-frames", action="store_true", help="keep OUT.frames/ after encoding the video")
     _cluster_options(p)
     _dream_options(p)

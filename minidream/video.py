@@ -29,7 +29,7 @@ def frame_seed(seed, t):
     return None if seed is None else np.random.SeedSequence(seed, spawn_key=(t,))
 
 
-def video(source, blend=0.5, steps_per_frame=5, flow="dis", seed=0, made=None, **dream_kwargs):
+def video(source, blend=0.8, steps_per_frame=3, flow="dis", seed=0, made=None, **dream_kwargs):
     """Yield the dreamed frames of a video, one per input frame (see the module doc).
 
     source: a video file (.mp4, .mkv, .mov, ...; needs PyAV), an animated .gif, a folder
@@ -69,7 +69,7 @@ def _frames(source):
     return source
 
 
-def render(source, output, recipe, blend=0.5, steps_per_frame=5, flow="dis", seed=0, fps=None, keep_frames=False,
+def render(source, output, recipe, blend=0.8, steps_per_frame=3, flow="dis", seed=0, fps=None, keep_frames=False,
            progress=True, scheduler=None, workers=None, **dream_kwargs):
     """Dream a video file, GIF or frame folder into `output` (.mp4 etc., .gif or a folder); resumable.
 
@@ -82,7 +82,6 @@ def render(source, output, recipe, blend=0.5, steps_per_frame=5, flow="dis", see
     """
     from tqdm.auto import tqdm
 
-
     clip = probe(source, fps)
     out_kind = kind_of(output)
     frames_dir = output if out_kind == "folder" else os.fspath(output) + ".frames"
@@ -94,8 +93,9 @@ def render(source, output, recipe, blend=0.5, steps_per_frame=5, flow="dis", see
     else:
         count = 0
         with tqdm(total=clip.count, desc="video", unit="frame", disable=not progress) as bar:
-            for t, frame in enumerate(video(source, blend, steps_per_frame, flow, seed, frames.made,
-                                                      **dict(dream_kwargs, progress=False))):
+            dreamed = video(source, blend, steps_per_frame, flow, seed, frames.made,
+                            **dict(dream_kwargs, progress=False))
+            for t, frame in enumerate(dreamed):
                 if not frames.done(t):
                     save_image(frame, frames.path(t), frames.params(t))
                 count += 1

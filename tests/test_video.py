@@ -108,7 +108,7 @@ def test_render_resumes_and_redoes_only_missing_or_changed_frames(frames, net, t
     assert render(str(clip), str(out), recipe, model=net, **DREAM) == 6
     first = {p.name: np.asarray(Image.open(p)) for p in sorted(out.iterdir())}
     assert len(first) == 6 and read_params(out / "000003.png") == dict(
-        recipe, frame=3, fps="24", blend=0.5, steps_per_frame=5, flow="dis")
+        recipe, frame=3, fps="24", blend=0.8, steps_per_frame=3, flow="dis")
 
     video_module = sys.modules["minidream.video"]
     calls = []
