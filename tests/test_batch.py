@@ -48,10 +48,16 @@ def test_local_cluster_reports_the_bad_image_and_a_rerun_skips_the_rest(tmp_path
     assert main(["batch", str(tmp_path / "in" / "*.png"), "-o", str(out), "--workers", "2", *OPTIONS]) == 1
     assert "0 written, 5 already done, 1 failed" in capsys.readouterr().out
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
-    # Another recipe is another job: it dreams everything again.
-    assert main(["batch", str(tmp_path / "in"), "-o", str(out), "--workers", "2", "--steps", "3",
-                 *OPTIONS[:4], "--no-progress"]) == 1
+    # Another recipe is another job, and the dream options reach the workers.
+    guide = str(tmp_path / "in" / "img0.png")
+    assert main(["batch", str(tmp_path / "in"), "-o", str(out), "--workers", "2", "--format", "jpg",
+                 "--layer", "conv3", "--channel", "3", "--guide", guide, "--jitter", "4", "--blur", "0.5",
+                 "--decay", "0.01", "--seed", "7", *OPTIONS]) == 1
     assert "5 written" in capsys.readouterr().out
+    params = read_params(out / "img2.jpg")
+    assert params["objective"] == f"Channel('conv3', 3) + Guide({guide!r}, 'conv3')"
+    assert (params["jitter"], params["blur"], params["decay"], params["seed"]) == (4, 0.5, 0.01, 7)
+    assert np.abs(np.asarray(Image.open(out / "img2.jpg"), float) - np.asarray(Image.open(out / "img2.png"))).mean() > 1
 
 
 def test_inputs_are_files_folders_and_globs(tmp_path):
