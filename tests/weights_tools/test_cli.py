@@ -64,11 +64,11 @@ def test_errors_are_one_line_with_exit_code_2(args, message, capsys, tmp_path, m
 
 def test_unsupported_layer_via_cli(tmp_path, capsys):
     specs, blobs, _ = small_model()
-    specs = specs[:-1] + [{"name": "squash", "type": "Sigmoid", "bottoms": ["out"], "tops": ["squash"],
+    specs = specs[:-1] + [{"name": "squash", "type": "Threshold", "bottoms": ["out"], "tops": ["squash"],
                            "params": {}}]
     src = tmp_path / "sig.caffemodel"
     src.write_bytes(pw.snapshot(specs, blobs, "current", crop=13))
     assert main(["convert", str(src), str(tmp_path / "a.h5")]) == 2
-    assert "'Sigmoid'" in capsys.readouterr().err and not (tmp_path / "a.h5").exists()
+    assert "'Threshold'" in capsys.readouterr().err and not (tmp_path / "a.h5").exists()
     assert main(["convert", str(src), str(tmp_path / "a.h5"), "--skip-unsupported"]) == 0
-    assert "warning: skipping unsupported layer 'squash' (Sigmoid)" in capsys.readouterr().err
+    assert "warning: skipping unsupported layer 'squash' (Threshold)" in capsys.readouterr().err
