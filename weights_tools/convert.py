@@ -148,7 +148,8 @@ def build_meta(graph, info, arch_meta=None, arch=None, source_file="", source_sh
     extra = dict(arch_meta.get("extra", {}))
     extra.update({"caffe_net_name": info["name"], "caffe_format": info["generation"],
                   "dropped_layers": info["dropped"], "skipped_layers": info["skipped"],
-                  "added_layers": info["added"], "folded_splits": info["folded_splits"]})
+                  "added_layers": info["added"], "folded_splits": info["folded_splits"],
+                  "dropped_why": info["dropped_why"]})
     fields, assumed = input_meta(graph, info, options, arch_meta)
     scale = fields.pop("input_scale")
     extra.pop("input_scale", None)
@@ -156,7 +157,7 @@ def build_meta(graph, info, arch_meta=None, arch=None, source_file="", source_sh
         extra["input_scale"] = scale
     if info.get("size_inferred"):
         assumed["input_size"] = f"{info['input_size'][0]}x{info['input_size'][1]} (the file declares none; the " \
-                                "classifier's weights fit it; give --input-size)"
+                                "weights fit it; give --input-size)"
     meta = {"name": arch or info["name"] or Path(source_file).stem, **fields,
             "source_file": source_file, "source_sha1": source_sha1, "input_blob": info["input_blob"],
             "input_size": tuple(info["input_size"]), "input_channels": graph.input_channels, "extra": extra}
