@@ -222,6 +222,10 @@ def build(net, layers, skip_unsupported=False):
     for layer in layers:
         kind, name = layer["type"], layer["name"]
         params = layer.get(PARAM_FIELD.get(kind, ""), {})
+        if kind == "BatchNorm" and layer.get("phase") == 0:
+            # Saved from the TRAIN net, whose use_global_stats (often an explicit false) is for training: the
+            # inference graph takes Caffe's phase rule instead (stored statistics in TEST), as a deploy net does.
+            params = {k: v for k, v in params.items() if k != "use_global_stats"}
         specs.append({"name": name, "type": kind, "bottoms": list(layer["bottom"]),
                       "tops": list(layer.get("top", [])), "params": params})
         if layer.get("blobs"):
