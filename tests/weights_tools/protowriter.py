@@ -308,3 +308,56 @@ def with_aux_classifiers(specs):
         if spec["name"] == "inception_4d/output":
             out += branch("loss2", "inception_4d/output")
     return out
+
+
+# ------------------------------------------------------------------ text format (deploy.prototxt)
+_PAIRS = {"kernel_size": "kernel", "stride": "stride", "pad": "pad"}
+
+
+def _text_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value  # enum identifiers (MAX, SUM, ...)
+    return repr(value)
+
+
+def _text_params(params):
+    out = []
+    for key, value in params.items():
+        if value is None or key == "global_pooling" and not value:
+            continue
+        if key in _PAIRS and isinstance(value, (list, tuple)):
+            out += [f"{_PAIRS[key]}_h: {value[0]}", f"{_PAIRS[key]}_w: {value[1]}"] if key != "kernel_size" or \
+                value[0] != value[1] else [f"kernel_size: {value[0]}"]
+        elif key == "shape":
+            out.append("shape { " + " ".join(f"dim: {d}" for d in value["dim"]) + " }")
+        elif isinstance(value, (list, tuple)):
+            out += [f"{key}: {_text_value(v)}" for v in value]
+        else:
+            out.append(f"{key}: {_text_value(value)}")
+    return " ".join(out)
+
+
+def prototxt(specs, input_dims, header="Input"):
+    """A deploy net in text format: header "Input" (an Input layer), "input_shape" or "input_dim" (the
+    deprecated NetParameter fields Places' and VGG's deploy files use)."""
+    from weights_tools.schema import PARAM_FIELD
+
+    dims = " ".join(f"dim: {d}" for d in input_dims)
+    lines = ['name: "synthetic"']
+    if header == "Input":
+        lines.append(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}')
+    elif header == "input_shape":
+        lines.append(f'input: "data"\ninput_shape {{ {dims} }}')
+    else:
+        lines.append('input: "data"\n' + "\n".join(f"input_dim: {d}" for d in input_dims))
+    for spec in specs:
+        body = f'name: "{spec["name"]}" type: "{spec["type"]}" '
+        body += " ".join(f'bottom: "{b}"' for b in spec["bottoms"]) + " "
+        body += " ".join(f'top: "{t}"' for t in spec["tops"])
+        params = _text_params(spec.get("params", {}))
+        if params and spec["type"] in PARAM_FIELD:
+            body += f" {PARAM_FIELD[spec['type']]} {{ {params} }}"
+        lines.append(f"layer {{ {body} }}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,118 @@
+"""Synthetic .caffemodel files with the structures of the zoo's real models, written by tests/weights_tools/
+protowriter (independently of the reader), converted and compared with the Net they were written from:
+VGG in the old V1 format, ResNet bottleneck blocks (bias-free convolutions, BatchNorm + Scale, Eltwise SUM),
+MobileNet's depthwise convolutions, Inception-v3's asymmetric 1x7 / 7x1 kernels, and the deploy headers of the
+Places models (input: + input_dim, input: + input_shape, an Input layer) read through --prototxt.
+"""
+import numpy as np
+import pytest
+
+from minidream.models import he_init
+from minidream.net import Net
+from minidream.specs import conv, fc, layer, pool, relu
+from tests.weights_tools import protowriter as pw
+from weights_tools import CaffeModelError
+from weights_tools.convert import Options, load_caffemodel
+
+
+def conv_bn(name, bottom, n, k, stride=1, pad=0, group=1, relu_after=True):
+    specs = [layer(name, "Convolution", bottom, num_output=n, kernel_size=[k, k], stride=[stride, stride],
+                   pad=[pad, pad], group=group, bias_term=False),
+             layer(f"bn_{name}", "BatchNorm", name, name), layer(f"scale_{name}", "Scale", name, name, bias_term=True)]
+    return specs + ([relu(f"relu_{name}", name)] if relu_after else [])
+
+
+def vgg():
+    return [conv("conv1_1", "data", 4, 3, pad=1), relu("relu1_1", "conv1_1"),
+            conv("conv1_2", "conv1_1", 4, 3, pad=1), relu("relu1_2", "conv1_2"), pool("pool1", "conv1_2", "MAX", 2, 2),
+            conv("conv2_1", "pool1", 6, 3, pad=1), relu("relu2_1", "conv2_1"), pool("pool2", "conv2_1", "MAX", 2, 2),
+            fc("fc6", "pool2", 8), relu("relu6", "fc6"), layer("drop6", "Dropout", "fc6", "fc6", dropout_ratio=0.5),
+            fc("fc8", "fc6", 5), layer("prob", "Softmax", "fc8", axis=1)]
+
+
+def resnet():
+    specs = conv_bn("conv1", "data", 4, 3, pad=1) + [pool("pool1", "conv1", "MAX", 3, 2)]
+    specs += conv_bn("res2a_branch1", "pool1", 8, 1, relu_after=False)
+    specs += conv_bn("res2a_branch2a", "pool1", 2, 1) + conv_bn("res2a_branch2b", "res2a_branch2a", 2, 3, pad=1)
+    specs += conv_bn("res2a_branch2c", "res2a_branch2b", 8, 1, relu_after=False)
+    specs += [layer("res2a", "Eltwise", ["res2a_branch1", "res2a_branch2c"], operation="SUM"),
+              relu("res2a_relu", "res2a")]
+    specs += conv_bn("res2b_branch2a", "res2a", 2, 1) + conv_bn("res2b_branch2b", "res2b_branch2a", 8, 3, pad=1,
+                                                                relu_after=False)
+    specs += [layer("res2b", "Eltwise", ["res2a", "res2b_branch2b"], operation="SUM", coeff=[1.0, 0.5]),
+              relu("res2b_relu", "res2b"),
+              layer("pool5", "Pooling", "res2b", pool="AVE", global_pooling=True), fc("fc5", "pool5", 5),
+              layer("prob", "Softmax", "fc5", axis=1)]
+    return specs
+
+
+def mobilenet():
+    specs = conv_bn("conv1", "data", 4, 3, stride=2, pad=1)
+    specs += conv_bn("conv2_1/dw", "conv1", 4, 3, pad=1, group=4) + conv_bn("conv2_1/sep", "conv2_1/dw", 8, 1)
+    specs += conv_bn("conv2_2/dw", "conv2_1/sep", 8, 3, stride=2, pad=1, group=8)
+    return specs + [layer("pool6", "Pooling", "conv2_2/dw", pool="AVE", global_pooling=True),
+                    fc("fc7", "pool6", 5), layer("prob", "Softmax", "fc7", axis=1)]
+
+
+def inception_v3():
+    def asym(name, bottom, n, kh, kw):
+        return [layer(name, "Convolution", bottom, num_output=n, kernel_size=[kh, kw], stride=[1, 1],
+                      pad=[kh // 2, kw // 2], group=1, bias_term=True), relu(f"{name}_relu", name)]
+    specs = [conv("conv", "data", 4, 3, stride=2), relu("conv_relu", "conv")]
+    specs += asym("mixed/tower/conv", "conv", 3, 1, 7) + asym("mixed/tower/conv_1", "mixed/tower/conv", 4, 7, 1)
+    specs += asym("mixed/conv", "conv", 2, 1, 1)
+    return specs + [layer("mixed/join", "Concat", ["mixed/conv", "mixed/tower/conv_1"], axis=1),
+                    pool("pool", "mixed/join", "MAX", 3, 2), fc("logits", "pool", 5),
+                    layer("prob", "Softmax", "logits", axis=1)]
+
+
+def reference(specs, size, seed=0):
+    net = he_init(Net(specs, meta={"input_size": size}), seed)
+    rng = np.random.default_rng(seed)
+    for name in net.layer_names:  # statistics that are not the identity: mean and variance SUMS, factor ~1000
+        if net.spec(name)["type"] in ("BatchNorm", "Scale"):
+            for blob in net.params[name]:
+                blob[...] = rng.random(blob.shape) + 0.5
+            if net.spec(name)["type"] == "BatchNorm":
+                net.params[name][2][...] = 999.982  # the third blob of a trained net: 1/(1 - 0.999) ~ 1000
+    return net
+
+
+def same(net, reference_net, size, channels=3):
+    assert [(s["name"], s["type"]) for s in net.specs] == [(s["name"], s["type"]) for s in reference_net.specs]
+    x = np.random.default_rng(1).standard_normal((2, channels, *size)).astype(np.float32)
+    np.testing.assert_array_equal(net.forward(x), reference_net.forward(x))
+    net.forward(x, end=net.layer_names[-2])
+    reference_net.forward(x, end=net.layer_names[-2])
+    g = np.ones((2, 5), np.float32)
+    np.testing.assert_array_equal(net.backward(g), reference_net.backward(g))
+
+
+@pytest.mark.parametrize("build, generation, size", [(vgg, "V1", (16, 16)), (resnet, "current", (16, 16)),
+                                                     (mobilenet, "current", (16, 16)),
+                                                     (inception_v3, "current", (19, 19))])
+def test_training_snapshots_with_the_zoos_structures(build, generation, size):
+    ref = reference(build(), size)
+    data = pw.snapshot(ref.specs, ref.params, generation, name="Synthetic", crop=size[0], mean=(1.0, 2.0, 3.0))
+    specs, blobs, meta = load_caffemodel(data)
+    same(Net(specs, blobs, meta), ref, size)
+    # the V1 writer's data layer has mean_value 1, 2, 3; the current one's none, so Caffe subtracts nothing
+    assert meta["input_size"] == size and meta["mean_bgr"] == ([1.0, 2.0, 3.0] if generation == "V1" else [0.0] * 3)
+
+
+@pytest.mark.parametrize("header", ["input_dim", "input_shape", "Input"])
+def test_deploy_prototxt_headers_with_weights_matched_by_name(header):
+    ref = reference(resnet(), (16, 16))
+    data = pw.snapshot(ref.specs, ref.params, "current", crop=16)  # the weights' own net: a training net
+    text = pw.prototxt(ref.specs, [10, 3, 16, 16], header)
+    specs, blobs, meta = load_caffemodel(data, options=Options(prototxt=text))
+    same(Net(specs, blobs, meta), ref, (16, 16))
+    assert meta["extra"]["dropped_layers"] == ([] if header != "Input" else ["data"])
+
+
+def test_a_prototxt_layer_without_weights_in_the_caffemodel_is_named():
+    ref = reference(vgg(), (16, 16))
+    renamed = [dict(s, name="conv9") if s["name"] == "conv2_1" else s for s in ref.specs]
+    text = pw.prototxt(renamed, [1, 3, 16, 16], "input_dim")
+    with pytest.raises(CaffeModelError, match="'conv9' needs weights .* the file has none"):
+        load_caffemodel(pw.snapshot(ref.specs, ref.params, "V1", crop=16), options=Options(prototxt=text))
