@@ -146,11 +146,11 @@ def _converter(convert):
     from weights_tools.convert import convert as caffe_convert
 
     def builtin(caffemodel, target, prototxt, info):
-        """weights_tools.convert with what the zoo entry knows: its deploy net, mean (values or the authors'
-        mean file), scale, channel order, input size and class list."""
+        """weights_tools.convert with what the zoo entry knows and deploy nets do not say: its deploy net, the
+        mean (values or the authors' mean file), scale, channel order and class list. (The input size is
+        left to the file: deploy nets declare it.)"""
         options = Options(prototxt=prototxt, mean_file=info["mean_file"], mean=info["mean_bgr"],
-                          scale=info["scale"], channel_order=info["channel_order"],
-                          input_size=tuple(info["input_size"]), class_file=info["class_file"])
+                          scale=info["scale"], channel_order=info["channel_order"], class_file=info["class_file"])
         caffe_convert(caffemodel, target, options=options)
     return builtin
 
