@@ -13,6 +13,7 @@ import os
 
 from weights_tools import graph, schema
 from weights_tools.prototxt import parse_prototxt
+from weights_tools.training_net import is_data_layer
 from weights_tools.errors import CaffeModelError
 from weights_tools.wire import decode
 
@@ -66,7 +67,7 @@ def with_prototxt(weights_net, weights_layers, prototxt):
     blobs = {layer.get("name"): layer["blobs"] for layer in weights_layers if layer.get("blobs")}
     for layer in layers:
         layer["blobs"] = blobs.get(layer.get("name"), [])
-    fallback = [layer for layer in weights_layers if graph.is_data_layer(layer)]
+    fallback = [layer for layer in weights_layers if is_data_layer(layer)]
     return net, layers, fallback
 
 

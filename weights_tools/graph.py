@@ -1,17 +1,15 @@
 """Turn the layers of a Caffe snapshot into the inference graph minidream runs.
 
-A .caffemodel written while training is the *training* net:
+A .caffemodel written while training is the *training* net: data layers instead of a
+declared input, losses and metrics reading labels, Caffe's Split copies
+(weights_tools.training_net says what each is). A deploy prototxt (--prototxt) gives
+the graph instead, with an Input layer or an ``input:`` header.
 
-- a Data layer (tops ``data`` and ``label``) instead of a declared input;
-- loss and metric layers (SoftmaxWithLoss, Accuracy) reading ``label``;
-- Split layers Caffe inserted wherever one blob feeds several layers. For top j of
-  layer L read by n layers, Caffe adds a layer ``<blob>_<L>_<j>_split`` with tops
-  ``<blob>_<L>_<j>_split_<k>`` (k = 0..n-1) and renames each consumer's bottom to
-  one of them (caffe/util/insert_splits.cpp).
-
-``build`` folds every Split back into its source blob name, drops the data/loss/
-metric layers (a Data layer's first top becomes the input blob), keeps everything
-else in file order (in-place ReLUs, GoogLeNet's auxiliary loss1/* and loss2/*
+``build`` applies Caffe's TEST-phase include/exclude rules, folds every Split back into
+its source blob name, drops the data layers (the first one's first top becomes the
+input blob), the losses and metrics and every layer reading labels, refuses an
+unsupported layer the net needs (naming it; --skip-unsupported can drop only trailing
+ones), keeps everything else in file order (in-place ReLUs, GoogLeNet's auxiliary loss1/* and loss2/*
 classifiers), normalizes each layer's parameters through minidream's layer registry and
 checks the wiring with minidream.graph (the same rules the Net runs by). When the net's
 main SoftmaxWithLoss is dropped, a Softmax named ``prob`` takes its place, as in BVLC's
@@ -28,45 +26,11 @@ from minidream.registry import TYPES, SpecError
 from weights_tools.errors import CaffeModelError
 from weights_tools.layers import blob_values, fits, shaped
 from weights_tools.schema import PARAM_FIELD
+from weights_tools.training_net import fold_splits, in_phase, is_data_layer, training_only
 
 # Input sizes tried when a file declares none: the common ones first, then every size up to 512.
 COMMON_SIZES = (224, 227, 231, 256, 299, 64, 32, 28)
 MAX_SEARCHED_SIZE = 512
-
-# Layers that feed the net from outside: dropped, their first top becomes the network input (any layer with no
-# bottoms is one too: a Python data layer such as MTCNN's). Their other tops are labels/targets.
-DATA_TYPES = {"Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "AnnotatedData", "Input",
-              "Python"}
-# Training-only layers (losses, metrics, outputs) dropped on conversion, with every layer that reads labels.
-TRAIN_ONLY = {"Accuracy", "Silence", "HDF5Output"}
-TEST = {"phase": 1, "level": 0, "stage": []}  # Caffe's NetState for inference (net.cpp: phase TEST)
-
-
-def is_data_layer(layer):
-    return layer["type"] in DATA_TYPES or not layer.get("bottom")
-
-
-def is_loss_layer(layer):
-    return layer["type"].endswith("Loss") or layer["type"] in TRAIN_ONLY
-
-
-def _meets(rule, state):
-    """Caffe's Net::StateMeetsRule: phase, level range and stages of one NetStateRule."""
-    if "phase" in rule and rule["phase"] != state["phase"]:
-        return False
-    if state["level"] < rule.get("min_level", state["level"]) or state["level"] > rule.get("max_level",
-                                                                                            state["level"]):
-        return False
-    stages = set(state["stage"])
-    return set(rule.get("stage", [])) <= stages and not stages & set(rule.get("not_stage", []))
-
-
-def in_phase(layer, state=TEST):
-    """Caffe's Net::FilterNet: with include rules a layer needs one met; with exclude rules none may be met."""
-    if layer.get("include"):
-        return any(_meets(rule, state) for rule in layer["include"])
-    return not any(_meets(rule, state) for rule in layer.get("exclude", []))
-
 
 def _check_names(layers):
     seen = set()
@@ -77,22 +41,6 @@ def _check_names(layers):
         if name in seen:
             raise CaffeModelError(f"two layers are named {name!r}; layer names must be unique")
         seen.add(name)
-
-
-def fold_splits(layers):
-    """Remove Split layers, renaming their tops back to the blob they copy."""
-    alias, kept = {}, []
-    for layer in layers:
-        bottoms = [alias.get(b, b) for b in layer.get("bottom", [])]
-        if layer["type"] == "Split":
-            if len(bottoms) != 1:
-                raise CaffeModelError(f"Split layer {layer.get('name', '?')!r} has {len(bottoms)} bottoms, expected 1")
-            for top in layer.get("top", []):
-                alias[top] = bottoms[0]
-            continue
-        layer["bottom"] = bottoms
-        kept.append(layer)
-    return kept, len(layers) - len(kept)
 
 
 def _dims(dims, where):
@@ -156,20 +104,6 @@ def input_channels(specs, blobs, found):
     return 3
 
 
-def _training_only(layers, data):
-    """The layers inference drops: losses and metrics, and every layer that reads (directly or through such
-    layers) a label/target blob — a data layer's tops after its first. Returns [(layer, why)]."""
-    labels = {top for layer in data for top in layer.get("top", [])[1:]}
-    dropped = []
-    for layer in layers:
-        reads_labels = labels.intersection(layer.get("bottom", []))
-        if is_loss_layer(layer) or reads_labels:
-            why = "a loss/metric layer" if is_loss_layer(layer) else f"reads the training blob {sorted(reads_labels)[0]!r}"
-            dropped.append((layer, why))
-            labels.update(layer.get("top", []))
-    return dropped
-
-
 def _needed_tops(layers):
     """Blobs that supported layers read, directly or through other layers (a reverse walk)."""
     needed = set()
@@ -213,7 +147,7 @@ def build(net, layers, skip_unsupported=False):
     dropped = [(layer, "a data layer") for layer in data if layer.get("name") not in
                {other.get("name") for other in data[:data.index(layer)]}]  # train_val nets name both "data"
     rest = [layer for layer in layers if not is_data_layer(layer) and in_phase(layer)]
-    dropped += _training_only(rest, data)
+    dropped += training_only(rest, data)
     gone = {id(layer) for layer, _ in dropped}
     layers = [layer for layer in rest if id(layer) not in gone]
     _check_names(layers)  # after dropping: train_val nets name both phases' data layers "data"
