@@ -23,7 +23,7 @@ import time
 import minidream  # noqa: F401  before NumPy, as `python -m minidream` does: it tunes OpenBLAS's threads at import
 import numpy as np
 
-CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5")]
+CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5"), ("vgg16", "conv4_3"), ("resnet50", "res4f")]
 SIZES = [(224, 224), (480, 640)]  # (H, W)
 
 

@@ -163,7 +163,8 @@ def _zoo_param_message(kind, p):
     if kind == "Power":
         return f_float(1, p.get("power", 1.0)) + f_float(2, p.get("scale", 1.0)) + f_float(3, p.get("shift", 0.0))
     if kind == "Slice":
-        return f_varint(3, p.get("axis", 1)) + b"".join(f_varint(2, v) for v in p.get("slice_point", []))
+        axis = f_varint(1, p["slice_dim"]) if "slice_dim" in p else f_varint(3, p.get("axis", 1))
+        return axis + b"".join(f_varint(2, v) for v in p.get("slice_point", []))
     if kind == "Reshape":
         return f_bytes(1, b"".join(f_varint(1, d % (1 << 64)) for d in p["shape"]))
     if kind == "ELU":

@@ -116,3 +116,20 @@ def test_a_prototxt_layer_without_weights_in_the_caffemodel_is_named():
     text = pw.prototxt(renamed, [1, 3, 16, 16], "input_dim")
     with pytest.raises(CaffeModelError, match="'conv9' needs weights .* the file has none"):
         load_caffemodel(pw.snapshot(ref.specs, ref.params, "V1", crop=16), options=Options(prototxt=text))
+
+
+def test_a_shared_prelu_slope_stored_as_a_0d_blob_and_slice_dim():
+    """Caffe stores channel_shared PReLU's slope as a 0-d blob (BlobShape with no dims); Slice's deprecated
+    slice_dim is its axis."""
+    specs = [conv("conv1", "data", 4, 3), layer("prelu1", "PReLU", "conv1", "conv1", channel_shared=True),
+             dict(layer("split", "Slice", "conv1", slice_dim=1, slice_point=[1]), tops=["a", "b"]),
+             layer("mul", "Eltwise", ["a", "a"], operation="PROD"), fc("fc", "mul", 5),
+             layer("prob", "Softmax", "fc", axis=1)]
+    ref = reference(specs, (8, 8))
+    ref.params["prelu1"][0][...] = -0.3
+    blobs = dict(ref.params, prelu1=[ref.params["prelu1"][0].reshape(())])
+    specs, weights, meta = load_caffemodel(pw.deploy(ref.specs, blobs, input_size=(8, 8)))
+    assert weights["prelu1"][0].shape == (1,) and weights["prelu1"][0][0] == np.float32(-0.3)
+    net = Net(specs, weights, meta)
+    assert net.spec("split")["params"]["axis"] == 1 and net.output_shapes()["b"] == (1, 3, 6, 6)
+    same(net, ref, (8, 8))
