@@ -81,3 +81,15 @@ def test_lenet_dreams_on_a_grayscale_image(tmp_path, monkeypatch):
     a = np.asarray(out)
     assert a.shape == (56, 56, 3) and (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all()
     assert np.abs(a[..., 0].astype(int) - np.asarray(grey.convert("RGB"))[..., 0]).mean() > 1.0
+
+
+@needs_files
+def test_inspect_and_layers_list_a_slices_tops(tmp_path, capsys):
+    from minidream.classification import layer_table
+
+    src = REAL / "mtcnn_det4_jfda.caffemodel"
+    assert main(["inspect", str(src)]) == 0
+    assert "landmark_slice  Slice        landmark_1 2, landmark_2 2" in capsys.readouterr().out
+    dst = tmp_path / "onet.h5"
+    assert main(["convert", str(src), str(dst), "--prototxt", str(REAL / "mtcnn_det4_jfda_deploy.prototxt")]) == 0
+    assert layer_table(dst)[-5:] == [(f"landmark_{k}", (2,)) for k in range(1, 6)]
