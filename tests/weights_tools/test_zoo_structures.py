@@ -133,3 +133,21 @@ def test_a_shared_prelu_slope_stored_as_a_0d_blob_and_slice_dim():
     net = Net(specs, weights, meta)
     assert net.spec("split")["params"]["axis"] == 1 and net.output_shapes()["b"] == (1, 3, 6, 6)
     same(net, ref, (8, 8))
+
+
+@pytest.mark.parametrize("kind", ["Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "Python",
+                                  "Input", "SomeCustomReader"])
+def test_every_data_layer_kind_is_the_input_and_label_readers_are_dropped(kind):
+    """Any layer without bottoms is the network input (its first top); layers reading its other tops go."""
+    ref = reference(vgg(), (16, 16))
+    data = {"name": "feed", "type": kind, "bottoms": [], "tops": ["data", "label"]}
+    target = {"name": "target", "type": "Flatten", "bottoms": ["label"], "tops": ["target"]}  # supported, but labels
+    loss = {"name": "myloss", "type": "CustomLoss", "bottoms": ["fc8", "target"], "tops": ["loss"]}
+    out = pw.f_string(1, "net")
+    for spec in [data, target] + ref.specs[:-1] + [loss]:
+        out += pw.f_bytes(100, pw.layer_message(spec, ref.params.get(spec["name"], []), False))
+    specs, blobs, meta = load_caffemodel(out, options=Options(input_size=(16, 16)))
+    assert meta["extra"]["dropped_layers"] == ["feed", "target", "myloss"]
+    assert [s["name"] for s in specs] == [s["name"] for s in ref.specs[:-1]]
+    x = np.random.default_rng(0).standard_normal((1, 3, 16, 16)).astype(np.float32)
+    np.testing.assert_array_equal(Net(specs, blobs, meta).forward(x), ref.forward(x, end="fc8"))
