@@ -1,7 +1,8 @@
 """Built-in architectures as layer specs (no weights), layer for layer as the published deploy nets.
 
 bvlc_alexnet/deploy.prototxt and bvlc_googlenet/deploy.prototxt (Caffe model zoo), VGG_ILSVRC_16_layers_deploy
-and KaimingHe's ResNet-50-deploy.prototxt give the layer names, sizes and hyperparameters written out below. minidream.models fills them with weights; the converter recognises them.
+and KaimingHe's ResNet-50-deploy.prototxt give the layer names, sizes and hyperparameters written out below.
+minidream.models fills them with weights; the converter recognises them.
 """
 from minidream import mini as mini_module
 from minidream.specs import conv, dropout, fc, layer, lrn, pool, relu

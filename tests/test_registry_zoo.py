@@ -132,3 +132,15 @@ def test_bad_parameters_are_named():
         Graph([conv("c", "data", 2, 1), layer("e", "Eltwise", ["c", "c"], operation="MAX", coeff=[1, 2])])
     with pytest.raises(SpecError, match="'s'.*2 slice points make 3 outputs.*2 tops"):
         Graph([dict(layer("s", "Slice", "data", slice_point=[1, 2]), tops=["a", "b"])])
+
+
+def test_the_zoo_types_survive_the_h5_file(tmp_path):
+    net = zoo_net()
+    net.save(tmp_path / "zoo.h5")
+    again = Net.load(tmp_path / "zoo.h5")
+    assert again.specs == net.specs and again.spec("bn")["params"]["use_global_stats"] is None
+    x = np.random.default_rng(7).standard_normal((2, 3, 6, 6))
+    ends = ["rs", "sl_a", "bn"]
+    got, want = again.forward(x.astype(np.float32), end=ends), net.forward(x, end=ends)
+    for name in ends:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-4, atol=1e-4)

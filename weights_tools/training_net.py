@@ -71,7 +71,8 @@ def training_only(layers, data):
     for layer in layers:
         reads_labels = labels.intersection(layer.get("bottom", []))
         if is_loss_layer(layer) or reads_labels:
-            why = "a loss/metric layer" if is_loss_layer(layer) else f"reads the training blob {sorted(reads_labels)[0]!r}"
+            why = ("a loss/metric layer" if is_loss_layer(layer) else
+                   f"reads the training blob {sorted(reads_labels)[0]!r}")
             dropped.append((layer, why))
             labels.update(layer.get("top", []))
     return dropped

@@ -174,7 +174,7 @@ def test_weight_count_mismatch_names_the_layer():
 def test_missing_weights_name_the_layer():
     specs, blobs, _ = small_model()
     blobs = {k: v for k, v in blobs.items() if k != "a"}
-    with pytest.raises(CaffeModelError, match=r"layer 'a' needs weights \[\(2, 4, 1, 1\), \(2,\)\], and the file has none"):
+    with pytest.raises(CaffeModelError, match=r"'a' needs weights \[\(2, 4, 1, 1\), \(2,\)\], and the file has none"):
         read_caffemodel(pw.snapshot(specs, blobs, "current", crop=13))
 
 
