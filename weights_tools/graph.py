@@ -68,27 +68,29 @@ def find_input(net, layers):
         if dims:
             found["channels"], found["size"] = dims[1], (dims[2], dims[3])
         return found
-    for layer in layers:
-        if not is_data_layer(layer) or not layer.get("top"):
-            continue
-        found["blob"] = layer["top"][0]
-        shapes = (layer.get("input_param", {}).get("shape") or layer.get("dummy_data_param", {}).get("shape"))
-        if shapes:
-            dims = _dims(shapes[0].get("dim", []), f"{layer['type']} layer {layer.get('name', '?')!r}")
-            found["channels"], found["size"] = dims[1], (dims[2], dims[3])
-        if layer["type"] == "Input":
-            found["source"] = "Input"
-            return found
-        found["source"] = "data layer"
-        transform, data = layer.get("transform_param", {}), layer.get("data_param", {})
-        crop = transform.get("crop_size") or data.get("crop_size")
-        if crop and crop > 0:
-            found["size"] = (crop, crop)
-        means = transform.get("mean_value")
-        found["mean"] = [float(v) for v in means] if means is not None and len(means) else []
-        found["mean_file"] = transform.get("mean_file") or data.get("mean_file")
-        found["scale"] = float(transform.get("scale", data.get("scale", 1.0)))
+    # the TEST phase's data layer first (a train_val net has one per phase); a snapshot has only TRAIN's
+    feeders = sorted((layer for layer in layers if is_data_layer(layer) and layer.get("top")),
+                     key=lambda layer: not in_phase(layer))
+    if not feeders:
         return found
+    layer = feeders[0]
+    found["blob"] = layer["top"][0]
+    shapes = layer.get("input_param", {}).get("shape") or layer.get("dummy_data_param", {}).get("shape")
+    if shapes:
+        dims = _dims(shapes[0].get("dim", []), f"{layer['type']} layer {layer.get('name', '?')!r}")
+        found["channels"], found["size"] = dims[1], (dims[2], dims[3])
+    if layer["type"] == "Input":
+        found["source"] = "Input"
+        return found
+    found["source"] = "data layer"
+    transform, data = layer.get("transform_param", {}), layer.get("data_param", {})
+    crop = transform.get("crop_size") or data.get("crop_size")
+    if crop and crop > 0:
+        found["size"] = (crop, crop)
+    means = transform.get("mean_value")
+    found["mean"] = [float(v) for v in means] if means is not None and len(means) else []
+    found["mean_file"] = transform.get("mean_file") or data.get("mean_file")
+    found["scale"] = float(transform.get("scale", data.get("scale", 1.0)))
     return found
 
 

@@ -151,3 +151,23 @@ def test_every_data_layer_kind_is_the_input_and_label_readers_are_dropped(kind):
     assert [s["name"] for s in specs] == [s["name"] for s in ref.specs[:-1]]
     x = np.random.default_rng(0).standard_normal((1, 3, 16, 16)).astype(np.float32)
     np.testing.assert_array_equal(Net(specs, blobs, meta).forward(x), ref.forward(x, end="fc8"))
+
+
+def test_caffes_phase_rules_pick_the_test_net():
+    """Net::FilterNet: include needs one rule met, exclude none; the TEST phase, level 0, no stages."""
+    ref = reference(vgg(), (16, 16))
+    deploy_layers = pw.prototxt(ref.specs, [1, 3, 16, 16], "input_dim").split("\n", 5)[5]
+    text = '''name: "train_val"
+layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TRAIN }
+        transform_param { mean_value: 9 crop_size: 16 } }
+layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TEST }
+        transform_param { mean_value: 1 mean_value: 2 mean_value: 3 crop_size: 16 } }
+layer { name: "train_only" type: "Threshold" bottom: "data" top: "t" include { phase: TRAIN } }
+layer { name: "not_in_test" type: "Threshold" bottom: "data" top: "u" exclude { phase: TEST } }
+layer { name: "staged" type: "Threshold" bottom: "data" top: "v" include { stage: "extra" } }
+layer { name: "leveled" type: "Threshold" bottom: "data" top: "w" include { min_level: 1 } }
+''' + deploy_layers
+    specs, blobs, meta = load_caffemodel(pw.snapshot(ref.specs, ref.params, "V1", crop=16),
+                                         options=Options(prototxt=text))
+    assert [s["name"] for s in specs] == [s["name"] for s in ref.specs]  # no Threshold survived the rules
+    assert meta["mean_bgr"] == [1.0, 2.0, 3.0]  # the TEST data layer's transform_param
