@@ -55,4 +55,14 @@ class TorchNet:
             return x
         if kind == "Softmax":
             return F.softmax(x, dim=p["axis"])
+        if kind == "BatchNorm":  # inference: Caffe's blobs are sums, divided by the factor s (s = 0: zeros)
+            s = w[2].reshape(()) if w[2].reshape(()) != 0 else torch.ones((), device=x.device)
+            mean, var = (w[0] / s) * (w[2].reshape(()) != 0), (w[1] / s) * (w[2].reshape(()) != 0)
+            return F.batch_norm(x, mean, var, eps=p["eps"])
+        if kind == "Scale" and len(ins) == 1:
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            return x * w[0].reshape(shape) + (w[1].reshape(shape) if p["bias_term"] else 0)
+        if kind == "Eltwise" and p["operation"] == "SUM":
+            coeffs = p["coeff"] or [1.0] * len(ins)
+            return sum(c * t for c, t in zip(coeffs, ins))
         raise ValueError(f"no PyTorch equivalent for {kind}")

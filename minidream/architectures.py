@@ -1,7 +1,8 @@
-"""Built-in architectures as layer specs (no weights), layer for layer as BVLC's deploy nets.
+"""Built-in architectures as layer specs (no weights), layer for layer as the published deploy nets.
 
-bvlc_alexnet/deploy.prototxt and bvlc_googlenet/deploy.prototxt (Caffe model zoo) give the layer names, sizes and
-hyperparameters written out below. minidream.models fills them with weights; the converter recognises them.
+bvlc_alexnet/deploy.prototxt and bvlc_googlenet/deploy.prototxt (Caffe model zoo), VGG_ILSVRC_16_layers_deploy
+and KaimingHe's ResNet-50-deploy.prototxt give the layer names, sizes and hyperparameters written out below.
+minidream.models fills them with weights; the converter recognises them.
 """
 from minidream import mini as mini_module
 from minidream.specs import conv, dropout, fc, layer, lrn, pool, relu
@@ -80,7 +81,66 @@ def googlenet():
                    "channel_order": "BGR", "extra": {"default_layer": "inception_4c/output"}}
 
 
-ARCHITECTURES = {"alexnet": alexnet, "googlenet": googlenet, "mini": mini_module.architecture}
+def vgg16():
+    """VGG ILSVRC-2014 16-layer, configuration D (Simonyan & Zisserman 2014), as VGG_ILSVRC_16_layers_deploy:
+    13 3x3 convolutions (pad 1) in 5 blocks with 2x2 max pooling, fc6/fc7 of 4096 and fc8; input 224x224."""
+    specs, bottom = [], "data"
+    for block, (width, count) in enumerate(((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)), 1):
+        for k in range(1, count + 1):
+            name = f"conv{block}_{k}"
+            specs += [conv(name, bottom, width, 3, pad=1), relu(f"relu{block}_{k}", name)]
+            bottom = name
+        specs.append(pool(f"pool{block}", bottom, "MAX", 2, 2))
+        bottom = f"pool{block}"
+    specs += [
+        fc("fc6", "pool5", 4096), relu("relu6", "fc6"), dropout("drop6", "fc6", 0.5),
+        fc("fc7", "fc6", 4096), relu("relu7", "fc7"), dropout("drop7", "fc7", 0.5),
+        fc("fc8", "fc7", 1000), layer("prob", "Softmax", "fc8", axis=1),
+    ]
+    return specs, {"name": "vgg16", "input_size": (224, 224), "mean_bgr": [103.939, 116.779, 123.68],
+                   "channel_order": "BGR", "extra": {"default_layer": "conv4_3"}}
+
+
+def _conv_bn(name, bottom, num_output, kernel, stride=1, pad=0, suffix=None, relu_after=True):
+    """ResNet's bias-free convolution + BatchNorm + Scale (in place, KaimingHe's names) [+ ReLU]."""
+    suffix = suffix or name[3:]  # res2a_branch2a -> bn2a_branch2a, scale2a_branch2a
+    specs = [layer(name, "Convolution", bottom, num_output=num_output, kernel_size=[kernel, kernel],
+                   stride=[stride, stride], pad=[pad, pad], group=1, bias_term=False),
+             layer(f"bn{suffix}", "BatchNorm", name, name, use_global_stats=True),
+             layer(f"scale{suffix}", "Scale", name, name, bias_term=True)]
+    return specs + ([relu(f"{name}_relu", name)] if relu_after else [])
+
+
+def resnet50():
+    """ResNet-50 (He et al. 2015) as KaimingHe's ResNet-50-deploy.prototxt: bottleneck blocks (1x1, 3x3, 1x1 with
+    BatchNorm + Scale, stride on the first 1x1), a projection shortcut in each stage's first block, Eltwise SUM
+    then ReLU; 7x7 average pooling and fc1000; input 224x224."""
+    specs = [conv("conv1", "data", 64, 7, stride=2, pad=3),
+             layer("bn_conv1", "BatchNorm", "conv1", "conv1", use_global_stats=True),
+             layer("scale_conv1", "Scale", "conv1", "conv1", bias_term=True), relu("conv1_relu", "conv1"),
+             pool("pool1", "conv1", "MAX", 3, 2)]
+    bottom = "pool1"
+    for stage, (width, blocks) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3)), 2):
+        for b in "abcdef"[:blocks]:
+            unit, stride = f"res{stage}{b}", 2 if b == "a" and stage > 2 else 1
+            shortcut = bottom
+            if b == "a":
+                specs += _conv_bn(f"{unit}_branch1", bottom, 4 * width, 1, stride, relu_after=False)
+                shortcut = f"{unit}_branch1"
+            specs += _conv_bn(f"{unit}_branch2a", bottom, width, 1, stride)
+            specs += _conv_bn(f"{unit}_branch2b", f"{unit}_branch2a", width, 3, pad=1)
+            specs += _conv_bn(f"{unit}_branch2c", f"{unit}_branch2b", 4 * width, 1, relu_after=False)
+            specs += [layer(unit, "Eltwise", [shortcut, f"{unit}_branch2c"], operation="SUM"),
+                      relu(f"{unit}_relu", unit)]
+            bottom = unit
+    specs += [pool("pool5", bottom, "AVE", 7, 1), fc("fc1000", "pool5", 1000),
+              layer("prob", "Softmax", "fc1000", axis=1)]
+    return specs, {"name": "resnet50", "input_size": (224, 224), "mean_bgr": IMAGENET_MEAN_BGR,
+                   "channel_order": "BGR", "extra": {"default_layer": "res4f"}}
+
+
+ARCHITECTURES = {"alexnet": alexnet, "googlenet": googlenet, "mini": mini_module.architecture, "vgg16": vgg16,
+                 "resnet50": resnet50}
 
 
 def architecture(name):

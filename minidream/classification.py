@@ -42,7 +42,7 @@ def _crop_to_aspect(rgb, aspect):
 
 
 def layer_table(model="auto", input_size=None):
-    """[(layer name, output shape (C, H, W) or (C,))] in graph order, for an input of
+    """[(layer name, output shape (C, H, W) or (C,))] in graph order (a several-top layer: its tops), for an input of
     input_size (H, W) (default: the model's nominal size). Computes shapes only.
 
     Layers the input is too small for are left out (the error of the first one is raised
@@ -51,7 +51,10 @@ def layer_table(model="auto", input_size=None):
     net = resolve_model(model)
     size = tuple(input_size) if input_size is not None else tuple(net.meta["input_size"])
     result, error = [], None
-    for name in net.layer_names:
+    # a several-top layer (Slice) is listed by its tops, the names forward(end=...) takes for it
+    names = [out for name in net.layer_names for out in (net.spec(name)["tops"] if len(net.spec(name)["tops"]) > 1
+                                                          else [name])]
+    for name in names:
         try:
             result.append((name, tuple(net.output_shape(name, size))[1:]))
         except ValueError as exc:

@@ -13,8 +13,9 @@ import warnings
 
 from minidream.tuning import tune_cpu
 
-EPILOG = ("Models: googlenet, alexnet, mini, auto (GoogLeNet when downloaded, else the bundled mini "
-          "model), or a .h5 file. List a model's layers with `python -m minidream layers --model NAME`.")
+EPILOG = ("Models: mini, auto (GoogLeNet when downloaded, else the bundled mini model), a zoo model "
+          "(`python -m minidream models` lists them: googlenet, vgg16, resnet50, ...), a .h5 or a .caffemodel "
+          "file. List a model's layers with `python -m minidream layers --model NAME`.")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,6 +121,9 @@ def build_parser():
     p.add_argument("--model", default="auto", help="model name or .h5 file (default: auto)")
     p.add_argument("--size", type=_size, metavar="WxH", help="input size for the shapes (default: the model's)")
     p.set_defaults(func=run_layers)
+
+    p = sub.add_parser("models", help="list the model zoo: name, size, cached or not, license, default layer")
+    p.set_defaults(func=run_models)
 
     if importlib.util.find_spec("minidream.training") is not None:
         from minidream.training import register_cli
@@ -253,6 +257,19 @@ def run_classify(args):
 
     for name, prob in classify(args.input, args.model, top=args.top, device=args.device):
         print(f"{prob:8.4f}  {name}")
+    return 0
+
+
+def run_models(args):
+    from weights_tools.fetch import models_table
+
+    rows = [("name", "size", "cached", "license", "default layer")]
+    rows += [(name, f"{size / 1e6:.0f} MB", "yes" if cached else "no", license_, layer)
+             for name, size, cached, license_, layer in models_table()]
+    widths = [max(len(row[c]) for row in rows) for c in range(4)]
+    for row in rows:
+        print("  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths)) + "  " + row[4])
+    print("\nGet one with `python -m weights_tools fetch NAME` (or just use it: --model NAME fetches it).")
     return 0
 
 

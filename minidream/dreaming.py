@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from minidream.ascent import roll, update
 from minidream.backend import check_device, get_array_module, is_gpu, to_device
 from minidream.filters import gaussian_blur, octave_size, resize_bilinear
-from minidream.imageio import as_kind, from_network, input_scale, load_rgb, to_network
+from minidream.imageio import as_kind, from_network, input_mean, input_scale, load_rgb, to_network
 from minidream.loading import resolve_model
 from minidream.objectives import L2
 from minidream.tuning import tune_cpu
@@ -168,14 +168,14 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
 
 def _clip_bounds(net, x, clip):
     """Per-channel (lo, hi) of network space, ((0 - mean) * scale, (255 - mean) * scale); +-inf when not clipping."""
-    mean = np.asarray(net.meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
+    mean = input_mean(net.meta)  # one value per input channel
     if not clip:
-        lo, hi = np.full(3, -np.inf, np.float32), np.full(3, np.inf, np.float32)
+        lo, hi = np.full(mean.shape, -np.inf, np.float32), np.full(mean.shape, np.inf, np.float32)
     else:
         lo, hi = -mean * input_scale(net.meta), (255.0 - mean) * input_scale(net.meta)
     if is_gpu(x):
         return to_device(lo, "gpu"), to_device(hi, "gpu")
-    return lo.reshape(1, 3, 1, 1), hi.reshape(1, 3, 1, 1)
+    return lo.reshape(1, -1, 1, 1), hi.reshape(1, -1, 1, 1)
 
 
 def make_step(net, objective, x, rng, step_size=1.5, jitter=32, lo=None, hi=None, tile=AUTO_TILE, blur=0.0,

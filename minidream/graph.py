@@ -50,8 +50,10 @@ def normalized(spec):
         if count < low or (high is not None and count > high):
             expected = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"
             raise SpecError(f"layer {name!r} ({kind}) has {count} {what}, expected {expected}")
-    return {"name": name, "type": kind, "bottoms": bottoms, "tops": tops,
-            "params": info.normalize(dict(spec.get("params") or {}), name)}
+    raw = dict(spec.get("params") or {})
+    if info.tops != (1, 1):  # a several-top type (Slice) sizes its outputs by the top count
+        raw["num_tops"] = len(tops)
+    return {"name": name, "type": kind, "bottoms": bottoms, "tops": tops, "params": info.normalize(raw, name)}
 
 
 class Graph:

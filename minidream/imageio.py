@@ -111,22 +111,33 @@ def input_scale(meta):
     return float((meta.get("extra") or {}).get("input_scale", 1.0))
 
 
+# ITU-R BT.601 luma, what PIL's convert("L") uses: a 1-channel net (LeNet) sees an image's luminance.
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def input_mean(meta):
+    """The per-channel mean in the network's channel order (meta["mean_bgr"], one value per input channel)."""
+    return np.asarray(meta.get("mean_bgr", (0.0,) * int(meta.get("input_channels", 3))), np.float32)
+
+
 def to_network(rgb, meta):
-    """(1, 3, H, W) float32 network input from an RGB (H, W, 3) image (uint8 or float)."""
+    """(1, C, H, W) float32 network input from an RGB (H, W, 3) image (uint8 or float); C = 1: luminance."""
     a = np.asarray(rgb, dtype=np.float32)
-    if _channel_order(meta) == "BGR":
+    if int(meta.get("input_channels", 3)) == 1:
+        a = (a @ LUMA)[:, :, None]
+    elif _channel_order(meta) == "BGR":
         a = a[:, :, ::-1]
-    mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
-    x = (a.transpose(2, 0, 1) - mean[:, None, None]) * np.float32(input_scale(meta))
+    x = (a.transpose(2, 0, 1) - input_mean(meta)[:, None, None]) * np.float32(input_scale(meta))
     return np.ascontiguousarray(x[None])
 
 
 def from_network(x, meta):
-    """RGB uint8 (H, W, 3) from a network input (1, 3, H, W) or (3, H, W); rounds and clips."""
-    a = as_numpy(x).reshape(3, x.shape[-2], x.shape[-1]) / np.float32(input_scale(meta))
-    mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
-    a = (a + mean[:, None, None]).transpose(1, 2, 0)
-    if _channel_order(meta) == "BGR":
+    """RGB uint8 (H, W, 3) from a network input (1, C, H, W) or (C, H, W); rounds and clips; C = 1: grey."""
+    a = as_numpy(x).reshape(-1, x.shape[-2], x.shape[-1]) / np.float32(input_scale(meta))
+    a = (a + input_mean(meta)[:, None, None]).transpose(1, 2, 0)
+    if a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    elif _channel_order(meta) == "BGR":
         a = a[:, :, ::-1]
     return np.clip(np.rint(a), 0, 255).astype(np.uint8)
 

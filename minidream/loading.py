@@ -1,7 +1,8 @@
 """minidream.load_model: a Net from a model name, a .h5 file or a .caffemodel file.
 
-    load_model("googlenet")          BVLC GoogLeNet from the cache (downloaded and converted on first use)
-    load_model("alexnet")            BVLC AlexNet, likewise
+    load_model("googlenet")          a model of the zoo (weights_tools.zoo: googlenet, alexnet, vgg16, resnet50,
+                                     places365-googlenet, ... 18 in all), from the cache (downloaded, verified
+                                     and converted on first use; `python -m minidream models` lists them)
     load_model("mini")               the small model bundled with minidream (minidream/data/mini.h5)
     load_model("auto")               googlenet if its converted weights are cached, else mini
     load_model("model.h5")           a minidream model file (Net.save, weights_tools convert)
@@ -21,7 +22,7 @@ from weights_tools.convert import convert, file_sha1
 from weights_tools.fetch import MODELS, fetch_model
 
 MINI_PATH = Path(__file__).parent / "data" / "mini.h5"
-NAMES = ("googlenet", "alexnet", "mini", "auto")
+NAMES = ("mini", "auto") + tuple(MODELS)
 
 
 def _mini_path():

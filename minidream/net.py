@@ -45,7 +45,8 @@ class Net:
                 if array.shape != shape:
                     raise ValueError(f"layer {name!r}: parameter blob {k} has shape {array.shape}, "
                                      f"the graph needs {shape}")
-            self.params[name] = [np.ascontiguousarray(a) for a in arrays]
+            # own, writable copies where needed (a .caffemodel's blobs are read-only views of the file)
+            self.params[name] = [np.require(a, requirements=["C", "W"]) for a in arrays]
 
     def to(self, device):
         """Move the parameters to "cpu" or "gpu" (returns self)."""

@@ -32,7 +32,8 @@ def in_place_layers(graph, order, end_slots):
     for i in order:
         source = graph.bottoms[i][0]
         if (graph.types[i].runs_in_place and source != INPUT and source not in end_slots
-                and reads[source] == 1 and not graph.types[source[0]].output_in_cache):
+                and reads[source] == 1
+                and not graph.types[source[0]].keeps_output(graph.specs[source[0]]["params"])):
             found.add(i)
     return found
 

@@ -120,3 +120,15 @@ def test_python_m_minidream_runs_without_traceback(files):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == "minidream: error: octaves must be at least 1, got 0"
+
+
+def test_models_lists_the_zoo(capsys, tmp_path, monkeypatch):
+    from minidream.cli import main as cli_main
+
+    monkeypatch.setenv("MINIDREAM_HOME", str(tmp_path))
+    assert cli_main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "size", "cached", "license", "default", "layer"]
+    rows = {line.split()[0]: line for line in lines[1:] if line.strip() and not line.startswith("Get")}
+    assert len(rows) >= 18 and "res4f" in rows["resnet50"] and " no " in rows["vgg16"]
+    assert "CC BY 4.0" in rows["vgg16"] and "54 MB" in rows["googlenet"]

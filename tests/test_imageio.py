@@ -159,3 +159,30 @@ def test_input_scale_from_the_metadata_is_applied_both_ways():
     np.testing.assert_allclose(x[0], expected, rtol=1e-6)
     np.testing.assert_array_equal(from_network(x, meta), rgb)
     assert np.abs(to_network(rgb, dict(meta, extra={}))).max() > 100  # without it: plain pixel units
+
+
+def test_one_channel_models_see_luminance_and_give_back_grey():
+    from minidream.imageio import from_network, to_network
+
+    meta = {"input_channels": 1, "mean_bgr": [10.0], "extra": {"input_scale": 0.5}}
+    rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [100, 100, 100]]], np.uint8)
+    x = to_network(rgb, meta)
+    assert x.shape == (1, 1, 1, 4)
+    np.testing.assert_allclose(x[0, 0, 0], (np.array([0.299, 0.587, 0.114, 1.0]) * [255, 255, 255, 100] - 10) * 0.5,
+                               rtol=1e-5)
+    grey = from_network(x, meta)
+    assert grey.shape == (1, 4, 3) and (grey[..., 0] == grey[..., 2]).all() and grey[0, 3, 1] == 100
+
+
+def test_a_one_channel_net_dreams_in_grey():
+    import minidream
+    from minidream.models import he_init
+    from minidream.net import Net
+    from minidream.specs import conv, relu
+
+    net = he_init(Net([conv("c1", "data", 4, 3, pad=1), relu("r1", "c1")],
+                      meta={"input_channels": 1, "input_size": (16, 16), "mean_bgr": [128.0]}), seed=0)
+    rng = np.random.default_rng(0)
+    out = minidream.dream((rng.random((20, 24, 3)) * 255).astype(np.uint8), model=net, layer="r1", octaves=2,
+                          steps=2, jitter=2, seed=0, progress=False)
+    assert out.shape == (20, 24, 3) and (out[..., 0] == out[..., 1]).all() and (out[..., 1] == out[..., 2]).all()

@@ -67,9 +67,28 @@ def test_missing_mini_is_a_clear_error(monkeypatch, tmp_path):
 
 
 def test_unknown_names_and_missing_files():
-    with pytest.raises(ValueError, match="googlenet, alexnet, mini, auto"):
+    with pytest.raises(ValueError, match="mini, auto, googlenet, alexnet, caffenet"):
         minidream.load_model("vgg17")  # not in the zoo (vgg16 is: it is fetched by name)
     with pytest.raises(FileNotFoundError, match="nope.caffemodel"):
         minidream.load_model("nope.caffemodel")
     with pytest.raises(ModelFileError, match="not found"):
         minidream.load_model("nope.h5")
+
+
+def test_every_zoo_name_loads_through_fetch(monkeypatch, small_caffemodel):
+    """load_model(NAME) for every zoo model asks fetch_model for it (download, verify, convert with the entry's
+    prototxt, mean, scale, channel order and classes) and loads the result."""
+    path, _ = small_caffemodel
+    asked = []
+
+    def fake_fetch(name):
+        asked.append(name)
+        target = cache.model_path(name)
+        if not target.exists():
+            convert_module.convert(path, target)
+        return target
+
+    monkeypatch.setattr(loading, "fetch_model", fake_fetch)
+    for name in loading.MODELS:
+        assert minidream.load_model(name).layer_names[0] == "conv1"
+    assert asked == list(loading.MODELS) and len(asked) >= 18

@@ -73,3 +73,40 @@ def test_every_layer_matches_pytorch(name, size, end):
     (TorchNet(net).forward(tx, [first])[first] * torch.from_numpy(top)).sum().backward()
     dx = net.backward(top)
     assert np.max(np.abs(dx - tx.grad.numpy())) <= 1e-5 * np.max(np.abs(tx.grad.numpy()))
+
+
+def test_vgg16_and_resnet50_follow_the_published_deploy_nets():
+    """Layer names, shapes and parameter counts of VGG_ILSVRC_16_layers_deploy and KaimingHe's ResNet-50 deploy."""
+    from minidream.graph import Graph
+
+    specs, meta = models.architecture("vgg16")
+    graph = Graph(specs)
+    names = graph.names
+    assert names[:2] == ["conv1_1", "relu1_1"] and "conv5_3" in names
+    assert names[-4:] == ["relu7", "drop7", "fc8", "prob"]
+    shapes = graph.output_shapes((224, 224))
+    assert shapes["pool5"] == (1, 512, 7, 7) and shapes["prob"] == (1, 1000)
+    count = sum(int(np.prod(s)) for blob in graph.param_shapes((224, 224)).values() for s in blob)
+    assert count == 138_357_544 and meta["mean_bgr"] == [103.939, 116.779, 123.68]
+    specs, meta = models.architecture("resnet50")
+    graph = Graph(specs)
+    assert graph.names[:5] == ["conv1", "bn_conv1", "scale_conv1", "conv1_relu", "pool1"]
+    assert graph.names[-3:] == ["pool5", "fc1000", "prob"] and meta["extra"]["default_layer"] == "res4f"
+    for name in ("res2a_branch1", "bn2a_branch2a", "scale5c_branch2c", "res3d", "res4f_relu", "res5c"):
+        assert name in graph.index, name
+    shapes = graph.output_shapes((224, 224))
+    assert shapes["res2c"] == (1, 256, 56, 56) and shapes["res5c"] == (1, 2048, 7, 7)
+    params = graph.param_shapes((224, 224))
+    assert params["res2a_branch2a"] == [(64, 64, 1, 1)] and params["bn_conv1"] == [(64,), (64,), (1,)]
+    learned = sum(int(np.prod(s)) for name, blob in params.items() if not name.startswith("bn") for s in blob)
+    # the usual ResNet-50 count, 25,557,032 (BatchNorm statistics are not parameters), + conv1's 64 biases: the
+    # Caffe deploy net's conv1 has bias_term left at its default (true); every res* convolution is bias-free
+    assert learned == 25_557_032 + 64
+
+
+def test_resnet50_starts_as_identity_normalization():
+    net = models.random_model("resnet50")
+    mean, variance, factor = net.params["bn2a_branch2a"]
+    assert not mean.any() and (variance == 1).all() and factor[0] == 1
+    gamma, beta = net.params["scale2a_branch2a"]
+    assert (gamma == 1).all() and not beta.any()

@@ -169,5 +169,5 @@ def test_bad_inputs_say_what_is_wrong():
 
 
 def test_unsupported_layer_type_is_named():
-    with pytest.raises(ValueError, match="'weird'.*Deconvolution.*supported"):
-        Net([{"name": "weird", "type": "Deconvolution", "bottoms": ["data"], "tops": ["weird"], "params": {}}])
+    with pytest.raises(ValueError, match="'weird'.*Threshold.*supported"):
+        Net([{"name": "weird", "type": "Threshold", "bottoms": ["data"], "tops": ["weird"], "params": {}}])

@@ -2,21 +2,36 @@
 import argparse
 import sys
 import warnings
+from pathlib import Path
+
+from minidream.registry import TYPES
+from weights_tools.zoo import MODELS
 
 DESCRIPTION = """\
 Use Caffe's reference models with minidream, with no Caffe and no protobuf installed.
 
-  fetch googlenet|alexnet   download BVLC's model (progress bar, resumable), check its SHA1,
-                            convert it into the cache; then minidream.load_model("googlenet")
-  convert SRC DST           convert a .caffemodel (2014 V1 snapshots or current format) to a
-                            minidream .h5 file: graph, weights, input size, BGR mean, class names
+  fetch NAME                download a zoo model (progress bar, resumable), verify it, convert
+                            it into the cache; then minidream.load_model(NAME)
+  convert SRC [DST]         convert a .caffemodel (2014 V1 snapshots or current format) to a
+                            minidream .h5 file: graph (its own, or --prototxt's), weights, input
+                            size, mean, scale, channel order, class names; what the file cannot
+                            say is assumed, printed and recorded
   inspect FILE              layers, output shapes and parameter counts of a .caffemodel or .h5
   list                      what is in the cache
 
 The cache is $MINIDREAM_HOME, else $XDG_CACHE_HOME/minidream, else ~/.cache/minidream.
 Training-only layers (data, loss, accuracy, Caffe's Split copies) are dropped on conversion;
-supported layer types: Convolution, Pooling, LRN, InnerProduct, ReLU, Dropout, Concat, Softmax.
-"""
+supported layer types (minidream.registry): {types}.
+""".format(types=", ".join(TYPES))
+
+
+def _floats(text):
+    return [float(v) for v in text.split(",")]
+
+
+def _size(text):
+    h, _, w = text.lower().partition("x")
+    return int(h), int(w or h)
 
 
 def _parser():
@@ -26,12 +41,21 @@ def _parser():
     p = sub.add_parser("convert", help="convert a .caffemodel to a minidream .h5 file",
                        description="Convert a .caffemodel to a minidream .h5 file (written atomically).")
     p.add_argument("src", metavar="SRC.caffemodel")
-    p.add_argument("dst", metavar="DST.h5")
+    p.add_argument("dst", metavar="DST.h5", nargs="?", help="default: SRC with the extension .h5")
     p.add_argument("--skip-unsupported", action="store_true",
                    help="drop unsupported layers at the end of the net (with a warning) instead of failing")
-    p = sub.add_parser("fetch", help="download, verify and convert a BVLC model into the cache",
-                       description="Download a BVLC reference model, verify its SHA1 and convert it into the cache.")
-    p.add_argument("name", choices=["googlenet", "alexnet"])
+    p.add_argument("--prototxt", metavar="deploy.prototxt",
+                   help="take the graph from this deploy net; weights are matched by layer name, as Caffe does")
+    p.add_argument("--mean-file", metavar="mean.binaryproto", help="the mean image the net was trained with")
+    p.add_argument("--mean", type=_floats, metavar="B,G,R", help="per-channel mean, in the network's channel order")
+    p.add_argument("--scale", type=float, help="Caffe's transform_param.scale (e.g. 0.00390625 for 1/256)")
+    p.add_argument("--channel-order", type=str.upper, choices=["BGR", "RGB"], help="the training images' order")
+    p.add_argument("--input-size", type=_size, metavar="HxW", help="the nominal input size, e.g. 224x224")
+    p.add_argument("--classes", metavar="FILE", help="class names, one per output (synset_words or Places layout)")
+    p = sub.add_parser("fetch", help="download, verify and convert a zoo model into the cache",
+                       description="Download a zoo model, verify it (SHA1, SHA256 prefix or size) and convert it "
+                                   "into the cache; where there is no direct download, say how to get it.")
+    p.add_argument("name", choices=list(MODELS))
     p.add_argument("--url", help="download from this mirror instead of BVLC's server (same file, same SHA1)")
     p = sub.add_parser("inspect", help="show layers, output shapes and parameter counts of a model file",
                        description="Show the layers, output shapes and parameter counts of a .caffemodel or .h5.")
@@ -45,11 +69,15 @@ def _run(args):
     from weights_tools import summary
 
     if args.command == "convert":
-        from weights_tools.convert import convert
+        from weights_tools.convert import Options, convert
 
-        meta = convert(args.src, args.dst, skip_unsupported=args.skip_unsupported)
+        dst = args.dst or str(Path(args.src).with_suffix(".h5"))
+        options = Options(args.prototxt, args.mean_file, args.mean, args.scale, args.channel_order, args.input_size,
+                          args.classes)
+        meta = convert(args.src, dst, skip_unsupported=args.skip_unsupported, options=options)
+        report_conversion(meta)
         h, w = meta["input_size"]
-        print(f"wrote {args.dst}: {meta['name']}, input {h}x{w}, "
+        print(f"wrote {dst}: {meta['name']}, input {meta['input_channels']}x{h}x{w} {meta['channel_order']}, "
               f"{len(meta.get('class_names') or [])} class names")
     elif args.command == "fetch":
         from weights_tools.fetch import fetch_model
@@ -60,6 +88,15 @@ def _run(args):
         print(summary.inspect_file(args.file, skip_unsupported=args.skip_unsupported))
     else:
         print(summary.list_cache())
+
+
+def report_conversion(meta):
+    """The conversion's dropped layers and assumptions, one stderr line each (they are in the .h5 too)."""
+    extra = meta["extra"]
+    if extra.get("dropped_why"):
+        print(f"dropped training-only layers: {'; '.join(extra['dropped_why'])}", file=sys.stderr)
+    for key, what in extra.get("assumed", {}).items():
+        print(f"assumed {key}: {what}", file=sys.stderr)
 
 
 def main(argv=None):

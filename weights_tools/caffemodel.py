@@ -12,6 +12,8 @@ does with the arrays.
 import os
 
 from weights_tools import graph, schema
+from weights_tools.prototxt import parse_prototxt
+from weights_tools.training_net import is_data_layer
 from weights_tools.errors import CaffeModelError
 from weights_tools.wire import decode
 
@@ -56,11 +58,34 @@ def parse_layers(buf):
     return net, v1, "V1"
 
 
-def read_net(source, skip_unsupported=False):
-    """(Graph, raw blobs, info) of a .caffemodel file (path, bytes or memoryview): weights_tools.graph.build."""
+def with_prototxt(weights_net, weights_layers, prototxt):
+    """(net, layers) of a deploy prototxt with the caffemodel's blobs matched by layer name, as Caffe's
+    Net::CopyTrainedLayersFrom does (a caffemodel layer the prototxt lacks is ignored; a prototxt layer with
+    weights that the caffemodel lacks is an error later, when its blobs do not fit). The caffemodel's data
+    layer stays available for the input facts (mean, scale) the deploy net cannot state."""
+    net, layers, _ = parse_prototxt(prototxt)
+    blobs = {layer.get("name"): layer["blobs"] for layer in weights_layers if layer.get("blobs")}
+    for layer in layers:
+        layer["blobs"] = blobs.get(layer.get("name"), [])
+    fallback = [layer for layer in weights_layers if is_data_layer(layer)]
+    return net, layers, fallback
+
+
+def read_net(source, skip_unsupported=False, prototxt=None):
+    """(Graph, raw blobs, info) of a .caffemodel file (path, bytes or memoryview): weights_tools.graph.build.
+
+    prototxt: a deploy net (path or text) giving the graph, with the weights matched by layer name.
+    """
     buf = read_bytes(source) if isinstance(source, (str, os.PathLike)) else source
     net, layers, generation = parse_layers(buf)
+    fallback = None
+    if prototxt is not None:
+        net, layers, fallback = with_prototxt(net, layers, prototxt)
     found, raw, info = graph.build(net, layers, skip_unsupported=skip_unsupported)
+    if fallback and info["input"]["source"] != "data layer":
+        trained = graph.find_input({}, fallback)  # the training data layer's transform_param
+        if trained["source"] == "data layer":
+            info["input"].update({k: trained[k] for k in ("mean", "mean_file", "scale")})
     info["generation"] = generation
     return found, raw, info
 
@@ -77,4 +102,5 @@ def read_caffemodel(source, skip_unsupported=False):
     net_graph, raw, info = read_net(source, skip_unsupported)
     info["input_size"], blobs = graph.fit_weights(net_graph, raw, info, graph.candidate_sizes(info["input_size"]))
     info["input_channels"] = net_graph.input_channels
+    info["mean_bgr"], info["scale"] = info["input"]["mean"] or None, info["input"]["scale"] or 1.0
     return net_graph.specs, blobs, info

@@ -142,13 +142,16 @@ def _converter(convert):
     that importing fetch never imports the engine)."""
     if convert is not None:
         return convert
+    from weights_tools.convert import Options
     from weights_tools.convert import convert as caffe_convert
 
     def builtin(caffemodel, target, prototxt, info):
-        if prototxt is not None:
-            raise FetchError(f"{info['name']} needs its deploy prototxt, which this converter cannot read "
-                             f"yet; pass a converter that can (fetch_model(..., convert=...))")
-        caffe_convert(caffemodel, target)
+        """weights_tools.convert with what the zoo entry knows and deploy nets do not say: its deploy net, the
+        mean (values or the authors' mean file), scale, channel order and class list. (The input size is
+        left to the file: deploy nets declare it.)"""
+        options = Options(prototxt=prototxt, mean_file=info["mean_file"], mean=info["mean_bgr"],
+                          scale=info["scale"], channel_order=info["channel_order"], class_file=info["class_file"])
+        caffe_convert(caffemodel, target, options=options)
     return builtin
 
 

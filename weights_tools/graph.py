@@ -1,17 +1,15 @@
 """Turn the layers of a Caffe snapshot into the inference graph minidream runs.
 
-A .caffemodel written while training is the *training* net:
+A .caffemodel written while training is the *training* net: data layers instead of a
+declared input, losses and metrics reading labels, Caffe's Split copies
+(weights_tools.training_net says what each is). A deploy prototxt (--prototxt) gives
+the graph instead, with an Input layer or an ``input:`` header.
 
-- a Data layer (tops ``data`` and ``label``) instead of a declared input;
-- loss and metric layers (SoftmaxWithLoss, Accuracy) reading ``label``;
-- Split layers Caffe inserted wherever one blob feeds several layers. For top j of
-  layer L read by n layers, Caffe adds a layer ``<blob>_<L>_<j>_split`` with tops
-  ``<blob>_<L>_<j>_split_<k>`` (k = 0..n-1) and renames each consumer's bottom to
-  one of them (caffe/util/insert_splits.cpp).
-
-``build`` folds every Split back into its source blob name, drops the data/loss/
-metric layers (a Data layer's first top becomes the input blob), keeps everything
-else in file order (in-place ReLUs, GoogLeNet's auxiliary loss1/* and loss2/*
+``build`` applies Caffe's TEST-phase include/exclude rules, folds every Split back into
+its source blob name, drops the data layers (the first one's first top becomes the
+input blob), the losses and metrics and every layer reading labels, refuses an
+unsupported layer the net needs (naming it; --skip-unsupported can drop only trailing
+ones), keeps everything else in file order (in-place ReLUs, GoogLeNet's auxiliary loss1/* and loss2/*
 classifiers), normalizes each layer's parameters through minidream's layer registry and
 checks the wiring with minidream.graph (the same rules the Net runs by). When the net's
 main SoftmaxWithLoss is dropped, a Softmax named ``prob`` takes its place, as in BVLC's
@@ -28,17 +26,11 @@ from minidream.registry import TYPES, SpecError
 from weights_tools.errors import CaffeModelError
 from weights_tools.layers import blob_values, fits, shaped
 from weights_tools.schema import PARAM_FIELD
+from weights_tools.training_net import fold_splits, in_phase, is_data_layer, training_only
 
 # Input sizes tried when a file declares none: the common ones first, then every size up to 512.
 COMMON_SIZES = (224, 227, 231, 256, 299, 64, 32, 28)
 MAX_SEARCHED_SIZE = 512
-
-DATA_TYPES = {"Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "AnnotatedData", "Input"}
-TRAIN_ONLY = DATA_TYPES | {
-    "SoftmaxWithLoss", "Accuracy", "EuclideanLoss", "HingeLoss", "InfogainLoss", "MultinomialLogisticLoss",
-    "SigmoidCrossEntropyLoss", "ContrastiveLoss", "Silence", "HDF5Output",
-}
-
 
 def _check_names(layers):
     seen = set()
@@ -51,22 +43,6 @@ def _check_names(layers):
         seen.add(name)
 
 
-def fold_splits(layers):
-    """Remove Split layers, renaming their tops back to the blob they copy."""
-    alias, kept = {}, []
-    for layer in layers:
-        bottoms = [alias.get(b, b) for b in layer.get("bottom", [])]
-        if layer["type"] == "Split":
-            if len(bottoms) != 1:
-                raise CaffeModelError(f"Split layer {layer.get('name', '?')!r} has {len(bottoms)} bottoms, expected 1")
-            for top in layer.get("top", []):
-                alias[top] = bottoms[0]
-            continue
-        layer["bottom"] = bottoms
-        kept.append(layer)
-    return kept, len(layers) - len(kept)
-
-
 def _dims(dims, where):
     if len(dims) != 4 or min(dims) <= 0:
         raise CaffeModelError(f"{where}: input shape {dims} is not a positive 4-D (N, C, H, W) shape")
@@ -74,11 +50,17 @@ def _dims(dims, where):
 
 
 def find_input(net, layers):
-    """{blob, channels, size (H, W), mean_bgr, scale} from the net's header or its data layer (None: not said)."""
-    found = {"blob": "data", "channels": None, "size": None, "mean_bgr": None, "scale": 1.0}
+    """What the file says about the input: {blob, channels, size (H, W), mean, mean_file, scale, source}.
+
+    None for what it does not say. source: "header" (input: + input_dim / input_shape), "Input" (an Input
+    layer), "data layer" (a training data layer with its transform_param: then no mean_value means no mean
+    and no scale means 1, as Caffe does), or None.
+    """
+    found = {"blob": "data", "channels": None, "size": None, "mean": None, "mean_file": None, "scale": None,
+             "source": None}
     dims = None
     if net.get("input"):
-        found["blob"] = net["input"][0]
+        found["blob"], found["source"] = net["input"][0], "header"
         if net.get("input_shape"):
             dims = _dims(net["input_shape"][0].get("dim", []), "NetParameter.input_shape")
         elif net.get("input_dim"):
@@ -86,22 +68,29 @@ def find_input(net, layers):
         if dims:
             found["channels"], found["size"] = dims[1], (dims[2], dims[3])
         return found
-    for layer in layers:
-        if layer["type"] not in DATA_TYPES or not layer.get("top"):
-            continue
-        found["blob"] = layer["top"][0]
-        if layer["type"] == "Input" and layer.get("input_param", {}).get("shape"):
-            dims = _dims(layer["input_param"]["shape"][0].get("dim", []), f"Input layer {layer.get('name', '?')!r}")
-            found["channels"], found["size"] = dims[1], (dims[2], dims[3])
-        transform = layer.get("transform_param", {})
-        crop = transform.get("crop_size") or layer.get("data_param", {}).get("crop_size")
-        if crop and crop > 0:
-            found["size"] = (crop, crop)
-        means = transform.get("mean_value")
-        if means is not None and len(means) in (1, 3):
-            found["mean_bgr"] = [float(v) for v in means] * (3 // len(means))
-        found["scale"] = float(transform.get("scale", layer.get("data_param", {}).get("scale", 1.0)))
+    # the TEST phase's data layer first (a train_val net has one per phase); a snapshot has only TRAIN's
+    feeders = sorted((layer for layer in layers if is_data_layer(layer) and layer.get("top")),
+                     key=lambda layer: not in_phase(layer))
+    if not feeders:
         return found
+    layer = feeders[0]
+    found["blob"] = layer["top"][0]
+    shapes = layer.get("input_param", {}).get("shape") or layer.get("dummy_data_param", {}).get("shape")
+    if shapes:
+        dims = _dims(shapes[0].get("dim", []), f"{layer['type']} layer {layer.get('name', '?')!r}")
+        found["channels"], found["size"] = dims[1], (dims[2], dims[3])
+    if layer["type"] == "Input":
+        found["source"] = "Input"
+        return found
+    found["source"] = "data layer"
+    transform, data = layer.get("transform_param", {}), layer.get("data_param", {})
+    crop = transform.get("crop_size") or data.get("crop_size")
+    if crop and crop > 0:
+        found["size"] = (crop, crop)
+    means = transform.get("mean_value")
+    found["mean"] = [float(v) for v in means] if means is not None and len(means) else []
+    found["mean_file"] = transform.get("mean_file") or data.get("mean_file")
+    found["scale"] = float(transform.get("scale", data.get("scale", 1.0)))
     return found
 
 
@@ -117,53 +106,69 @@ def input_channels(specs, blobs, found):
     return 3
 
 
+def _needed_tops(layers):
+    """Blobs that supported layers read, directly or through other layers (a reverse walk)."""
+    needed = set()
+    for layer in reversed(layers):
+        if layer["type"] in TYPES or needed.intersection(layer.get("top", [])):
+            needed.update(layer["bottom"])
+    return needed
+
+
 def _drop_unsupported(layers, skip_unsupported):
     """Drop unsupported layers whose outputs no supported layer reads (only if asked to)."""
     bad = [layer for layer in layers if layer["type"] not in TYPES]
     if not bad:
         return layers, []
-    if not skip_unsupported:
-        layer = bad[0]
-        raise CaffeModelError(
-            f"layer {layer['name']!r} has type {layer['type']!r}, which minidream does not support "
-            f"(supported: {', '.join(TYPES)}); if it only follows the layers you need, "
-            "convert with --skip-unsupported to drop it"
-        )
-    needed, kept, skipped = set(), [], []
-    for layer in reversed(layers):
-        if layer["type"] in TYPES:
-            needed.update(layer["bottom"])
-            kept.append(layer)
-        elif needed.intersection(layer.get("top", [])):
-            raise CaffeModelError(
-                f"layer {layer['name']!r} has unsupported type {layer['type']!r} and supported layers read "
-                f"its output, so it cannot be skipped (supported: {', '.join(TYPES)})"
-            )
-        else:
-            skipped.append(layer["name"])
-            warnings.warn(f"skipping unsupported layer {layer['name']!r} ({layer['type']})", stacklevel=3)
-    return kept[::-1], skipped[::-1]
+    needed = _needed_tops(layers)
+    blocking = [layer for layer in bad if needed.intersection(layer.get("top", []))]
+    supported = ", ".join(TYPES)
+    if blocking or not skip_unsupported:
+        layer = (blocking or bad)[0]
+        if blocking:  # the net needs it: --skip-unsupported cannot help, so it is not suggested
+            raise CaffeModelError(f"layer {layer['name']!r} has type {layer['type']!r}, which minidream does not "
+                                  f"support, and the layers after it read its output (supported: {supported})")
+        raise CaffeModelError(f"layer {layer['name']!r} has type {layer['type']!r}, which minidream does not support "
+                              f"(supported: {supported}); nothing else reads its output, so convert with "
+                              "--skip-unsupported to drop it")
+    skipped = [layer["name"] for layer in bad]
+    for layer in bad:
+        warnings.warn(f"skipping unsupported layer {layer['name']!r} ({layer['type']})", stacklevel=3)
+    return [layer for layer in layers if layer["type"] in TYPES], skipped
 
 
 def build(net, layers, skip_unsupported=False):
-    """NetParameter dict + decoded layers -> (Graph, raw blobs {layer: [(values, dims)]}, info); see the module doc."""
-    layers, folded = fold_splits(layers)
+    """NetParameter dict + decoded layers -> (Graph, raw blobs {layer: [(values, dims)]}, info); see the module doc.
+
+    Caffe's TEST phase is applied (include/exclude rules); the input facts come from the file's header, Input
+    or data layer (find_input, which looks at the training data layer too: it carries the transform_param).
+    """
     found = find_input(net, layers)
-    dropped = [layer for layer in layers if layer["type"] in TRAIN_ONLY]
-    layers = [layer for layer in layers if layer["type"] not in TRAIN_ONLY]
+    layers, folded = fold_splits(layers)
+    data = [layer for layer in layers if is_data_layer(layer)]  # every phase's: their extra tops are labels
+    dropped = [(layer, "a data layer") for layer in data if layer.get("name") not in
+               {other.get("name") for other in data[:data.index(layer)]}]  # train_val nets name both "data"
+    rest = [layer for layer in layers if not is_data_layer(layer) and in_phase(layer)]
+    dropped += training_only(rest, data)
+    gone = {id(layer) for layer, _ in dropped}
+    layers = [layer for layer in rest if id(layer) not in gone]
     _check_names(layers)  # after dropping: train_val nets name both phases' data layers "data"
     layers, skipped = _drop_unsupported(layers, skip_unsupported)
     specs, raw, transposed = [], {}, set()
     for layer in layers:
         kind, name = layer["type"], layer["name"]
         params = layer.get(PARAM_FIELD.get(kind, ""), {})
+        if kind == "BatchNorm" and layer.get("phase") == 0:
+            # Saved from the TRAIN net, whose use_global_stats (often an explicit false) is for training: the
+            # inference graph takes Caffe's phase rule instead (stored statistics in TEST), as a deploy net does.
+            params = {k: v for k, v in params.items() if k != "use_global_stats"}
         specs.append({"name": name, "type": kind, "bottoms": list(layer["bottom"]),
                       "tops": list(layer.get("top", [])), "params": params})
         if layer.get("blobs"):
             raw[name] = [blob_values(blob, name, k) for k, blob in enumerate(layer["blobs"])]
         if params.get("transpose"):
             transposed.add(name)
-    added = _add_prob(specs, dropped)
+    added = _add_prob(specs, [layer for layer, _ in dropped])
     if not specs:
         raise CaffeModelError("the file holds no layers minidream can run (only data/loss layers)")
     try:
@@ -172,8 +177,10 @@ def build(net, layers, skip_unsupported=False):
     except SpecError as exc:
         raise CaffeModelError(str(exc)) from None
     info = {"name": net.get("name", ""), "input_blob": found["blob"], "input_size": found["size"],
-            "mean_bgr": found["mean_bgr"], "scale": found["scale"], "transposed": transposed,
-            "dropped": [layer.get("name", "") for layer in dropped], "skipped": skipped, "added": added,
+            "input": found, "transposed": transposed, "skipped": skipped, "added": added,
+            "dropped": [layer.get("name", "") for layer, _ in dropped],
+            "dropped_why": [f"{layer.get('name', '')} ({layer['type']}: {why})" for layer, why in dropped
+                            if not is_data_layer(layer)],
             "folded_splits": folded}
     return graph, raw, info
 
@@ -208,7 +215,8 @@ def fit_weights(graph, raw, info, sizes):
         if problem is None or len(sizes) == 1:
             want = shapes[misfit]
             given = [tuple(d) if d is not None else len(v) for v, d in raw.get(misfit, [])]
-            problem = f"layer {misfit!r} has weight blobs {given}, the graph needs {want}"
+            problem = (f"layer {misfit!r} has weight blobs {given}, the graph needs {want}" if misfit in raw else
+                       f"layer {misfit!r} needs weights {want}, and the file has none for a layer of that name")
         if len(sizes) == 1:
             break
     tried = f"the {sizes[0][0]}x{sizes[0][1]} input" if len(sizes) == 1 else "any common input size"

@@ -37,7 +37,7 @@ def fits(values, dims, shape):
     """Whether a blob's values and declared dims can be the array of `shape` (legacy dims padded with 1s)."""
     if len(values) != int(np.prod(shape, dtype=object)):
         return False
-    if dims is None:
+    if dims is None or not dims:  # no dims, or Caffe's 0-d blob (a channel_shared PReLU's one slope)
         return True
     lead, tail = dims[:max(len(dims) - len(shape), 0)], dims[-len(shape):] if shape else []
     return list(tail) == list(shape) and all(d == 1 for d in lead)

@@ -33,8 +33,9 @@ def inspect_file(path, skip_unsupported=False):
     for i, spec in enumerate(specs):
         count = sum(int(np.prod(a.shape)) for a in blobs.get(spec["name"], []))
         total += count
-        shape = _shape(shapes[spec["name"]]) if spec["name"] in shapes else ", ".join(
-            _shape(shapes[top]) for top in spec["tops"])  # a several-top layer (Slice): each top's shape
+        # a several-top layer (Slice) is listed with each top's shape
+        out = shapes[spec["name"]] if len(spec["tops"]) == 1 else None
+        shape = _shape(out) if out else ", ".join(f"{top} {_shape(shapes[top])}" for top in spec["tops"])
         rows.append((str(i), spec["name"], spec["type"], shape, f"{count:,}" if count else ""))
     widths = [max(len(r[c]) for r in rows) for c in range(5)]
     lines = [f"{path}", f"  model {meta.get('name') or '(unnamed)'}: {len(specs)} layers, {total:,} parameters "

@@ -61,6 +61,7 @@ def _resnet(depth, size, layer):
         name=f"resnet{depth}", description=f"ResNet-{depth} (MSRA, ImageNet; BatchNorm + Scale + Eltwise)",
         filename=filename, size=size, prototxt_url=f"{RESNET_PROTOTXT}ResNet-{depth}-deploy.prototxt",
         license="MIT (KaimingHe/deep-residual-networks)", default_layer=layer,
+        architecture="resnet50" if depth == 50 else None,
         manual=(f"the authors distribute the weights only through OneDrive (no direct link): open "
                 "https://onedrive.live.com/?authkey=%21AAFW2-FVoxeVRck&id=4006CBB8476FF777%2117887"
                 f"&cid=4006CBB8476FF777 (linked from https://github.com/KaimingHe/deep-residual-networks), "
@@ -107,7 +108,7 @@ _ENTRIES = [
          filename="VGG_ILSVRC_16_layers.caffemodel", size=553_000_000,
          prototxt_url="https://gist.githubusercontent.com/ksimonyan/211839e770f7b538e2d8/raw/"
                       "0067c9b32f60362c74f4c445a080beed06b07eb3/VGG_ILSVRC_16_layers_deploy.prototxt",
-         mean_bgr=[103.939, 116.779, 123.68], license="CC BY 4.0", default_layer="conv4_3",
+         mean_bgr=[103.939, 116.779, 123.68], license="CC BY 4.0", default_layer="conv4_3", architecture="vgg16",
          source="gist ksimonyan/211839e770f7b538e2d8 (caffemodel_url, BGR mean pixel); pinned gist "
                 "revisions of the deploy prototxts as download scripts use them",
          unverified="no SHA1 published (size only)"),

@@ -114,7 +114,7 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
                          f"{h}x{wd} input; use a larger image")
     gpu = is_gpu(x)
     xp = get_array_module(x)
-    col = (_im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
+    col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
     y = xp.matmul(w.reshape(groups, f // groups, cg * kh * kw), col).reshape(n, f, oh, ow)
     if b is not None:
         y += b.reshape(1, f, 1, 1)
@@ -133,10 +133,10 @@ def backward(dy, cache, weight_grads=True):
     # A contiguous copy of w's transpose (small) makes NumPy's product ~25% faster than through the view.
     dcol = xp.matmul(xp.ascontiguousarray(w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1)), dy_mat)
     dcol = dcol.reshape(n, groups * cg * kh * kw, oh * ow)
-    dx = (_col2im_gpu if gpu else col2im)(dcol, x.shape, kh, kw, stride, pad)
+    dx = (col2im_gpu if gpu else col2im)(dcol, x.shape, kh, kw, stride, pad)
     dw = db = None
     if weight_grads:
-        col = (_im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
+        col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
         dw = xp.matmul(dy_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
         db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
     return dx, dw, db
@@ -149,7 +149,7 @@ def _geometry(x_shape, kh, kw, stride, pad):
             output_size(w, kw, stride[1], pad[1]))
 
 
-def _im2col_gpu(x, kh, kw, stride, pad):
+def im2col_gpu(x, kh, kw, stride, pad):
     """im2col on the GPU (kernels/im2col.cu): one thread per (n, c, oh, ow) copies its window."""
     n, c = x.shape[:2]
     if is_pointwise(kh, kw, stride, pad):
@@ -161,7 +161,7 @@ def _im2col_gpu(x, kh, kw, stride, pad):
     return col
 
 
-def _col2im_gpu(dcol, x_shape, kh, kw, stride, pad):
+def col2im_gpu(dcol, x_shape, kh, kw, stride, pad):
     """col2im on the GPU: one thread per dx element gathers the col entries copied from it."""
     if is_pointwise(kh, kw, stride, pad):
         return dcol.reshape(x_shape)

@@ -14,12 +14,11 @@ Backward (the forward is linear in x and in w; each gradient is that product wit
     dx[n, g*C_in/G + c, i, j] = sum_{o,u,v} w[.., c, o, u, v] * dypad[n, g*C_out/G + o, i*s + u, j*s + v]
     dw[g*C_in/G + c, o, u, v] = sum_{n,i,j} x[n, .., c, i, j] * dypad[n, .., o, i*s + u, j*s + v]
     db = sum of dy over N, OH, OW.
-Fast path (CPU), through convolution's own im2col/col2im (layers/conv.py), so no new kernels: per group
+Fast path, through convolution's own im2col/col2im (layers/conv.py: NumPy code on the CPU, its CUDA kernels
+kernels/im2col.cu and col2im.cu on the GPU, matrix products by BLAS / cuBLAS), so no new kernels: per group
     col = w_g^T (C_out/G*KH*KW, C_in/G) @ x_g (C_in/G, H*W),   y = col2im(col)
     dcol = im2col(dy),   dx_g = w_g @ dcol_g,   dw_g = sum_n x_g @ dcol_g^T
-GPU path (CuPy arrays): conv.py's im2col/col2im are NumPy code, so the same sums run tap by tap — one product
-    per (u, v) and a strided add (forward) or strided read (backward) — in plain array code that serves both.
-Cache: ("im2col" | "taps", x, w, has_bias, stride, pad, groups).
+Cache: ("cpu" | "gpu", x, w, has_bias, stride, pad, groups): the path that made it, which backward takes.
 """
 import numpy as np
 
@@ -49,79 +48,34 @@ def output_shape(in_shape, w_shape, stride=(1, 1), pad=(0, 0), groups=1):
 def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
     """y = conv^T(x, w) + b. Returns (y, cache)."""
     n, c_out, oh, ow = output_shape(x.shape, w.shape, stride, pad, groups)
-    if is_gpu(x):
-        y = _forward_taps(x, w, stride, pad, groups, (oh, ow))
-        path = "taps"
-    else:
-        c_in, cg_out, kh, kw = w.shape
-        x_mat = x.reshape(n, groups, c_in // groups, x.shape[2] * x.shape[3])
-        w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
-        col = np.matmul(np.ascontiguousarray(w_mat.transpose(0, 2, 1)), x_mat)
-        y = conv.col2im(col.reshape(n, c_out * kh * kw, -1), (n, c_out, oh, ow), kh, kw, stride, pad)
-        path = "im2col"
+    gpu, xp = is_gpu(x), get_array_module(x)
+    c_in, cg_out, kh, kw = w.shape
+    x_mat = x.reshape(n, groups, c_in // groups, x.shape[2] * x.shape[3])
+    w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
+    col = xp.matmul(xp.ascontiguousarray(w_mat.transpose(0, 2, 1)), x_mat)
+    y = (conv.col2im_gpu if gpu else conv.col2im)(col.reshape(n, c_out * kh * kw, -1), (n, c_out, oh, ow), kh, kw,
+                                                  stride, pad)
     if b is not None:
         y += b.reshape(1, c_out, 1, 1)
-    return y, (path, x, w, b is not None, stride, pad, groups)
+    return y, ("gpu" if gpu else "cpu", x, w, b is not None, stride, pad, groups)
 
 
 def backward(dy, cache, weight_grads=True):
     """Returns (dx, dw, db); dw and db are None when weight_grads is False (dreams need only dx)."""
     path, x, w, has_bias, stride, pad, groups = cache
-    if path == "taps":
-        dx, dw = _backward_taps(dy, x, w, stride, pad, groups, weight_grads)
-    else:
-        n, c_in, h, wd = x.shape
-        _, cg_out, kh, kw = w.shape
-        col = conv.im2col(dy, kh, kw, stride, pad).reshape(n, groups, cg_out * kh * kw, h * wd)
-        w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
-        dx = np.matmul(w_mat, col).reshape(x.shape)
-        dw = None
-        if weight_grads:
-            x_mat = x.reshape(n, groups, c_in // groups, h * wd)
-            dw = np.matmul(x_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
-    db = dy.sum(axis=(0, 2, 3)) if weight_grads and has_bias else None
-    return dx, dw, db
-
-
-def _tap(a, u, v, stride, size):
-    """The strided window of a (N, C, Hp, Wp) that tap (u, v) touches: a[:, :, u + s*i, v + s*j], i, j < size."""
-    (sh, sw), (h, w) = stride, size
-    return a[:, :, u:u + sh * (h - 1) + 1:sh, v:v + sw * (w - 1) + 1:sw]
-
-
-def _forward_taps(x, w, stride, pad, groups, out_size):
-    xp = get_array_module(x)
-    n, c_in, h, wd = x.shape
-    _, cg_out, kh, kw = w.shape
-    (ph, pw), (oh, ow) = pad, out_size
-    ypad = xp.zeros((n, cg_out * groups, oh + 2 * ph, ow + 2 * pw), dtype=x.dtype)
-    x_mat = x.reshape(n, groups, c_in // groups, h * wd)
-    w_g = w.reshape(groups, c_in // groups, cg_out, kh, kw)
-    for u in range(kh):
-        for v in range(kw):
-            stamp = xp.matmul(xp.ascontiguousarray(w_g[..., u, v].transpose(0, 2, 1)), x_mat)
-            _tap(ypad, u, v, stride, (h, wd))[...] += stamp.reshape(n, cg_out * groups, h, wd)
-    return ypad[:, :, ph:ph + oh, pw:pw + ow]
-
-
-def _backward_taps(dy, x, w, stride, pad, groups, weight_grads):
     xp = get_array_module(dy)
     n, c_in, h, wd = x.shape
     _, cg_out, kh, kw = w.shape
-    (ph, pw) = pad
-    dypad = xp.zeros((n, dy.shape[1], dy.shape[2] + 2 * ph, dy.shape[3] + 2 * pw), dtype=dy.dtype)
-    dypad[:, :, ph:ph + dy.shape[2], pw:pw + dy.shape[3]] = dy
-    x_mat = x.reshape(n, groups, c_in // groups, h * wd)
-    w_g = w.reshape(groups, c_in // groups, cg_out, kh, kw)
-    dx = xp.zeros(x_mat.shape, dtype=dy.dtype)
-    dw = xp.zeros(w_g.shape, dtype=dy.dtype) if weight_grads else None
-    for u in range(kh):
-        for v in range(kw):
-            window = _tap(dypad, u, v, stride, (h, wd)).reshape(n, groups, cg_out, h * wd)
-            dx += xp.matmul(w_g[..., u, v], window)
-            if weight_grads:
-                dw[..., u, v] = xp.matmul(x_mat, window.transpose(0, 1, 3, 2)).sum(axis=0)
-    return dx.reshape(x.shape), None if dw is None else dw.reshape(w.shape)
+    col = (conv.im2col_gpu if path == "gpu" else conv.im2col)(dy, kh, kw, stride, pad)
+    col = col.reshape(n, groups, cg_out * kh * kw, h * wd)
+    w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
+    dx = xp.matmul(w_mat, col).reshape(x.shape)
+    dw = None
+    if weight_grads:
+        x_mat = x.reshape(n, groups, c_in // groups, h * wd)
+        dw = xp.matmul(x_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+    db = dy.sum(axis=(0, 2, 3)) if weight_grads and has_bias else None
+    return dx, dw, db
 
 
 def forward_naive(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):

@@ -3,10 +3,10 @@
 The Net, the graph's shape inference, the converter and the layer listings all read it. Adding a layer type is
 one op file in minidream/layers/ plus its LayerType here (and tests).
 """
-from minidream.registry import core
+from minidream.registry import activations, core, normalization, structure
 from minidream.registry.base import Context, LayerType, SpecError
 
-TYPES = {t.name: t for t in core.TYPES}
+TYPES = {t.name: t for t in core.TYPES + normalization.TYPES + activations.TYPES + structure.TYPES}
 
 
 def layer_type(name, layer="?"):

@@ -15,7 +15,7 @@ and facts the graph passes read: how many bottoms and tops it takes, whether its
 can be part of a classifier head.
 """
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Optional, Tuple
+from typing import Callable, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
@@ -50,9 +50,15 @@ class LayerType:
     param_shapes: Callable = no_params
     bottoms: Tuple[int, Optional[int]] = (1, 1)  # (fewest, most); most None = any number
     tops: Tuple[int, Optional[int]] = (1, 1)
-    output_in_cache: bool = True  # backward reads this layer's own output
+    # backward reads this layer's own output, or the output is a view of its input: either way nothing may
+    # overwrite it in place. A bool, or a function of the normalized params (Eltwise: only PROD keeps y).
+    output_in_cache: Union[bool, Callable] = True
     runs_in_place: bool = False  # may overwrite its one input (Caffe's in-place ReLU)
     classifier_part: bool = False  # may sit in a classifier head (fully connected, ReLU, dropout, softmax)
+
+    def keeps_output(self, params):
+        """Whether this layer's output must not be overwritten in place (see output_in_cache)."""
+        return self.output_in_cache(params) if callable(self.output_in_cache) else self.output_in_cache
 
 
 # ---------------------------------------------------------------- parameter forms shared by the types

@@ -4,14 +4,15 @@ Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layer
 """
 import numpy as np
 
-from minidream.layers import avg_pool, concat, conv, dropout, inner_product, lrn, max_pool, relu, softmax
+from minidream.layers import (avg_pool, concat, conv, dropout, inner_product, lrn, lrn_within_channel, max_pool,
+                             relu, softmax)
 from minidream.layers.pool_shape import output_size as pool_output_size
 from minidream.registry.base import (LayerType, SpecError, check_axis, enum, f32, pair, positive_int,
                                      same_shape)
 
 
 # ---------------------------------------------------------------- Convolution
-def _conv_normalize(raw, name):
+def conv_normalize(raw, name):
     check_axis(raw, "axis", name)
     if any(d != 1 for d in raw.get("dilation", [])):
         raise SpecError(f"layer {name!r}: dilation {list(raw['dilation'])} is not supported by minidream")
@@ -46,14 +47,14 @@ def _conv_forward(p, weights, inputs, ctx):
     return [y], cache
 
 
-def _weighted_backward(op):
+def weighted_backward(op):
     def backward(p, weights, dys, cache, param_grads):
         dx, dw, db = op.backward(dys[0], cache, weight_grads=param_grads)
         return [dx], ([dw] + ([db] if p["bias_term"] else []) if param_grads else None)
     return backward
 
 
-CONVOLUTION = LayerType("Convolution", _conv_normalize, _conv_shapes, _conv_forward, _weighted_backward(conv),
+CONVOLUTION = LayerType("Convolution", conv_normalize, _conv_shapes, _conv_forward, weighted_backward(conv),
                         param_shapes=_conv_params, output_in_cache=False)
 
 
@@ -107,19 +108,24 @@ def _lrn_normalize(raw, name):
     if size <= 0 or size % 2 == 0:
         raise SpecError(f"layer {name!r}: LRN local_size must be odd and positive, got {size}")
     region = enum(raw, "norm_region", ("ACROSS_CHANNELS", "WITHIN_CHANNEL"), "ACROSS_CHANNELS", name)
-    if region != "ACROSS_CHANNELS":
-        raise SpecError(f"layer {name!r}: LRN norm_region {region} is not supported by minidream")
     return {"local_size": size, "alpha": f32(raw.get("alpha", 1.0)), "beta": f32(raw.get("beta", 0.75)),
             "k": f32(raw.get("k", 1.0)), "norm_region": region}
 
 
 def _lrn_forward(p, weights, inputs, ctx):
-    y, cache = lrn.forward(inputs[0], p["local_size"], p["alpha"], p["beta"], p["k"])
+    if p["norm_region"] == "WITHIN_CHANNEL":  # Caffe's composition ignores k (its Power shift is the constant 1)
+        y, cache = lrn_within_channel.forward(inputs[0], p["local_size"], p["alpha"], p["beta"])
+    else:
+        y, cache = lrn.forward(inputs[0], p["local_size"], p["alpha"], p["beta"], p["k"])
     return [y], cache
 
 
-LRN = LayerType("LRN", _lrn_normalize, same_shape, _lrn_forward,
-                lambda p, weights, dys, cache, param_grads: ([lrn.backward(dys[0], cache)], None))
+def _lrn_backward(p, weights, dys, cache, param_grads):
+    op = lrn_within_channel if p["norm_region"] == "WITHIN_CHANNEL" else lrn
+    return [op.backward(dys[0], cache)], None
+
+
+LRN = LayerType("LRN", _lrn_normalize, same_shape, _lrn_forward, _lrn_backward)
 
 
 # ---------------------------------------------------------------- InnerProduct
@@ -139,7 +145,7 @@ def _ip_forward(p, weights, inputs, ctx):
 
 
 INNER_PRODUCT = LayerType("InnerProduct", _ip_normalize, lambda p, s: [(s[0][0], p["num_output"])], _ip_forward,
-                          _weighted_backward(inner_product), param_shapes=_ip_params, output_in_cache=False,
+                          weighted_backward(inner_product), param_shapes=_ip_params, output_in_cache=False,
                           classifier_part=True)
 
 

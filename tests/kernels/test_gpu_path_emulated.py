@@ -49,3 +49,22 @@ def test_dream_on_the_gpu_path(monkeypatch):
     assert {"roll", "abs_sum", "dream_update"} <= launcher.launched
     assert np.abs(cpu - image).mean() > 1  # the dream changed the image
     assert np.abs(gpu - cpu).max() <= 1  # 8-bit output: at most a rounding step apart
+
+
+@pytest.mark.parametrize("stride, pad, groups", [((2, 2), (1, 1), 2), ((3, 2), (0, 1), 1), ((1, 1), (0, 0), 1)])
+def test_deconvolution_on_the_gpu_path(monkeypatch, rng, stride, pad, groups):
+    """Deconvolution's GPU path: convolution's col2im / im2col kernels (emulated) around the matrix products."""
+    from minidream.layers import deconvolution
+
+    x = rng.standard_normal((2, 4, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 6 // groups, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    y, cache = deconvolution.forward(x, w, b, stride, (pad[0], pad[1]), groups)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    grads = deconvolution.backward(dy, cache)
+    cp, launcher = fake_cupy.install(monkeypatch)
+    y_dev, cache_dev = deconvolution.forward(cp.asarray(x), cp.asarray(w), cp.asarray(b), stride, pad, groups)
+    assert cache_dev[0] == "gpu" and is_gpu(y_dev) and _rel(y_dev, y) < 1e-6
+    for dev, cpu in zip(deconvolution.backward(cp.asarray(dy), cache_dev), grads):
+        assert is_gpu(dev) and _rel(dev, cpu) < 1e-6
+    assert {"im2col", "col2im"} <= launcher.launched

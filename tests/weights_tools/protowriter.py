@@ -15,12 +15,16 @@ Options cover the variants a reader must accept: unpacked floats, double_data, d
 """
 import numpy as np
 
-V1_ENUM = {"Accuracy": 1, "Concat": 3, "Convolution": 4, "Data": 5, "Dropout": 6, "InnerProduct": 14, "LRN": 15,
-           "Pooling": 17, "ReLU": 18, "Sigmoid": 19, "Softmax": 20, "SoftmaxWithLoss": 21, "Split": 22,
-           "TanH": 23, "Eltwise": 25}
-# (V1 field, current field) of each *_param message.
-PARAM_FIELDS = {"Concat": (9, 104), "Convolution": (10, 106), "Dropout": (12, 108), "InnerProduct": (17, 117),
-                "LRN": (18, 118), "Pooling": (19, 121), "ReLU": (30, 123), "Softmax": (39, 125)}
+V1_ENUM = {"Accuracy": 1, "BNLL": 2, "Concat": 3, "Convolution": 4, "Data": 5, "Dropout": 6, "Flatten": 8,
+           "InnerProduct": 14, "LRN": 15, "Pooling": 17, "ReLU": 18, "Sigmoid": 19, "Softmax": 20,
+           "SoftmaxWithLoss": 21, "Split": 22, "TanH": 23, "Eltwise": 25, "Power": 26, "Threshold": 31, "Slice": 33,
+           "AbsVal": 35, "Exp": 38, "Deconvolution": 39}
+# (V1 field, current field) of each *_param message (None: the type has no V1 form).
+PARAM_FIELDS = {"Concat": (9, 104), "Convolution": (10, 106), "Deconvolution": (10, 106), "Dropout": (12, 108),
+                "InnerProduct": (17, 117), "LRN": (18, 118), "Pooling": (19, 121), "ReLU": (30, 123),
+                "Softmax": (39, 125), "Eltwise": (24, 110), "Power": (21, 122), "Slice": (31, 126),
+                "BatchNorm": (None, 139), "Scale": (None, 142), "Bias": (None, 141), "PReLU": (None, 131),
+                "ELU": (None, 140), "Reshape": (None, 133), "Flatten": (None, 135), "Crop": (None, 144)}
 
 
 # ------------------------------------------------------------------ wire primitives
@@ -103,7 +107,7 @@ def _pair_fields(h_field, w_field, list_field, values, default, v1):
 def param_message(kind, params, v1):
     """A layer's *_param payload, writing only non-default fields (as Caffe's prototxts do)."""
     p = params
-    if kind == "Convolution":
+    if kind in ("Convolution", "Deconvolution"):
         out = f_varint(1, p["num_output"])
         out += _pair_fields(9, 10, 3, p.get("pad", [0, 0]), 0, v1)
         out += _pair_fields(11, 12, 4, p["kernel_size"], None, v1)
@@ -140,6 +144,31 @@ def param_message(kind, params, v1):
         return b"" if p.get("axis", 1) == 1 else f_varint(2, p["axis"])
     if kind == "Softmax":
         return b"" if p.get("axis", 1) == 1 else f_varint(2, p["axis"])
+    return _zoo_param_message(kind, p)
+
+
+def _zoo_param_message(kind, p):
+    """The *_param payloads of the zoo's layer types (field numbers from caffe.proto)."""
+    if kind == "BatchNorm":
+        return b"" if p.get("use_global_stats") is None else f_varint(1, int(p["use_global_stats"]))
+    if kind in ("Scale", "Bias"):
+        out = b"" if p.get("axis", 1) == 1 else f_varint(1, p["axis"] % (1 << 64))
+        out += b"" if p.get("num_axes", 1) == 1 else f_varint(2, p["num_axes"] % (1 << 64))
+        return out + (f_varint(4, 1) if p.get("bias_term") else b"")
+    if kind == "Eltwise":
+        out = f_varint(1, {"PROD": 0, "SUM": 1, "MAX": 2}[p.get("operation", "SUM")])
+        return out + b"".join(f_float(2, c) for c in p.get("coeff", []))
+    if kind == "PReLU":
+        return f_varint(2, 1) if p.get("channel_shared") else b""
+    if kind == "Power":
+        return f_float(1, p.get("power", 1.0)) + f_float(2, p.get("scale", 1.0)) + f_float(3, p.get("shift", 0.0))
+    if kind == "Slice":
+        axis = f_varint(1, p["slice_dim"]) if "slice_dim" in p else f_varint(3, p.get("axis", 1))
+        return axis + b"".join(f_varint(2, v) for v in p.get("slice_point", []))
+    if kind == "Reshape":
+        return f_bytes(1, b"".join(f_varint(1, d % (1 << 64)) for d in p["shape"]))
+    if kind == "ELU":
+        return f_float(1, p.get("alpha", 1.0))
     return b""
 
 
@@ -165,7 +194,7 @@ def layer_message(spec, weights, v1, blob_options=None):
     out += spec.get("extra", b"")
     if kind in PARAM_FIELDS:
         payload = param_message(kind, spec.get("params", {}), v1)
-        if payload or kind in ("Convolution", "InnerProduct", "Pooling"):
+        if payload or kind in ("Convolution", "Deconvolution", "InnerProduct", "Pooling"):
             out += f_bytes(PARAM_FIELDS[kind][0 if v1 else 1], payload)
     return out
 
@@ -280,3 +309,56 @@ def with_aux_classifiers(specs):
         if spec["name"] == "inception_4d/output":
             out += branch("loss2", "inception_4d/output")
     return out
+
+
+# ------------------------------------------------------------------ text format (deploy.prototxt)
+_PAIRS = {"kernel_size": "kernel", "stride": "stride", "pad": "pad"}
+
+
+def _text_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value  # enum identifiers (MAX, SUM, ...)
+    return repr(value)
+
+
+def _text_params(params):
+    out = []
+    for key, value in params.items():
+        if value is None or key == "global_pooling" and not value:
+            continue
+        if key in _PAIRS and isinstance(value, (list, tuple)):
+            out += [f"{_PAIRS[key]}_h: {value[0]}", f"{_PAIRS[key]}_w: {value[1]}"] if key != "kernel_size" or \
+                value[0] != value[1] else [f"kernel_size: {value[0]}"]
+        elif key == "shape":
+            out.append("shape { " + " ".join(f"dim: {d}" for d in value["dim"]) + " }")
+        elif isinstance(value, (list, tuple)):
+            out += [f"{key}: {_text_value(v)}" for v in value]
+        else:
+            out.append(f"{key}: {_text_value(value)}")
+    return " ".join(out)
+
+
+def prototxt(specs, input_dims, header="Input"):
+    """A deploy net in text format: header "Input" (an Input layer), "input_shape" or "input_dim" (the
+    deprecated NetParameter fields Places' and VGG's deploy files use)."""
+    from weights_tools.schema import PARAM_FIELD
+
+    dims = " ".join(f"dim: {d}" for d in input_dims)
+    lines = ['name: "synthetic"']
+    if header == "Input":
+        lines.append(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}')
+    elif header == "input_shape":
+        lines.append(f'input: "data"\ninput_shape {{ {dims} }}')
+    else:
+        lines.append('input: "data"\n' + "\n".join(f"input_dim: {d}" for d in input_dims))
+    for spec in specs:
+        body = f'name: "{spec["name"]}" type: "{spec["type"]}" '
+        body += " ".join(f'bottom: "{b}"' for b in spec["bottoms"]) + " "
+        body += " ".join(f'top: "{t}"' for t in spec["tops"])
+        params = _text_params(spec.get("params", {}))
+        if params and spec["type"] in PARAM_FIELD:
+            body += f" {PARAM_FIELD[spec['type']]} {{ {params} }}"
+        lines.append(f"layer {{ {body} }}")
+    return "\n".join(lines) + "\n"

@@ -99,25 +99,27 @@ def _with_layer(extra_layer, where=-1, v1=False):
 
 
 def test_unsupported_layer_error_names_layer_type_and_supported_types():
-    sig = {"name": "squash", "type": "Sigmoid", "bottoms": ["out"], "tops": ["squash"], "params": {}}
+    sig = {"name": "squash", "type": "Threshold", "bottoms": ["out"], "tops": ["squash"], "params": {}}
     for v1 in (False, True):
         with pytest.raises(CaffeModelError) as err:
             read_caffemodel(_with_layer(sig, v1=v1))
         text = str(err.value)
-        assert "'squash'" in text and "'Sigmoid'" in text and "Convolution" in text and "--skip-unsupported" in text
+        assert "'squash'" in text and "'Threshold'" in text and "Convolution" in text and "--skip-unsupported" in text
 
 
 def test_skip_unsupported_drops_trailing_layers_with_a_warning():
-    sig = {"name": "squash", "type": "Sigmoid", "bottoms": ["out"], "tops": ["squash"], "params": {}}
+    sig = {"name": "squash", "type": "Threshold", "bottoms": ["out"], "tops": ["squash"], "params": {}}
     with pytest.warns(UserWarning, match="squash"):
         specs, _, info = read_caffemodel(_with_layer(sig), skip_unsupported=True)
     assert info["skipped"] == ["squash"] and "squash" not in [s["name"] for s in specs]
 
 
 def test_skip_unsupported_refuses_a_layer_the_net_still_needs():
-    tanh = {"name": "t", "type": "TanH", "bottoms": ["conv1"], "tops": ["conv1"], "params": {}}
-    with pytest.raises(CaffeModelError, match="cannot be skipped"):
-        read_caffemodel(_with_layer(tanh, where=2), skip_unsupported=True)
+    exp = {"name": "t", "type": "Exp", "bottoms": ["conv1"], "tops": ["conv1"], "params": {}}
+    for skip in (True, False):  # the net needs it: refused, and --skip-unsupported is not suggested
+        with pytest.raises(CaffeModelError, match="'t' has type 'Exp'.*the layers after it read its output") as err:
+            read_caffemodel(_with_layer(exp, where=2), skip_unsupported=skip)
+        assert "--skip-unsupported" not in str(err.value) and "\n" not in str(err.value)
 
 
 def _one_layer(kind, param_field, payload):
@@ -128,7 +130,6 @@ def _one_layer(kind, param_field, payload):
 
 @pytest.mark.parametrize("kind, field, payload, message", [
     ("Pooling", 121, pw.f_varint(1, 2) + pw.f_varint(2, 3), "STOCHASTIC"),
-    ("LRN", 118, pw.f_varint(4, 1), "WITHIN_CHANNEL"),
     ("LRN", 118, pw.f_varint(1, 4), "odd"),
     ("Convolution", 106, pw.f_varint(1, 2) + pw.f_varint(4, 3) + pw.f_varint(18, 2), "dilation"),
     ("Convolution", 106, pw.f_varint(1, 2), "no kernel"),
@@ -173,7 +174,7 @@ def test_weight_count_mismatch_names_the_layer():
 def test_missing_weights_name_the_layer():
     specs, blobs, _ = small_model()
     blobs = {k: v for k, v in blobs.items() if k != "a"}
-    with pytest.raises(CaffeModelError, match=r"layer 'a' has weight blobs \[\], the graph needs"):
+    with pytest.raises(CaffeModelError, match=r"'a' needs weights \[\(2, 4, 1, 1\), \(2,\)\], and the file has none"):
         read_caffemodel(pw.snapshot(specs, blobs, "current", crop=13))
 
 

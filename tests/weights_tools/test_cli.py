@@ -64,11 +64,27 @@ def test_errors_are_one_line_with_exit_code_2(args, message, capsys, tmp_path, m
 
 def test_unsupported_layer_via_cli(tmp_path, capsys):
     specs, blobs, _ = small_model()
-    specs = specs[:-1] + [{"name": "squash", "type": "Sigmoid", "bottoms": ["out"], "tops": ["squash"],
+    specs = specs[:-1] + [{"name": "squash", "type": "Threshold", "bottoms": ["out"], "tops": ["squash"],
                            "params": {}}]
     src = tmp_path / "sig.caffemodel"
     src.write_bytes(pw.snapshot(specs, blobs, "current", crop=13))
     assert main(["convert", str(src), str(tmp_path / "a.h5")]) == 2
-    assert "'Sigmoid'" in capsys.readouterr().err and not (tmp_path / "a.h5").exists()
+    assert "'Threshold'" in capsys.readouterr().err and not (tmp_path / "a.h5").exists()
     assert main(["convert", str(src), str(tmp_path / "a.h5"), "--skip-unsupported"]) == 0
-    assert "warning: skipping unsupported layer 'squash' (Sigmoid)" in capsys.readouterr().err
+    assert "warning: skipping unsupported layer 'squash' (Threshold)" in capsys.readouterr().err
+
+
+def test_convert_options_override_and_the_output_name_defaults(small_file, tmp_path, capsys):
+    from minidream import h5format
+
+    classes = tmp_path / "classes.txt"
+    classes.write_text("/a/alpha 0\n/b/beta 1\n/g/gamma/outdoor 2\n")
+    assert main(["convert", str(small_file), "--mean", "1,2,3", "--scale", "0.5", "--channel-order", "rgb",
+                 "--input-size", "13x13", "--classes", str(classes)]) == 0
+    out = capsys.readouterr()
+    assert "wrote " + str(small_file.with_suffix(".h5")) in out.out and "assumed" not in out.err
+    _, _, meta = h5format.load(small_file.with_suffix(".h5"))
+    assert meta["mean_bgr"] == [1.0, 2.0, 3.0] and meta["extra"]["input_scale"] == 0.5
+    assert meta["channel_order"] == "RGB" and meta["class_names"] == ["alpha", "beta", "gamma/outdoor"]
+    assert main(["convert", str(small_file), str(tmp_path / "x.h5"), "--mean-file", str(tmp_path / "none")]) == 2
+    assert capsys.readouterr().err.startswith("error: ") and not (tmp_path / "x.h5").exists()

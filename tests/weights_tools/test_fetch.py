@@ -56,8 +56,9 @@ class Server:
 def payload(monkeypatch):
     specs, blobs, _ = small_model()
     data = pw.snapshot(specs, blobs, "V1", crop=13)
+    # a small 3-class net standing in for GoogLeNet: no ImageNet class list for it
     monkeypatch.setitem(fetch.MODELS, "googlenet", dict(fetch.MODELS["googlenet"],
-                                                        sha1=hashlib.sha1(data).hexdigest()))
+                                                        sha1=hashlib.sha1(data).hexdigest(), classes=None))
     return data
 
 
@@ -127,3 +128,25 @@ def test_offline_fails_fast_with_url_sha1_and_manual_command(capsys):
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert url in err and fetch.MODELS["alexnet"]["sha1"] in err
     assert "python -m weights_tools convert bvlc_alexnet.caffemodel" in err
+
+
+def test_the_builtin_converter_gets_the_entrys_metadata(payload, request, monkeypatch):
+    """fetch hands the zoo entry's prototxt, mean, scale, channel order, input size and classes to convert."""
+    from weights_tools import convert as convert_module
+
+    seen = {}
+    monkeypatch.setattr(convert_module, "convert", lambda src, dst, options: seen.update(options=options))
+    monkeypatch.setitem(fetch.MODELS, "googlenet", dict(fetch.MODELS["googlenet"], mean_bgr=[1.0, 2.0, 3.0],
+                                                        scale=0.5, classes="imagenet"))
+    server = _serve(request, payload)
+    fetch.fetch_model("googlenet", url=server.url, progress=False)
+    options = seen["options"]
+    assert options.mean == [1.0, 2.0, 3.0] and options.scale == 0.5 and options.channel_order == "BGR"
+    assert options.prototxt is None and str(options.class_file).endswith("synset_words.txt")
+
+
+def test_fetch_offers_every_zoo_model(capsys):
+    with pytest.raises(SystemExit):
+        main(["fetch", "--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in fetch.MODELS)
