@@ -3,7 +3,7 @@
     python -m benchmarks.convert            # GoogLeNet (53.5 MB) and AlexNet (~244 MB), V1 snapshots
     python -m benchmarks.convert --only googlenet
 
-Each file is written by the tests' protobuf writer (tests/weights_tools/protowriter.py) in the
+Each file is written by the tests' protobuf writer (weights_tools/writer.py) in the
 structure of the real 2014 snapshots: V1 layers, a Data layer, Caffe's Split layers, losses,
 legacy 4-D blob dims, He-initialized random weights (GoogLeNet with its loss1/loss2 branches).
 Every conversion runs in a fresh subprocess so its wall time and peak resident memory are its
@@ -19,6 +19,11 @@ import tempfile
 import time
 
 import numpy as np
+
+from minidream import h5format
+from minidream.models import architecture, he_init
+from minidream.net import Net
+from weights_tools import writer as pw
 
 TARGETS_S = {"googlenet": 10.0, "alexnet": 30.0}
 
@@ -42,10 +47,6 @@ print(seconds, high_water() - base)
 
 def write_snapshot(name, path):
     """Write a full-size synthetic V1 training snapshot of a BVLC model; returns the reference Net."""
-    from minidream.models import architecture, he_init
-    from minidream.net import Net
-    from tests.weights_tools import protowriter as pw
-
     specs, meta = architecture(name)
     if name == "googlenet":
         specs = pw.with_aux_classifiers(specs)
@@ -69,8 +70,6 @@ def run(name, folder):
     out = subprocess.run([sys.executable, "-c", CHILD, src, dst], capture_output=True, text=True, env=env,
                          check=True).stdout.split()
     seconds, peak = float(out[0]), int(out[1])
-    from minidream import h5format
-
     _, blobs, meta = h5format.load(dst)
     exact = all(np.array_equal(a, b) for layer, arrays in reference.params.items()
                 for a, b in zip(arrays, blobs[layer]))

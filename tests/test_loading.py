@@ -5,7 +5,7 @@ import pytest
 import minidream
 from minidream import loading
 from minidream.h5format import ModelFileError
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from tests.weights_tools.conftest import small_model
 from weights_tools import cache, convert as convert_module
 

@@ -3,7 +3,7 @@ import pytest
 
 from minidream.models import architecture, he_init
 from minidream.net import Net
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from tests.weights_tools.conftest import small_model
 from weights_tools.__main__ import main
 

@@ -8,7 +8,7 @@ import minidream
 from minidream.mini import architecture as mini_architecture
 from minidream.models import he_init
 from minidream.net import Net
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from tests.weights_tools.conftest import small_model
 from weights_tools import CaffeModelError
 from weights_tools.__main__ import main

@@ -5,7 +5,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from tests.weights_tools.conftest import small_model
 from weights_tools import CaffeModelError
 from weights_tools.convert import load_caffemodel

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from tests.weights_tools.conftest import small_model
 from weights_tools import cache, fetch
 from weights_tools.__main__ import main

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from weights_tools import CaffeModelError
 from weights_tools.meanfile import read_mean_file
 

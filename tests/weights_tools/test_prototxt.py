@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from weights_tools import CaffeModelError
 from weights_tools.caffemodel import parse_layers, read_bytes
 from weights_tools.prototxt import MAX_DEPTH, parse_prototxt

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 import minidream
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from tests.weights_tools.test_real_models import REAL, needs_files
 from weights_tools.__main__ import main
 from weights_tools.convert import Options, load_caffemodel

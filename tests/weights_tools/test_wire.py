@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from weights_tools import CaffeModelError
 from weights_tools.wire import decode, read_varint
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from minidream.models import ARCHITECTURES
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from weights_tools import CaffeModelError, cache, fetch, zoo
 from weights_tools.meanfile import read_mean_file
 from weights_tools.prototxt import parse_prototxt

@@ -1,5 +1,5 @@
 """Synthetic .caffemodel files with the structures of the zoo's real models, written by tests/weights_tools/
-protowriter (independently of the reader), converted and compared with the Net they were written from:
+weights_tools/writer.py (independently of the reader), converted and compared with the Net they were written from:
 VGG in the old V1 format, ResNet bottleneck blocks (bias-free convolutions, BatchNorm + Scale, Eltwise SUM),
 MobileNet's depthwise convolutions, Inception-v3's asymmetric 1x7 / 7x1 kernels, and the deploy headers of the
 Places models (input: + input_dim, input: + input_shape, an Input layer) read through --prototxt.
@@ -10,7 +10,7 @@ import pytest
 from minidream.models import he_init
 from minidream.net import Net
 from minidream.specs import conv, fc, layer, pool, relu
-from tests.weights_tools import protowriter as pw
+from weights_tools import writer as pw
 from weights_tools import CaffeModelError
 from weights_tools.convert import Options, load_caffemodel
 

@@ -1,6 +1,8 @@
-"""A small protobuf wire-format *writer* that produces .caffemodel files for the tests.
+"""A small protobuf wire-format *writer* that produces .caffemodel (and prototxt) files from minidream specs.
 
-It writes the structure of real files, independently of weights_tools' reader:
+The tests and benchmarks write their synthetic Caffe files with it. It is written independently of weights_tools'
+reader (its own wire primitives and field tables, nothing shared), so the round-trip tests check one against the
+other. It writes the structure of real files:
 
 - ``snapshot(specs, blobs, "V1")``: a 2014-style training snapshot (NetParameter.layers,
   V1LayerParameter with enum types): a Data layer with ``data`` and ``label`` tops and a
