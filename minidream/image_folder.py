@@ -105,6 +105,23 @@ def load_folder(data_dir, size, val_fraction=0.1, seed=0, progress=True):
             _load(val_items, size, names, "loading val", progress))
 
 
+def datasets(data, val=None, size=None, val_fraction=0.1, seed=0, progress=True):
+    """(train ImageSet, val ImageSet) for training on ``data``.
+
+    data: DATA_DIR (loaded at ``size`` a side, see load_folder) or an ImageSet already in memory.
+    val: an ImageSet to validate on; None -> DATA_DIR/val/, or a seeded val_fraction of each class
+    held out (of the ImageSet too).
+    """
+    if isinstance(data, ImageSet):
+        if val is None:
+            keep, held = holdout(data.labels, val_fraction, seed)
+            data, val = (ImageSet(data.images[i], data.labels[i], data.class_names) for i in (keep, held))
+        return data, val
+    if val is not None:
+        return load_folder(data, size, 0.0, seed, progress)[0], val
+    return load_folder(data, size, val_fraction, seed, progress)
+
+
 def random_crops(images, crop, rng, flip=True):
     """Random (crop, crop) windows of images (N, S, S, 3), half of them mirrored left-right."""
     n, h, w = images.shape[:3]

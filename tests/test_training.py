@@ -1,13 +1,13 @@
-import argparse
 import os
 
 import numpy as np
 import pytest
 
-from minidream import finetuning, h5format, image_folder, models, patterns, training
+from minidream import evaluation, finetuning, h5format, image_folder, models, patterns, training
+from minidream.cli import main
 from minidream.image_folder import ImageSet
 from minidream.net import Net
-from minidream.sgd import SGD, learning_rate
+from minidream.optimizers import SGD, learning_rate
 
 
 def tiny_arch():
@@ -47,20 +47,20 @@ def two_classes(n, seed, size=36):
 def test_softmax_cross_entropy_value_and_gradient():
     rng = np.random.default_rng(0)
     scores, labels = rng.normal(0, 3, (5, 4)), np.array([0, 3, 1, 1, 2])
-    loss, dscores = training.softmax_cross_entropy(scores, labels)
+    loss, dscores = evaluation.softmax_cross_entropy(scores, labels)
     p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
     assert loss == pytest.approx(-np.log(p[np.arange(5), labels]).mean())
     numeric = np.zeros_like(scores)
     for i in np.ndindex(scores.shape):
         step = np.zeros_like(scores)
         step[i] = 1e-6
-        numeric[i] = (training.softmax_cross_entropy(scores + step, labels)[0]
-                      - training.softmax_cross_entropy(scores - step, labels)[0]) / 2e-6
+        numeric[i] = (evaluation.softmax_cross_entropy(scores + step, labels)[0]
+                      - evaluation.softmax_cross_entropy(scores - step, labels)[0]) / 2e-6
     np.testing.assert_allclose(dscores, numeric, rtol=1e-5, atol=1e-9)
 
 
 def test_softmax_cross_entropy_is_stable_for_huge_scores():
-    loss, dscores = training.softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([0, 0]))
+    loss, dscores = evaluation.softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([0, 0]))
     assert np.isfinite(loss) and loss == pytest.approx(500.0)
     assert np.isfinite(dscores).all()
 
@@ -80,7 +80,7 @@ def test_weight_gradients_of_every_weighted_layer_match_centered_differences():
 
     def loss():
         scores = net.forward(x, end="fc4", train=True, rng=np.random.default_rng(5))  # same dropout mask
-        return training.softmax_cross_entropy(scores, labels)
+        return evaluation.softmax_cross_entropy(scores, labels)
 
     value, dscores = loss()
     net.backward(dscores, param_grads=True)
@@ -146,12 +146,9 @@ def test_training_is_deterministic_with_a_seed(tiny):
 
 def test_train_cli_on_an_image_folder_writes_a_loadable_model(tiny, tmp_path, capsys):
     patterns.save_folder(tmp_path / "data", per_class=10, size=36, seed=0, classes=("rings", "checkerboard"))
-    parser = argparse.ArgumentParser()
-    training.register_cli(parser.add_subparsers(dest="command"))
     out = tmp_path / "model.h5"
-    args = parser.parse_args(["train", str(tmp_path / "data"), "--arch", tiny, "--epochs", "2",
-                              "--val-fraction", "0.2", "-o", str(out)])
-    assert args.func(args) == 0
+    assert main(["train", str(tmp_path / "data"), "--arch", tiny, "--epochs", "2", "--val-fraction", "0.2",
+                 "-o", str(out), "--no-progress"]) == 0
     assert "wrote" in capsys.readouterr().out
     specs, blobs, meta = h5format.load(out)
     assert meta["class_names"] == ["checkerboard", "rings"]
