@@ -39,8 +39,12 @@ def __getattr__(name):
         from minidream.finetuning import finetune
 
         return finetune
+    if name == "curate":
+        from minidream.curation import curate
+
+        return curate
     raise AttributeError(f"module 'minidream' has no attribute {name!r}")
 
 
 __all__ = ["Net", "UnknownLayerError", "GPUUnavailableError", "architecture", "random_model", "load_model",
-           "dream", "zoom", "classify", "layers", "objectives", "train", "finetune"]
+           "dream", "zoom", "classify", "layers", "objectives", "train", "finetune", "curate"]

@@ -338,7 +338,7 @@ def run_finetune(args):
 
 
 def run_curate(args):
-    from minidream.curate import curate
+    from minidream.curation import curate
 
     report = curate(args.data_dir, args.model, args.output, layers=args.layers, per_class=args.per_class,
                     steps=args.steps, seed=args.seed, device=args.device, progress=args.progress)
@@ -387,7 +387,7 @@ def _add_training_commands(sub):
     p.add_argument("--layers", type=_layer_names, metavar="L1,L2,...",
                    help="layers to dream at (default: three convolution layers from low to high)")
     p.add_argument("--per-class", type=int, default=8, help="suspects listed per class (default: 8)")
-    p.add_argument("--steps", type=int, default=6, help="dream steps per octave (default: 6)")
+    p.add_argument("--steps", type=int, default=10, help="dream steps per octave (default: 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dreams (default: 0)")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="where to compute (default: cpu)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")

@@ -59,9 +59,14 @@ def init_weights(net, seed=0):
 
     The first layer's weights are divided by PIXEL_STD (its inputs are pixels, not unit-variance
     features), and the classifier starts small, N(0, 0.01^2), so the first losses are near log K.
-    Train it with ``first_layer_lr_mult``.
+    Train it with ``first_layer_lr_mult``. Normalization layers start as Caffe's fillers leave them:
+    BatchNorm's statistics at zero (training fills them in), Scale's gamma at one and beta at zero.
     """
     models.he_init(net, seed)
+    for spec in net.specs:
+        if spec["type"] in ("BatchNorm", "Scale"):
+            for i, blob in enumerate(net.params[spec["name"]]):
+                blob[...] = 1.0 if spec["type"] == "Scale" and i == 0 else 0.0
     weighted = [name for name in net.layer_names if name in net.params]
     net.params[weighted[0]][0] /= PIXEL_STD
     classifier = net.params[classifier_name(net.specs)][0]

@@ -7,7 +7,6 @@ from minidream import evaluation, finetuning, h5format, image_folder, models, pa
 from minidream.cli import main
 from minidream.image_folder import ImageSet
 from minidream.net import Net
-from minidream.optimizers import SGD, learning_rate
 
 
 def tiny_arch():
@@ -98,29 +97,6 @@ def test_weight_gradients_of_every_weighted_layer_match_centered_differences():
                 a[i] = old
                 numeric = (up - down) / 2e-5
                 assert abs(g[i] - numeric) <= 1e-6 * max(1.0, abs(numeric)), (name, which, i, g[i], numeric)
-
-
-# ---------------------------------------------------------------- solver
-def test_sgd_matches_the_momentum_formula_without_decay_on_biases():
-    w, b = np.array([1.0, -2.0]), np.array([0.5])
-    solver = SGD({"fc": [w, b]}, momentum=0.9, weight_decay=0.1, lr_mult={"fc": 2.0})
-    g = [np.array([0.2, 0.4]), np.array([1.0])]
-    solver.step({"fc": g}, lr=0.1)
-    v_w = -0.2 * (g[0] + 0.1 * np.array([1.0, -2.0]))
-    np.testing.assert_allclose(w, np.array([1.0, -2.0]) + v_w)
-    np.testing.assert_allclose(b, [0.5 - 0.2 * 1.0])
-    w_before = w.copy()
-    solver.step({"fc": g}, lr=0.1)
-    np.testing.assert_allclose(w, w_before + 0.9 * v_w - 0.2 * (g[0] + 0.1 * w_before))
-
-
-def test_learning_rate_schedules():
-    assert learning_rate(0.1, "cosine", 0.0) == pytest.approx(0.1)
-    assert learning_rate(0.1, "cosine", 0.5) == pytest.approx(0.05)
-    assert learning_rate(0.1, "cosine", 1.0) == pytest.approx(0.0)
-    assert [learning_rate(1.0, "step", t) for t in (0.1, 0.6, 0.8)] == pytest.approx([1.0, 0.1, 0.01])
-    with pytest.raises(ValueError, match="cosine"):
-        learning_rate(0.1, "linear", 0.5)
 
 
 # ---------------------------------------------------------------- training
