@@ -35,6 +35,7 @@ def save_checkpoint(output, net, state):
         "rng_states": {name: rng.bit_generator.state for name, rng in state.rngs.items()}})
     if not output:
         return
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with atomic_path(optimizer_path(output)) as tmp, open(tmp, "wb") as f:
         np.savez(f, **state.solver.state_dict())
     net.save(output)
