@@ -69,7 +69,8 @@ def load_checkpoint(path, net, state, options):
     resume = extra["resume"]
     if state.solver.t != resume["optimizer_steps"]:
         raise ValueError(f"{optimizer_path(path)} is from another epoch than {path} (step {state.solver.t} vs "
-                         f"{resume['optimizer_steps']}); resume from a checkpoint whose two files were written together")
+                         f"{resume['optimizer_steps']}); resume from a checkpoint whose two files were written "
+                         "together")
     state.epoch, state.history = resume["epoch"], list(extra.get("history", []))
     for name, rng in state.rngs.items():
         rng.bit_generator.state = resume["rng_states"][name]

@@ -26,8 +26,9 @@ def head_start(specs, train_from=None):
     names = [s["name"] for s in specs]
     if train_from is not None:
         if train_from not in names:
+            fully_connected = [s["name"] for s in specs if s["type"] == "InnerProduct"]
             raise ValueError(f"--train-from {train_from!r} is not a layer of this model; "
-                             f"its fully connected layers are {[s['name'] for s in specs if s['type'] == 'InnerProduct']}")
+                             f"its fully connected layers are {fully_connected}")
         start = names.index(train_from)
     else:
         start = len(specs)

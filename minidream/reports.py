@@ -93,7 +93,8 @@ def plot_confusion(confusion, class_names, cell=24):
     """The confusion matrix as a heat map (white = none, dark blue = the whole row), counts in the cells."""
     font = default_font()
     k = len(class_names)
-    label_w = 8 + max([60] + [int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(n, font=font)) for n in class_names])
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    label_w = 8 + max([60] + [int(measure.textlength(n, font=font)) for n in class_names])
     image = Image.new("RGB", (label_w + k * cell + 8, label_w + k * cell + 8), "white")
     draw = ImageDraw.Draw(image)
     share = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)

@@ -120,3 +120,28 @@ def test_python_m_minidream_runs_without_traceback(files):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == "minidream: error: octaves must be at least 1, got 0"
+
+
+def _readme_training_synopsis():
+    """{command: set of --flags} from the README's Training code block."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Training", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    flags, command = {}, None
+    for line in block.splitlines():
+        start = re.match(r"python -m minidream (\w+)", line)
+        command = start.group(1) if start else command
+        flags.setdefault(command, set()).update(re.findall(r"--[a-z][a-z-]*", line.replace(" -o ", " --output ")))
+    return flags
+
+
+@pytest.mark.parametrize("command", ["train", "finetune", "curate"])
+def test_readme_lists_exactly_the_training_commands_flags(command, capsys):
+    import re
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    in_help = set(re.findall(r"--[a-z][a-z-]*", capsys.readouterr().out)) - {"--help"}
+    assert _readme_training_synopsis()[command] == in_help

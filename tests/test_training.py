@@ -5,7 +5,6 @@ import pytest
 
 from minidream import evaluation, finetuning, h5format, image_folder, models, patterns, training
 from minidream.cli import main
-from minidream.image_folder import ImageSet
 from minidream.net import Net
 from tests.tiny_nets import pattern_set, tiny_arch
 
@@ -174,3 +173,5 @@ def test_finetune_on_a_small_folder_trains_only_the_head(tiny, tmp_path):
             np.testing.assert_array_equal(before, after)
     assert not np.array_equal(base.params["fc3"][0], net.params["fc3"][0])
     assert result.history[-1]["loss"] < result.history[0]["loss"]
+    assert (tmp_path / "mine.history.csv").exists() and (tmp_path / "mine.confusion.png").exists()
+    assert result.confusion.shape == (3, 3) and result.confusion.sum() == 9  # a quarter of 36 held out
