@@ -98,6 +98,10 @@ def test_train_command_options_and_augmentation_preview(tiny, tmp_path, capsys, 
     assert net.meta["input_size"] == (28, 28) and net.meta["extra"]["options"]["optimizer"] == "adam"
     assert net.meta["extra"]["options"]["augment"] == ["rotate", "zoom", "color", "noise"]
     assert (tmp_path / "m.optimizer.npz").exists() and (tmp_path / "m.history.png").exists()
+    assert main(["train", str(tmp_path / "data"), "--arch", tiny, "--epochs", "2", "--batch-size", "8",
+                 "--optimizer", "adam", "--lr", "0.001", "--augment", "rotate,zoom,color,noise", "--input-size", "28",
+                 "-o", str(out), "--resume", str(out), "--no-progress"]) == 0
+    assert [h["epoch"] for h in Net.load(out).meta["extra"]["history"]] == [1, 2]
 
     monkeypatch.chdir(tmp_path)
     assert main(["train", str(tmp_path / "data"), "--arch", tiny, "--preview-augment", str(tmp_path / "prev"),
