@@ -26,12 +26,12 @@ def folder(tmp_path):
 
 
 def test_the_mislabeled_image_is_the_first_suspect(mini, folder, tmp_path):
-    report = curate(folder, mini, tmp_path / "report", per_class=3, steps=2, progress=False)
+    report = curate(folder, mini, tmp_path / "report", layers=["conv4"], per_class=3, steps=2, progress=False)
     first = report.suspects["stripes"][0]
     assert os.path.basename(first.path) == "zz_mislabeled.png"
     assert first.p_label < 0.05 and first.predicted != "stripes"
     assert all(s.p_label > 0.5 for s in report.suspects["stripes"][1:])  # the real stripes are recognised
-    assert report.layers == ["conv2", "conv4", "conv5"] == default_layers(mini)
+    assert default_layers(mini) == ["conv2", "conv4", "conv5"]
     page = open(report.path, encoding="utf-8").read()
     assert "zz_mislabeled.png" in page and page.count("class=wrong") >= 1
     for k in range(3):
