@@ -18,7 +18,7 @@ _API = {
     "UnknownLayerError": "minidream.graph", "GPUUnavailableError": "minidream.backend",
     "architecture": "minidream.architectures", "random_model": "minidream.models", "tune_cpu": "minidream.tuning",
     "train": "minidream.training", "finetune": "minidream.finetuning", "video": "minidream.videos",
-    "batch": "minidream.batches",
+    "batch": "minidream.batches", "curate": "minidream.curation",
 }
 _MODULES = ("objectives",)
 

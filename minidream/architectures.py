@@ -5,6 +5,7 @@ and KaimingHe's ResNet-50-deploy.prototxt give the layer names, sizes and hyperp
 minidream.models fills them with weights; the converter recognises them.
 """
 from minidream import mini as mini_module
+from minidream import vgg_bn
 from minidream.specs import conv, dropout, fc, layer, lrn, pool, relu
 
 IMAGENET_MEAN_BGR = [104.0, 117.0, 123.0]
@@ -140,7 +141,7 @@ def resnet50():
 
 
 ARCHITECTURES = {"alexnet": alexnet, "googlenet": googlenet, "mini": mini_module.architecture, "vgg16": vgg16,
-                 "resnet50": resnet50}
+                 "resnet50": resnet50, "vgg-bn": vgg_bn.architecture}
 
 
 def architecture(name):

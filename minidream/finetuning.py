@@ -10,8 +10,11 @@ import numpy as np
 
 from minidream import image_folder
 from minidream.backend import as_numpy, to_device
+from minidream.evaluation import classifier_name
+from minidream.loading import load_model
 from minidream.net import Net
-from minidream.training import Result, _datasets, classifier_name, fit, with_classes
+from minidream.reports import write_reports
+from minidream.training import Result, fit, with_classes
 
 # Layers a fine-tuned head may contain; the frozen body ends at the last layer of another type.
 HEAD_TYPES = ("InnerProduct", "ReLU", "Dropout", "Softmax")
@@ -23,8 +26,9 @@ def head_start(specs, train_from=None):
     names = [s["name"] for s in specs]
     if train_from is not None:
         if train_from not in names:
+            fully_connected = [s["name"] for s in specs if s["type"] == "InnerProduct"]
             raise ValueError(f"--train-from {train_from!r} is not a layer of this model; "
-                             f"its fully connected layers are {[s['name'] for s in specs if s['type'] == 'InnerProduct']}")
+                             f"its fully connected layers are {fully_connected}")
         start = names.index(train_from)
     else:
         start = len(specs)
@@ -57,25 +61,24 @@ def _features(net, end, images, crop, mean_bgr, batch_size, desc, progress):
 
 
 def finetune(model, data, output=None, *, train_from=None, val=None, epochs=10, batch_size=64, lr=0.01,
-             schedule="cosine", momentum=0.9, weight_decay=5e-4, val_fraction=0.1, seed=0, device="cpu",
-             progress=True):
+             schedule="cosine", optimizer="sgd", momentum=0.9, weight_decay=5e-4, val_fraction=0.1, seed=0,
+             device="cpu", progress=True):
     """Replace the classifier of ``model`` for the classes of ``data`` and train the top layers.
 
     model: a Net, a file or a built-in name (``load_model``). The layers before
     ``head_start(specs, train_from)`` stay frozen, so their outputs are computed once per
     image (and once for its mirror image, which stands in for flip augmentation); only the
-    head runs during the epochs. The saved file is the whole network with the new classes.
-    Returns Result(net, history) with the whole network.
+    head runs during the epochs. The saved file is the whole network with the new classes, with
+    the reports of minidream.reports beside it. Returns Result(net, history, confusion) with the
+    whole network.
     """
     if not isinstance(model, Net):
-        from minidream.loading import load_model
-
         model = load_model(model, device=device)
     specs = model.specs
     start = head_start(specs, train_from)
     body_end = model.bottom_layers(specs[start]["name"])[0]
     crop = int(model.meta["input_size"][0])
-    train_set, val_set = _datasets(data, val, crop, val_fraction, seed, progress)
+    train_set, val_set = image_folder.datasets(data, val, image_folder.load_size(crop), val_fraction, seed, progress)
     mean = model.meta["mean_bgr"]
     plain = _features(model, body_end, train_set.images, crop, mean, batch_size, "features", progress)
     mirrored = _features(model, body_end, train_set.images[:, :, ::-1], crop, mean, batch_size,
@@ -104,16 +107,17 @@ def finetune(model, data, output=None, *, train_from=None, val=None, epochs=10, 
         blobs.update({name: [np.array(as_numpy(a)) for a in arrays] for name, arrays in head.params.items()})
         return Net(full_specs, blobs, meta, device=device)
 
-    def on_epoch(history):
-        meta["extra"]["history"] = history
+    def on_epoch(state):
+        meta["extra"]["history"] = state.history
         if output:
             whole().save(output)
+            write_reports(output, state.history, state.confusion, classes)
 
     def train_input(index, rng):
         flip = (rng.random(len(index)) < 0.5)[:, None, None, None]
         return np.where(flip, mirrored[index], plain[index])
 
-    history = fit(head, train_input, train_set.labels, lambda index: val_features[index], val_set.labels,
-                  epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule, momentum=momentum,
-                  weight_decay=weight_decay, seed=seed, on_epoch=on_epoch, progress=progress)
-    return Result(whole(), history)
+    state = fit(head, train_input, train_set.labels, lambda index: val_features[index], val_set.labels,
+                epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule, optimizer=optimizer,
+                momentum=momentum, weight_decay=weight_decay, seed=seed, on_epoch=on_epoch, progress=progress)
+    return Result(whole(), state.history, state.confusion)

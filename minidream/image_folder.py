@@ -32,8 +32,9 @@ def load_size(crop):
     return int(round(crop * 8 / 7))
 
 
-def _scan(folder, class_names=None):
-    """[(path, label)] for folder/<class>/<image>; class names sorted, val/ skipped."""
+def scan_folder(folder, class_names=None):
+    """(class names, [(path, label)]) for folder/<class>/<image>: class names sorted (or the given
+    class_names, which must cover every sub-folder), val/ skipped, files sorted within a class."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"data folder not found: {folder}")
     found = sorted(d for d in os.listdir(folder)
@@ -69,7 +70,8 @@ def load_image(path, size):
         return np.asarray(im.crop((left, top, left + size, top + size)), np.uint8)
 
 
-def _load(items, size, names, desc, progress):
+def load_images(items, size, names, desc="loading", progress=True):
+    """ImageSet of the [(path, label)] items (as scan_folder lists them), each loaded by load_image."""
     from tqdm import tqdm
 
     images = np.empty((len(items), size, size, 3), np.uint8)
@@ -94,15 +96,32 @@ def holdout(labels, fraction, seed):
 
 def load_folder(data_dir, size, val_fraction=0.1, seed=0, progress=True):
     """(train ImageSet, val ImageSet) from DATA_DIR; val is empty if val_fraction is 0."""
-    names, items = _scan(data_dir)
+    names, items = scan_folder(data_dir)
     val_dir = os.path.join(data_dir, VAL_DIR)
     if os.path.isdir(val_dir):
-        _, val_items = _scan(val_dir, names)
+        _, val_items = scan_folder(val_dir, names)
     else:
         keep, held = holdout([label for _, label in items], val_fraction, seed)
         items, val_items = [items[i] for i in keep], [items[i] for i in held]
-    return (_load(items, size, names, "loading train", progress),
-            _load(val_items, size, names, "loading val", progress))
+    return (load_images(items, size, names, "loading train", progress),
+            load_images(val_items, size, names, "loading val", progress))
+
+
+def datasets(data, val=None, size=None, val_fraction=0.1, seed=0, progress=True):
+    """(train ImageSet, val ImageSet) for training on ``data``.
+
+    data: DATA_DIR (loaded at ``size`` a side, see load_folder) or an ImageSet already in memory.
+    val: an ImageSet to validate on; None -> DATA_DIR/val/, or a seeded val_fraction of each class
+    held out (of the ImageSet too).
+    """
+    if isinstance(data, ImageSet):
+        if val is None:
+            keep, held = holdout(data.labels, val_fraction, seed)
+            data, val = (ImageSet(data.images[i], data.labels[i], data.class_names) for i in (keep, held))
+        return data, val
+    if val is not None:
+        return load_folder(data, size, 0.0, seed, progress)[0], val
+    return load_folder(data, size, val_fraction, seed, progress)
 
 
 def random_crops(images, crop, rng, flip=True):

@@ -14,6 +14,7 @@ import numpy as np
 
 from minidream import image_folder, patterns
 from minidream.image_folder import ImageSet
+from minidream.training import train
 
 BUNDLED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mini.h5")
 RECIPE = {"per_class": 600, "size": 72, "epochs": 16, "batch_size": 32, "lr": 0.02, "schedule": "cosine",
@@ -35,8 +36,6 @@ def held_out_accuracy(net, n=550, seed=TEST_SEED, batch_size=64):
 
 
 def main(argv=None):
-    from minidream.training import train
-
     parser = argparse.ArgumentParser(prog="python -m minidream.train_mini",
                                      description="Train the built-in mini model on generated patterns.")
     parser.add_argument("-o", "--output", default=BUNDLED, help=f"model file (default {BUNDLED})")

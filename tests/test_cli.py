@@ -132,3 +132,28 @@ def test_models_lists_the_zoo(capsys, tmp_path, monkeypatch):
     rows = {line.split()[0]: line for line in lines[1:] if line.strip() and not line.startswith("Get")}
     assert len(rows) >= 18 and "res4f" in rows["resnet50"] and " no " in rows["vgg16"]
     assert "CC BY 4.0" in rows["vgg16"] and "54 MB" in rows["googlenet"]
+
+
+def _readme_training_synopsis():
+    """{command: set of --flags} from the README's Training code block."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Training", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    flags, command = {}, None
+    for line in block.splitlines():
+        start = re.match(r"python -m minidream (\w+)", line)
+        command = start.group(1) if start else command
+        flags.setdefault(command, set()).update(re.findall(r"--[a-z][a-z-]*", line.replace(" -o ", " --output ")))
+    return flags
+
+
+@pytest.mark.parametrize("command", ["train", "finetune", "curate"])
+def test_readme_lists_exactly_the_training_commands_flags(command, capsys):
+    import re
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    in_help = set(re.findall(r"--[a-z][a-z-]*", capsys.readouterr().out)) - {"--help"}
+    assert _readme_training_synopsis()[command] == in_help

@@ -1,35 +1,12 @@
-import argparse
 import os
 
 import numpy as np
 import pytest
 
-from minidream import finetuning, h5format, image_folder, models, patterns, training
-from minidream.image_folder import ImageSet
+from minidream import evaluation, finetuning, h5format, image_folder, models, patterns, training
+from minidream.cli import main
 from minidream.net import Net
-from minidream.sgd import SGD, learning_rate
-
-
-def tiny_arch():
-    """A 32x32 network with every weighted/trained layer kind, small enough to train in seconds."""
-    def layer(name, kind, bottom, top=None, **params):
-        return {"name": name, "type": kind, "bottoms": [bottom], "tops": [top or name], "params": params}
-
-    specs = [
-        layer("conv1", "Convolution", "data", num_output=12, kernel_size=[3, 3], pad=[1, 1]),
-        layer("relu1", "ReLU", "conv1", "conv1"),
-        layer("pool1", "Pooling", "conv1", pool="MAX", kernel_size=[3, 3], stride=[2, 2]),
-        layer("norm1", "LRN", "pool1", local_size=3, alpha=1e-4, beta=0.75, k=1.0),
-        layer("conv2", "Convolution", "norm1", num_output=16, kernel_size=[3, 3], pad=[1, 1], group=2),
-        layer("relu2", "ReLU", "conv2", "conv2"),
-        layer("pool2", "Pooling", "conv2", pool="MAX", kernel_size=[3, 3], stride=[2, 2]),
-        layer("fc3", "InnerProduct", "pool2", num_output=32),
-        layer("relu3", "ReLU", "fc3", "fc3"),
-        layer("drop3", "Dropout", "fc3", "fc3", dropout_ratio=0.25),
-        layer("fc4", "InnerProduct", "fc3", num_output=2),
-        layer("prob", "Softmax", "fc4", axis=1),
-    ]
-    return specs, {"name": "tiny", "input_size": (32, 32), "mean_bgr": [127.5] * 3, "channel_order": "BGR"}
+from tests.tiny_nets import pattern_set, tiny_arch
 
 
 @pytest.fixture
@@ -39,28 +16,27 @@ def tiny(monkeypatch):
 
 
 def two_classes(n, seed, size=36):
-    images, labels = patterns.generate(n, size=size, seed=seed, classes=("rings", "checkerboard"))
-    return ImageSet(images, labels, ["rings", "checkerboard"])
+    return pattern_set(n, seed, size=size)
 
 
 # ---------------------------------------------------------------- loss and gradients
 def test_softmax_cross_entropy_value_and_gradient():
     rng = np.random.default_rng(0)
     scores, labels = rng.normal(0, 3, (5, 4)), np.array([0, 3, 1, 1, 2])
-    loss, dscores = training.softmax_cross_entropy(scores, labels)
+    loss, dscores = evaluation.softmax_cross_entropy(scores, labels)
     p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
     assert loss == pytest.approx(-np.log(p[np.arange(5), labels]).mean())
     numeric = np.zeros_like(scores)
     for i in np.ndindex(scores.shape):
         step = np.zeros_like(scores)
         step[i] = 1e-6
-        numeric[i] = (training.softmax_cross_entropy(scores + step, labels)[0]
-                      - training.softmax_cross_entropy(scores - step, labels)[0]) / 2e-6
+        numeric[i] = (evaluation.softmax_cross_entropy(scores + step, labels)[0]
+                      - evaluation.softmax_cross_entropy(scores - step, labels)[0]) / 2e-6
     np.testing.assert_allclose(dscores, numeric, rtol=1e-5, atol=1e-9)
 
 
 def test_softmax_cross_entropy_is_stable_for_huge_scores():
-    loss, dscores = training.softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([0, 0]))
+    loss, dscores = evaluation.softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([0, 0]))
     assert np.isfinite(loss) and loss == pytest.approx(500.0)
     assert np.isfinite(dscores).all()
 
@@ -80,7 +56,7 @@ def test_weight_gradients_of_every_weighted_layer_match_centered_differences():
 
     def loss():
         scores = net.forward(x, end="fc4", train=True, rng=np.random.default_rng(5))  # same dropout mask
-        return training.softmax_cross_entropy(scores, labels)
+        return evaluation.softmax_cross_entropy(scores, labels)
 
     value, dscores = loss()
     net.backward(dscores, param_grads=True)
@@ -98,29 +74,6 @@ def test_weight_gradients_of_every_weighted_layer_match_centered_differences():
                 a[i] = old
                 numeric = (up - down) / 2e-5
                 assert abs(g[i] - numeric) <= 1e-6 * max(1.0, abs(numeric)), (name, which, i, g[i], numeric)
-
-
-# ---------------------------------------------------------------- solver
-def test_sgd_matches_the_momentum_formula_without_decay_on_biases():
-    w, b = np.array([1.0, -2.0]), np.array([0.5])
-    solver = SGD({"fc": [w, b]}, momentum=0.9, weight_decay=0.1, lr_mult={"fc": 2.0})
-    g = [np.array([0.2, 0.4]), np.array([1.0])]
-    solver.step({"fc": g}, lr=0.1)
-    v_w = -0.2 * (g[0] + 0.1 * np.array([1.0, -2.0]))
-    np.testing.assert_allclose(w, np.array([1.0, -2.0]) + v_w)
-    np.testing.assert_allclose(b, [0.5 - 0.2 * 1.0])
-    w_before = w.copy()
-    solver.step({"fc": g}, lr=0.1)
-    np.testing.assert_allclose(w, w_before + 0.9 * v_w - 0.2 * (g[0] + 0.1 * w_before))
-
-
-def test_learning_rate_schedules():
-    assert learning_rate(0.1, "cosine", 0.0) == pytest.approx(0.1)
-    assert learning_rate(0.1, "cosine", 0.5) == pytest.approx(0.05)
-    assert learning_rate(0.1, "cosine", 1.0) == pytest.approx(0.0)
-    assert [learning_rate(1.0, "step", t) for t in (0.1, 0.6, 0.8)] == pytest.approx([1.0, 0.1, 0.01])
-    with pytest.raises(ValueError, match="cosine"):
-        learning_rate(0.1, "linear", 0.5)
 
 
 # ---------------------------------------------------------------- training
@@ -146,12 +99,9 @@ def test_training_is_deterministic_with_a_seed(tiny):
 
 def test_train_cli_on_an_image_folder_writes_a_loadable_model(tiny, tmp_path, capsys):
     patterns.save_folder(tmp_path / "data", per_class=10, size=36, seed=0, classes=("rings", "checkerboard"))
-    parser = argparse.ArgumentParser()
-    training.register_cli(parser.add_subparsers(dest="command"))
     out = tmp_path / "model.h5"
-    args = parser.parse_args(["train", str(tmp_path / "data"), "--arch", tiny, "--epochs", "2",
-                              "--val-fraction", "0.2", "-o", str(out)])
-    assert args.func(args) == 0
+    assert main(["train", str(tmp_path / "data"), "--arch", tiny, "--epochs", "2", "--val-fraction", "0.2",
+                 "-o", str(out), "--no-progress"]) == 0
     assert "wrote" in capsys.readouterr().out
     specs, blobs, meta = h5format.load(out)
     assert meta["class_names"] == ["checkerboard", "rings"]
@@ -223,3 +173,5 @@ def test_finetune_on_a_small_folder_trains_only_the_head(tiny, tmp_path):
             np.testing.assert_array_equal(before, after)
     assert not np.array_equal(base.params["fc3"][0], net.params["fc3"][0])
     assert result.history[-1]["loss"] < result.history[0]["loss"]
+    assert (tmp_path / "mine.history.csv").exists() and (tmp_path / "mine.confusion.png").exists()
+    assert result.confusion.shape == (3, 3) and result.confusion.sum() == 9  # a quarter of 36 held out
