@@ -7,7 +7,7 @@ A recipe is a JSON-able dict:
     model_sha256    SHA-256 of its weights (minidream.recipes.weights_sha256)
     input           the input's path (None: noise, or an image given as a PIL image or array)
     input_sha256    SHA-256 of the input's RGB pixels as decoded (so a PIL image or array has one too)
-    objective       the objective as data (objective_to_data), plus objective_text for people
+    objective       the objective as people read it, repr(objective); objective_data: as data (objective_to_data)
     seed            always an int (a random one is drawn and recorded when none is given)
     minidream_version, and every other dream() parameter by name (octaves, steps, step_size, ...)
 
@@ -53,7 +53,7 @@ def model_name(net):
 def objective_to_data(objective):
     """A bound objective as JSON-able data, or None when it cannot be rebuilt (a Guide given as an image)."""
     if isinstance(objective, Sum):
-        terms = [(w, objective_to_data(leaf)) for w, leaf in objective.terms]
+        terms = [[w, objective_to_data(leaf)] for w, leaf in objective.terms]
         return None if any(t is None for _, t in terms) else {"type": "Sum", "terms": terms}
     if isinstance(objective, ClassNeuron):
         cls = objective.cls
@@ -92,7 +92,7 @@ def make_recipe(kind, net, bound_objective, input_name, rgb, seed, params):
     layers = list(bound_objective.layers)
     recipe = dict(params, kind=kind, model=model_name(net), model_sha256=weights_sha256(net),
                   input=input_name, input_sha256=pixels_sha256(rgb) if rgb is not None else None,
-                  objective=objective_to_data(bound_objective), objective_text=repr(bound_objective),
+                  objective=repr(bound_objective), objective_data=objective_to_data(bound_objective),
                   seed=int(seed), minidream_version=__version__)
     if len(layers) == 1:
         recipe["layer"] = layers[0]
@@ -114,7 +114,7 @@ def read_recipe(source):
     if not recipe.get("model_sha256") or "seed" not in recipe:
         raise ValueError(f"{source if not isinstance(source, dict) else 'the recipe'} carries no minidream "
                          "recipe (made by an older minidream, or saved without its metadata)")
-    if recipe.get("objective") is None:
+    if recipe.get("objective_data") is None:
         raise ValueError("the recipe's objective cannot be rebuilt (a guide given as an image, not a path): "
                          "give the objective again")
     return recipe
@@ -141,5 +141,6 @@ def dream_kwargs(recipe):
     kwargs = {k: recipe[k] for k in DREAM_PARAMS if k in recipe}
     if kwargs.get("size") is not None:
         kwargs["size"] = tuple(kwargs["size"])
-    kwargs.update(model=recipe["model"], objective=objective_from_data(recipe["objective"]), seed=recipe["seed"])
+    kwargs.update(model=recipe["model"], objective=objective_from_data(recipe["objective_data"]),
+                  seed=recipe["seed"])
     return kwargs

@@ -59,7 +59,7 @@ def zoom(image=None, frames=30, scale=0.05, gif=None, fps=10, recipe=None, **dre
 def _recipe(net, image, rgb, seed, frames, scale, fps, dream_kwargs):
     """The zoom's recipe: dream()'s settings (defaults filled in), frames, scale and fps."""
     defaults = {k: v.default for k, v in inspect.signature(dream).parameters.items()}
-    params = {k: dream_kwargs.get(k, defaults[k]) for k in DREAM_PARAMS}
+    params = {k: dream_kwargs.get(k, defaults.get(k)) for k in DREAM_PARAMS}
     params.update(frames=int(frames), scale=float(scale), fps=float(fps))
     objective = dream_kwargs.get("objective") or L2(dream_kwargs.get("layer"))
     name = os.path.abspath(image) if isinstance(image, (str, os.PathLike)) else None
