@@ -153,3 +153,18 @@ def test_atlas_and_compare_sheets(photo, tmp_path, mini):
     assert main(["atlas", str(photo), "-o", str(out), "--models", "mini,mini", "--cell-size", "48",
                  *FAST]) == 0
     assert Image.open(out).size == (4 * 48, 2 * (48 + 18))
+
+
+@pytest.mark.parametrize("command", ["dream", "zoom", "atlas", "classes"])
+def test_readme_documents_every_option_of_the_help(command, capsys):
+    import os
+
+    from minidream.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    text = capsys.readouterr().out
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    flags = {word.strip("[],|().:;") for word in text.split() if word.startswith("--")}
+    missing = sorted(f for f in flags if f.split("=")[0] not in readme and f != "--help")
+    assert not missing, f"README does not mention {missing}"
