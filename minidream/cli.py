@@ -237,7 +237,11 @@ OBJECTIVE_OPTIONS = ("layer", "channel", "cls", "guide")
 
 
 def _given(args):
-    """The dests of the options written out on the command line (for --from: they override the recipe)."""
+    """The dests of the options written out on the command line (for --from: they override the recipe).
+
+    argparse cannot tell an option left at its default from one given with the default value, so the
+    subcommand's actions are matched against the words typed (abbreviations are off, see _Parser).
+    """
     given = set()
     for action in args.subparser._actions:
         if any(token == o or token.startswith(o + "=") for o in action.option_strings for token in args.argv):
@@ -354,19 +358,18 @@ def _dream_one(args, path, output, kwargs, size):
     from minidream.dreaming import dream
     from minidream.imageio import save_image
 
-    callback, history = None, [] if args.plot else None
-    if args.save_every:
-        stem, ext = os.path.splitext(output)
-        done = [0]
-
-        def callback(octave, step, image):
-            done[0] += 1
-            if done[0] % args.save_every == 0:
-                save_image(image, f"{stem}_o{octave}_s{step:03d}{ext}", dict(recipe_so_far, octave=octave, step=step))
-
     if kwargs.get("seed") is None:
         kwargs["seed"] = secrets.randbits(31)
-    recipe_so_far = {"seed": kwargs["seed"], "model": getattr(kwargs["model"], "source", None)}
+    history = [] if args.plot else None
+    stem, ext = os.path.splitext(output)
+    done, known = [0], {"seed": kwargs["seed"], "model": getattr(kwargs["model"], "source", None)}
+
+    def snapshot(octave, step, image):  # the full recipe exists only once the dream is done
+        done[0] += 1
+        if done[0] % args.save_every == 0:
+            save_image(image, f"{stem}_o{octave}_s{step:03d}{ext}", dict(known, octave=octave, step=step))
+
+    callback = snapshot if args.save_every else None
     image = dream(path, size=size, callback=callback, history=history, **kwargs)
     save_image(image, output)
     if args.plot:
@@ -379,7 +382,7 @@ def _dream_one(args, path, output, kwargs, size):
 def run_zoom(args):
     from tqdm.auto import tqdm
 
-    from minidream.imageio import save_image
+    from minidream.imageio import load_rgb, save_image
     from minidream.loading import resolve_model
     from minidream.zooming import zoom
 
@@ -397,8 +400,6 @@ def run_zoom(args):
         if not args.input:
             raise ValueError("give the first frame's image (or --from a zoom frame)")
         net = resolve_model(args.model, args.device)
-        from minidream.imageio import load_rgb
-
         kwargs = _dream_kwargs(args, net, load_rgb(args.input)[0])
         image, frames, scale, fps = args.input, args.frames, args.scale, args.fps
     if gif is None:
@@ -418,9 +419,10 @@ def run_atlas(args):
     from minidream.loading import resolve_model
     from minidream.options import resolve_size
 
-    bad = [o for o in ("layer", "channel", "cls", "guide") if getattr(args, o)]
+    bad = [o for o in OBJECTIVE_OPTIONS if getattr(args, o)]
     if bad:
-        raise ValueError(f"atlas dreams plain layers: use --layers A,B,... instead of --{bad[0].replace('cls', 'class')}")
+        flag = "--" + bad[0].replace("cls", "class")
+        raise ValueError(f"atlas dreams plain layers: use --layers A,B,... instead of {flag}")
     if args.models and args.layers:
         raise ValueError("give --layers (one model) or --models (each at its default layers), not both")
     output_format(args.output)

@@ -13,7 +13,6 @@ bilinearly onto the next base and `steps` steps of
 are taken. The roll (np.roll semantics, wrapping around) moves the network's grid over
 the image so its stride pattern does not print into the dream.
 """
-import math
 import os
 import secrets
 import warnings
@@ -21,7 +20,7 @@ import warnings
 import numpy as np
 
 from minidream.ascent import update
-from minidream.backend import check_device, get_array_module, is_gpu, to_device
+from minidream.backend import check_device, is_gpu, to_device
 from minidream.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
 from minidream.fourier import run_fourier
 from minidream.imageio import as_kind, attach_params, from_network, input_scale, load_rgb, to_network

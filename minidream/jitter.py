@@ -16,8 +16,9 @@ mirror left 1.41x/1.53x more change in the outer 4 pixels than inside at mini co
 around the image, so the grid phase still changes every step, the window's size never changes (the classifier
 head and the step plans see few shapes), and every pixel of the image keeps at least `margin` pixels of
 mirrored context: as far as the objective layer can see (its receptive radius, up to MAX_MARGIN), the net's
-zero padding lies outside the image. The gradient of the window is cropped back to the image: the mirrored context guides the
-edge pixels but is not folded back onto them (that would count each edge pixel twice and grow a frame again).
+zero padding lies outside the image. The gradient of the window is cropped back to the image: the mirrored
+context guides the edge pixels but is not folded back onto them (that would count each edge pixel twice and
+grow a frame again).
 
 Tiles (gradient, below) do the same per tile: the tile's window is the tile plus the same
 context, read from its neighbours inside the image and from the reflection outside it.
