@@ -10,6 +10,7 @@ import secrets
 import sys
 import warnings
 
+from minidream.options import parse_size, parse_steps
 from minidream.tuning import tune_cpu
 
 EPILOG = ("Models: mini, auto (GoogLeNet when downloaded, else the bundled mini model), a zoo model "
@@ -18,9 +19,38 @@ EPILOG = ("Models: mini, auto (GoogLeNet when downloaded, else the bundled mini 
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        # No abbreviated options: --from overrides the options written out (see _given).
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
     def error(self, message):
         # One line instead of argparse's usage block.
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _checked(convert, test, wanted):
+    """An argparse type: convert the text, then require test(value) (the error says `wanted`)."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc) if convert not in (int, float) else
+                                             f"expected {wanted}, got {text!r}") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+    return parse
+
+
+def _arg(parse):
+    """An argparse type from a minidream.options parser (its ValueError message becomes the error)."""
+    return _checked(parse, lambda v: True, "")
+
+
+_positive_int = _checked(int, lambda v: v >= 1, "a whole number >= 1")
+_count = _checked(int, lambda v: v >= 0, "a whole number >= 0")
+_positive = _checked(float, lambda v: v > 0, "a number > 0")
+_non_negative = _checked(float, lambda v: v >= 0, "a number >= 0")
 
 
 def _size(text):
@@ -35,11 +65,14 @@ def _size(text):
 
 
 def _channels(text):
-    """'3' or '3,7' -> [3] or [3, 7]."""
+    """'3' or '3,7' -> [3] or [3, 7]; 'auto' -> 'auto' (the strongest channel on the input)."""
+    if text.strip().lower() == "auto":
+        return "auto"
     try:
         return [int(v) for v in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected channel numbers such as 97 or 3,7, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected channel numbers such as 97 or 3,7, or auto; got {text!r}") \
+            from None
 
 
 def _model_option(p):
@@ -51,28 +84,47 @@ def _model_option(p):
 def _dream_options(p):
     _model_option(p)
     g = p.add_argument_group("what to maximize")
-    g.add_argument("--layer", help="layer to dream on (default: the model's default layer; GoogLeNet: "
-                                   "inception_4c/output)")
-    g.add_argument("--channel", type=_channels, metavar="N[,N...]",
-                   help="maximize these channels (filters) of --layer instead of the whole layer")
+    g.add_argument("--layer", action="append", metavar="LAYER[:WEIGHT]",
+                   help="layer to dream on (default: the model's default layer; GoogLeNet: inception_4c/output); "
+                        "repeat it or give a comma list for a weighted sum: --layer conv3:0.5 --layer conv5")
+    g.add_argument("--channel", type=_channels, metavar="N[,N...]|auto",
+                   help="maximize these channels (filters) of --layer instead of the whole layer; auto = the "
+                        "layer's strongest channel on the input image")
     g.add_argument("--class", dest="cls", metavar="NAME|INDEX",
-                   help="maximize a class, e.g. 'goldfish' or 1 (the classifier slid over the image)")
+                   help="maximize a class, e.g. 'goldfish' or 1 (the classifier slid over the image); with "
+                        "--layer the two are added")
     g.add_argument("--guide", metavar="IMAGE", help="guided dream: grow the features of this image at --layer")
     g = p.add_argument_group("the dream")
-    g.add_argument("--octaves", type=int, default=4, help="number of scales, smallest first (default: 4)")
-    g.add_argument("--octave-scale", type=float, default=1.4, help="size ratio between octaves (default: 1.4)")
-    g.add_argument("--steps", type=int, default=10, help="gradient steps per octave (default: 10)")
-    g.add_argument("--step-size", type=float, default=1.5,
+    g.add_argument("--octaves", type=_positive_int, default=4, help="number of scales, smallest first (default: 4)")
+    g.add_argument("--octave-scale", type=_checked(float, lambda v: v > 1, "a number > 1"), default=1.4,
+                   help="size ratio between octaves (default: 1.4)")
+    g.add_argument("--steps", type=_arg(parse_steps), default=10, metavar="N[,N...]",
+                   help="gradient steps per octave, or one number per octave, smallest first (default: 10)")
+    g.add_argument("--step-size", type=_positive, default=1.5,
                    help="step length, in units of the mean gradient magnitude (default: 1.5)")
-    g.add_argument("--jitter", type=int, default=32, help="maximum random shift per step in pixels (default: 32)")
+    g.add_argument("--jitter", type=_count, default=32,
+                   help="maximum random shift per step in pixels; the image is seen inside mirrored context, "
+                        "so its edges stay seam-free (default: 32)")
     g.add_argument("--no-clip", dest="clip", action="store_false",
                    help="let pixel values leave 0..255 between steps")
-    g.add_argument("--tile-size", type=int, help="compute gradients in tiles of this many pixels a side, "
-                                                 "bounding memory (default: 1024)")
-    g.add_argument("--blur", type=float, default=0.0, help="Gaussian blur of each update, sigma in pixels")
-    g.add_argument("--decay", type=float, default=0.0, help="pull toward the mean colour each step (e.g. 0.01)")
+    g.add_argument("--tile-size", type=_positive_int, help="compute gradients in windows of at most this many "
+                                                           "pixels a side, bounding memory (default: 1024)")
+    g.add_argument("--blur", type=_non_negative, default=0.0, help="Gaussian blur of each update, sigma in pixels")
+    g.add_argument("--decay", type=_checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)"), default=0.0,
+                   help="pull toward the mean colour each step (e.g. 0.01)")
+    g.add_argument("--lapnorm", type=_count, default=0, metavar="N",
+                   help="normalize each update over N Laplacian pyramid levels (e.g. 4; default: 0 = off)")
+    g.add_argument("--param", choices=("pixel", "fft"), default="pixel",
+                   help="pixel: ascent on pixels in octaves (default); fft: on a decorrelated-colour Fourier "
+                        "image with random scale/rotation, all steps at full size (best from noise, --class)")
+    g.add_argument("--tv", type=_non_negative, default=0.0,
+                   help="total-variation penalty weight, smooths the result (e.g. 0.05; default: 0)")
+    g.add_argument("--keep-colors", action="store_true", help="keep the input's colours, take the dream's luminance")
     g.add_argument("--seed", type=int, help="random seed; the same seed gives the same image (default: random, "
                                             "recorded in the output's metadata)")
+    g.add_argument("--from", dest="recipe", metavar="IMAGE",
+                   help="run the recipe stored in an image minidream wrote again (same bytes); options given "
+                        "here override it")
     g.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
 
 
@@ -85,34 +137,59 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("dream", help="dream on an image (or on noise with --size)", epilog=EPILOG,
-                       description="Dream on an image and save the result; its metadata records every "
-                                   "parameter (PNG text, JPEG comment).")
-    p.add_argument("input", nargs="?", metavar="IN", help="input image (omit, with --size, to start from noise)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image, .png or .jpg")
-    p.add_argument("--size", type=_size, metavar="WxH", help="resize the input to WxH, or the noise size")
-    p.add_argument("--save-every", type=int, metavar="N",
+    p = sub.add_parser("dream", help="dream on images (or on noise with --size)", epilog=EPILOG,
+                       description="Dream on images and save the results; each carries its full recipe (PNG "
+                                   "text, JPEG comment): --from OUT re-runs it.")
+    p.add_argument("input", nargs="*", metavar="IN",
+                   help="input images, folders or glob patterns (several: -o is a folder); omit, with --size, "
+                        "to start from noise")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output image (.png, .jpg or .gif), or a folder for several inputs")
+    p.add_argument("--size", type=_arg(parse_size), metavar="N|WxH",
+                   help="resize the input: N = longer side N pixels (keeps the aspect ratio), WxH = exactly; "
+                        "or the noise size")
+    p.add_argument("--save-every", type=_positive_int, metavar="N",
                    help="also save the image every N steps, as OUT_o<octave>_s<step>.<ext>")
+    p.add_argument("--plot", metavar="PNG", help="also draw the objective against the steps, one panel per octave")
     _dream_options(p)
-    p.set_defaults(func=run_dream)
+    p.set_defaults(func=run_dream, subparser=p)
 
     p = sub.add_parser("zoom", help="dream, zoom into the centre, repeat: an animation", epilog=EPILOG,
                        description="The original notebook's zoom animation.")
-    p.add_argument("input", metavar="IN", help="first frame")
+    p.add_argument("input", nargs="?", metavar="IN", help="first frame (omit with --from)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="an animated .gif, or a folder for numbered PNG frames")
-    p.add_argument("--frames", type=int, default=30, help="number of frames (default: 30)")
-    p.add_argument("--scale", type=float, default=0.05, help="zoom per frame (default: 0.05 = 5%%)")
-    p.add_argument("--fps", type=float, default=10.0, help="GIF frame rate (default: 10)")
+                   help="an animated .gif, or a folder for numbered PNG frames (no other formats)")
+    p.add_argument("--frames", type=_positive_int, default=30, help="number of frames (default: 30)")
+    p.add_argument("--scale", type=_checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)"), default=0.05,
+                   help="zoom per frame (default: 0.05 = 5%%)")
+    p.add_argument("--fps", type=_positive, default=10.0, help="GIF frame rate (default: 10)")
     _dream_options(p)
-    p.set_defaults(func=run_zoom)
+    p.set_defaults(func=run_zoom, subparser=p)
+
+    p = sub.add_parser("atlas", help="one image dreamed at several layers (or models): a labelled sheet",
+                       epilog=EPILOG, description="Dream the image at each layer and write one contact sheet, "
+                                                  "the layer's name under each cell.")
+    p.add_argument("input", metavar="IN", help="the image to dream on")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the sheet, .png")
+    p.add_argument("--layers", type=lambda t: [n for n in t.split(",") if n], metavar="A,B,...",
+                   help="layers, one cell each (default: one per stage, the deepest layer at each resolution)")
+    p.add_argument("--models", type=lambda t: [n for n in t.split(",") if n], metavar="A,B,...",
+                   help="one row per model, each at its default layers (the architecture comparison)")
+    p.add_argument("--cell-size", type=_positive_int, default=256, help="cell size in pixels (default: 256)")
+    p.add_argument("--size", type=_arg(parse_size), metavar="N|WxH", help="resize the input first (as dream)")
+    _dream_options(p)
+    p.set_defaults(func=run_atlas)
+
+    p = sub.add_parser("classes", help="list a model's class names", epilog=EPILOG)
+    p.add_argument("model", nargs="?", default="auto", metavar="MODEL", help="model name or .h5 file")
+    p.set_defaults(func=run_classes)
 
     _add_video_parser(sub)
     _add_batch_parser(sub)
 
     p = sub.add_parser("classify", help="the model's top classes for an image", epilog=EPILOG)
     p.add_argument("input", metavar="IN", help="image to classify")
-    p.add_argument("--top", type=int, default=5, help="how many classes to show (default: 5)")
+    p.add_argument("--top", type=_positive_int, default=5, help="how many classes to show (default: 5)")
     _model_option(p)
     p.set_defaults(func=run_classify)
 
@@ -130,7 +207,9 @@ def build_parser():
 
 def main(argv=None):
     tune_cpu()  # before anything imports NumPy (the handlers import the engine): minidream/tuning.py
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -157,94 +236,223 @@ def _one_line(exc):
 
 
 # ---------------------------------------------------------------- subcommands
-def _objective(args, net):
-    """(objective, layer or None): --channel/--guide/--class terms summed, else L2(layer)."""
-    from minidream.metadata import default_layer
-    from minidream.objectives import L2, Channel, ClassNeuron, Guide
-
-    layer = args.layer or default_layer(net.meta)
-    terms = []
-    if args.channel:
-        terms.append(Channel(layer, args.channel))
-    if args.guide:
-        terms.append(Guide(args.guide, layer))
-    if args.cls is not None:
-        terms.append(ClassNeuron(args.cls))
-    if not terms:
-        return L2(layer), layer
-    uses_layer = args.channel or args.guide
-    return sum(terms), (layer if uses_layer else None)
+DREAM_OPTIONS = ("octaves", "octave_scale", "steps", "step_size", "jitter", "clip", "tile_size", "blur", "decay",
+                 "lapnorm", "param", "tv", "keep_colors")
+OBJECTIVE_OPTIONS = ("layer", "channel", "cls", "guide")
 
 
-def _dream_kwargs(args, net):
-    objective, layer = _objective(args, net)
-    seed = args.seed if args.seed is not None else secrets.randbits(31)
-    kwargs = dict(model=net, objective=objective, octaves=args.octaves, octave_scale=args.octave_scale,
-                  steps=args.steps, step_size=args.step_size, jitter=args.jitter, clip=args.clip,
-                  tile_size=args.tile_size, blur=args.blur, decay=args.decay, seed=seed,
-                  device=args.device, progress=args.progress)
-    return kwargs, layer
+def _given(args):
+    """The dests of the options written out on the command line (for --from: they override the recipe).
+
+    argparse cannot tell an option left at its default from one given with the default value, so the
+    subcommand's actions are matched against the words typed (abbreviations are off, see _Parser).
+    """
+    given = set()
+    for action in args.subparser._actions:
+        if any(token == o or token.startswith(o + "=") for o in action.option_strings for token in args.argv):
+            given.add(action.dest)
+    return given
 
 
-def _params(args, kwargs, layer):
-    """The metadata stored with an output: enough to run the same dream again."""
-    from minidream import __version__
+def _objective(args, net, rgb=None):
+    from minidream.options import build_objective, parse_layers
 
-    params = {k: v for k, v in kwargs.items() if k not in ("model", "objective", "progress", "device")}
-    params.update(minidream_version=__version__, model=args.model, objective=repr(kwargs["objective"]),
-                  input=args.input and os.path.basename(args.input))
-    if layer is not None:
-        params["layer"] = layer
-    return {k: v for k, v in params.items() if v is not None}
+    return build_objective(net, parse_layers(args.layer), args.channel, args.cls, args.guide, rgb)
+
+
+def _dream_kwargs(args, net, rgb=None):
+    """dream()'s keyword arguments from the options (the objective built for the input rgb, if any)."""
+    kwargs = {k: getattr(args, k) for k in DREAM_OPTIONS}
+    kwargs.update(model=net, objective=_objective(args, net, rgb), seed=args.seed, device=args.device,
+                  progress=args.progress)
+    return kwargs
+
+
+def _recipe_kwargs(args, kind):
+    """dream()/zoom() keyword arguments for --from: the recipe's, with the options given here on top.
+
+    The recipe's model is refused when its weights hash differs, unless --model is given; its input is
+    checked likewise unless an input is given.
+    """
+    from minidream.loading import resolve_model
+    from minidream.recipes import check_model, dream_kwargs, read_recipe
+
+    recipe = read_recipe(args.recipe)
+    if recipe.get("kind", "dream") != kind:
+        raise ValueError(f"{args.recipe} holds a {recipe.get('kind')} recipe: run `minidream {recipe.get('kind')} "
+                         f"--from {args.recipe}`")
+    given = _given(args)
+    kwargs = dream_kwargs(recipe)
+    net = resolve_model(args.model if "model" in given else kwargs["model"], args.device)
+    if "model" not in given:
+        check_model(recipe, net)
+    kwargs.update({k: getattr(args, k) for k in DREAM_OPTIONS if k in given}, model=net, device=args.device,
+                  progress=args.progress)
+    if "seed" in given:
+        kwargs["seed"] = args.seed
+    if given & set(OBJECTIVE_OPTIONS):
+        kwargs["objective"] = _objective(args, net)
+    if "size" in given:
+        kwargs["size"] = args.size
+    return recipe, kwargs
+
+
+def _recipe_input(recipe, args):
+    """The input of a --from run: the one given, else the recipe's (checked against its hash)."""
+    from minidream.imageio import load_rgb
+    from minidream.recipes import check_input
+
+    if args.input:
+        return args.input if isinstance(args.input, str) else args.input[0]
+    if recipe.get("input") is None:
+        if recipe.get("input_sha256"):
+            raise ValueError("the recipe's input was an image in memory, not a file: give the input image")
+        return None
+    check_input(recipe, load_rgb(recipe["input"])[0])
+    return recipe["input"]
 
 
 def run_dream(args):
-    from minidream.dreaming import dream
-    from minidream.imageio import output_format, save_image
+    from tqdm.auto import tqdm
+
+    from minidream.imageio import load_rgb, output_format
     from minidream.loading import resolve_model
+    from minidream.options import expand_inputs, resolve_size
 
-    if args.input is None and args.size is None:
+    if args.recipe:
+        recipe, kwargs = _recipe_kwargs(args, "dream")
+        output_format(args.output)
+        _dream_one(args, _recipe_input(recipe, args), args.output, kwargs, kwargs.pop("size", None))
+        return 0
+    inputs = expand_inputs(args.input)
+    if not inputs and args.size is None:
         raise ValueError("give an input image, or --size WxH to dream from noise")
-    output_format(args.output)  # fail now, not after the dream
-    if args.save_every is not None and args.save_every < 1:
-        raise ValueError(f"--save-every must be at least 1, got {args.save_every}")
+    many = len(inputs) > 1 or os.path.isdir(args.output)
+    if many:
+        os.makedirs(args.output, exist_ok=True)
+        outputs = [os.path.join(args.output, os.path.splitext(os.path.basename(i))[0] + ".png") for i in inputs]
+        if len(set(outputs)) < len(outputs):
+            raise ValueError("two inputs have the same name; their outputs would overwrite each other")
+    else:
+        outputs = [args.output]
+        output_format(args.output)  # fail now, not after the dream
+    for path in inputs:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"image not found: {path}")
+    if args.plot:
+        if many:
+            raise ValueError("--plot draws one dream's objective: give one input")
+        output_format(args.plot)
     net = resolve_model(args.model, args.device)
-    kwargs, layer = _dream_kwargs(args, net)
-    params = _params(args, kwargs, layer)
-    if args.size is not None:
-        params["size"] = list(args.size)
-    callback = None
-    if args.save_every:
-        stem, ext = os.path.splitext(args.output)
-        done = [0]
+    if not inputs:  # noise
+        size = args.size if isinstance(args.size, tuple) else (args.size, args.size)
+        _dream_one(args, None, args.output, _dream_kwargs(args, net), size)
+        return 0
+    files = tqdm(list(zip(inputs, outputs)), desc="files", unit="file", disable=not (many and args.progress))
+    for path, out in files:
+        rgb = load_rgb(path)[0]
+        kwargs = _dream_kwargs(args, net, rgb)
+        if many:
+            kwargs["progress"] = False  # the bar counts files
+        _dream_one(args, path, out, kwargs, resolve_size(args.size, rgb.shape))
+    return 0
 
-        def callback(octave, step, image):
-            done[0] += 1
-            if done[0] % args.save_every == 0:
-                save_image(image, f"{stem}_o{octave}_s{step:03d}{ext}", params)
 
-    image = dream(args.input, size=args.size, callback=callback, **kwargs)
-    save_image(image, args.output, params)
+def _dream_one(args, path, output, kwargs, size):
+    """One dream, saved with its recipe (and the --save-every snapshots and --plot)."""
+    from minidream.dreaming import dream
+    from minidream.imageio import save_image
+
+    if kwargs.get("seed") is None:
+        kwargs["seed"] = secrets.randbits(31)
+    history = [] if args.plot else None
+    stem, ext = os.path.splitext(output)
+    done, known = [0], {"seed": kwargs["seed"], "model": getattr(kwargs["model"], "source", None)}
+
+    def snapshot(octave, step, image):  # the full recipe exists only once the dream is done
+        done[0] += 1
+        if done[0] % args.save_every == 0:
+            save_image(image, f"{stem}_o{octave}_s{step:03d}{ext}", dict(known, octave=octave, step=step))
+
+    callback = snapshot if args.save_every else None
+    image = dream(path, size=size, callback=callback, history=history, **kwargs)
+    save_image(image, output)
+    if args.plot:
+        from minidream.plot import plot_history
+
+        save_image(plot_history(history, title=output), args.plot, {})
+    print(f"wrote {output}")
+
+
+def run_zoom(args):
+    from tqdm.auto import tqdm
+
+    from minidream.imageio import load_rgb, save_image
+    from minidream.loading import resolve_model
+    from minidream.zooming import zoom
+
+    output = args.output
+    gif = output if output.lower().endswith(".gif") else None
+    if gif is None and os.path.splitext(output)[1] and not os.path.isdir(output):
+        raise ValueError(f"zoom writes an animated .gif or a folder of PNG frames, not {output!r}; for a video, "
+                         "write the frames to a folder and join them, e.g. ffmpeg -i OUT/%04d.png z.mp4")
+    if args.recipe:
+        recipe, kwargs = _recipe_kwargs(args, "zoom")
+        image = _recipe_input(recipe, args)
+        given = _given(args)
+        frames, scale, fps = (getattr(args, k) if k in given else recipe[k] for k in ("frames", "scale", "fps"))
+    else:
+        if not args.input:
+            raise ValueError("give the first frame's image (or --from a zoom frame)")
+        net = resolve_model(args.model, args.device)
+        kwargs = _dream_kwargs(args, net, load_rgb(args.input)[0])
+        image, frames, scale, fps = args.input, args.frames, args.scale, args.fps
+    if gif is None:
+        os.makedirs(output, exist_ok=True)
+    progress = kwargs.pop("progress")
+    made = zoom(image, frames=frames, scale=scale, gif=gif, fps=fps, progress=False, **kwargs)
+    for i, frame in enumerate(tqdm(made, total=frames, desc="frames", unit="frame", disable=not progress)):
+        if gif is None:
+            save_image(frame, os.path.join(output, f"{i:04d}.png"))
+    print(f"wrote {output}")
+    return 0
+
+
+def run_atlas(args):
+    from minidream.atlas import atlas, compare
+    from minidream.imageio import load_rgb, output_format, save_image
+    from minidream.loading import resolve_model
+    from minidream.options import resolve_size
+
+    bad = [o for o in OBJECTIVE_OPTIONS if getattr(args, o)]
+    if bad:
+        flag = "--" + bad[0].replace("cls", "class")
+        raise ValueError(f"atlas dreams plain layers: use --layers A,B,... instead of {flag}")
+    if args.models and args.layers:
+        raise ValueError("give --layers (one model) or --models (each at its default layers), not both")
+    output_format(args.output)
+    rgb = load_rgb(args.input)[0]
+    size = resolve_size(args.size, rgb.shape)
+    kwargs = {k: getattr(args, k) for k in DREAM_OPTIONS}
+    kwargs.update(size=size, seed=args.seed, device=args.device, progress=args.progress)
+    if args.models:
+        sheet = compare(rgb, args.models, cell_size=args.cell_size, **kwargs)
+    else:
+        sheet = atlas(rgb, resolve_model(args.model, args.device), args.layers, cell_size=args.cell_size, **kwargs)
+    save_image(sheet, args.output)
     print(f"wrote {args.output}")
     return 0
 
 
-def run_zoom(args):
-    from minidream.imageio import save_image
+def run_classes(args):
     from minidream.loading import resolve_model
-    from minidream.zooming import zoom
 
-    gif = args.output if args.output.lower().endswith(".gif") else None
-    if gif is None:
-        os.makedirs(args.output, exist_ok=True)
-    net = resolve_model(args.model, args.device)
-    kwargs, layer = _dream_kwargs(args, net)
-    params = dict(_params(args, kwargs, layer), frames=args.frames, scale=args.scale)
-    for i, frame in enumerate(zoom(args.input, frames=args.frames, scale=args.scale, gif=gif, fps=args.fps,
-                                   **kwargs)):
-        if gif is None:
-            save_image(frame, os.path.join(args.output, f"{i:04d}.png"), dict(params, frame=i))
-    print(f"wrote {args.output}")
+    net = resolve_model(args.model)
+    names = net.meta.get("class_names") or []
+    if not names:
+        raise ValueError(f"model {args.model!r} has no class names (use class indexes with --class)")
+    for i, name in enumerate(names):
+        print(f"{i:4d}  {name}")
     return 0
 
 
@@ -346,10 +554,16 @@ def _job_kwargs(args):
     """
     from minidream.loading import resolve_model
 
+    from minidream import __version__
+    from minidream.recipes import weights_sha256
+
     net = resolve_model(args.model, args.device)
-    kwargs, layer = _dream_kwargs(args, net)
-    kwargs["objective"].bind(net)
-    recipe = _params(argparse.Namespace(**dict(vars(args), input=getattr(args, "input", None))), kwargs, layer)
+    kwargs = _dream_kwargs(args, net)
+    bound = kwargs["objective"].bind(net)
+    # The recipe each output of the job carries; an output already holding the same one is skipped on a rerun.
+    recipe = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items() if k in DREAM_OPTIONS}
+    recipe.update(model=args.model, model_sha256=weights_sha256(net), objective=repr(bound), seed=kwargs["seed"],
+                  minidream_version=__version__)
     kwargs.update(model=args.model, progress=False)
     return kwargs, recipe, net
 

@@ -13,32 +13,40 @@ bilinearly onto the next base and `steps` steps of
 are taken. The roll (np.roll semantics, wrapping around) moves the network's grid over
 the image so its stride pattern does not print into the dream.
 """
-import math
+import os
+import secrets
 import warnings
 
 import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from minidream.ascent import roll, update
-from minidream.backend import check_device, get_array_module, is_gpu, to_device
-from minidream.filters import gaussian_blur, octave_size, resize_bilinear
-from minidream.imageio import as_kind, from_network, input_mean, input_scale, load_rgb, to_network
+from minidream.ascent import update
+from minidream.backend import check_device, is_gpu, to_device
+from minidream.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
+from minidream.fourier import run_fourier
+from minidream.imageio import as_kind, attach_params, from_network, input_mean, input_scale, load_rgb, to_network
+from minidream.jitter import AUTO_TILE, checked_tile, gradient, margin_for, min_input_side
+from minidream.lapnorm import laplacian_normalize
 from minidream.loading import resolve_model
 from minidream.objectives import L2
+from minidream.recipes import check_input, check_model, make_recipe, read_recipe
+from minidream.recipes import dream_kwargs as recipe_kwargs
 from minidream.tuning import tune_cpu
 
-AUTO_TILE = 1024  # tile_size=None: octaves up to 1024 px a side run whole; larger ones in tiles
+PARAMS = ("pixel", "fft")
 
 
 def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octave_scale=1.4, steps=10,
-          step_size=1.5, jitter=32, clip=True, tile_size=None, blur=0.0, decay=0.0, size=None, seed=None,
-          device="cpu", progress=True, callback=None):
+          step_size=1.5, jitter=32, clip=True, tile_size=None, blur=0.0, decay=0.0, lapnorm=0, param="pixel",
+          tv=0.0, keep_colors=False, size=None, seed=None, device="cpu", progress=True, callback=None,
+          history=None, recipe=None):
     """Dream on an image; returns the result in the kind given, at the same size.
 
     image: a path or PIL image (any mode; EXIF orientation applied) -> PIL.Image; a uint8
         (H, W[, 3|4]) array -> uint8 (H, W, 3) array; None -> dream from noise of `size`
-        (returns a PIL.Image).
+        (returns a PIL.Image). Returned PIL images carry their recipe (minidream.recipes):
+        img.info["minidream"], and img.save() writes it (PNG text, JPEG/GIF comment).
     model: a name ("googlenet", "alexnet", "mini", "auto"), a .h5 path or a Net.
     layer: the layer for the default L2 objective. None = the model's default layer:
         meta["extra"]["default_layer"] when the model names one, else "inception_4c/output".
@@ -47,63 +55,123 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octav
     octaves, octave_scale: octave count and size ratio between octaves (the smallest is
         the image scaled by octave_scale^-(octaves-1)); fewer octaves are used, with a
         warning, when the small ones would be below the layer's minimum input size.
-    steps, step_size, jitter, clip: per-octave gradient steps, normalized step length,
-        maximum random roll in pixels, and whether to keep pixels within 0..255.
-    tile_size: compute gradients in tiles of at most this many pixels a side (with a
-        fresh random roll of the tile grid every step, so no seams stay put);
+    steps: gradient steps per octave: a number, or a list with one per octave, smallest first.
+    step_size, jitter, clip: normalized step length (> 0), maximum random shift in pixels
+        (the image is seen shifted inside mirrored context, minidream.jitter: no seams at its
+        edges), and whether to keep pixels within 0..255.
+    tile_size: compute gradients in windows of at most this many pixels a side (each tile plus
+        its context; a fresh random offset of the tile grid every step, so no seams stay put);
         None -> 1024, so memory stays bounded for any image size.
     blur: sigma (pixels) of a Gaussian blur of each update (0 = none).
     decay: x <- (1 - decay) x each step, an L2 pull toward the mean colour (0 = none).
+    lapnorm: normalize each update over this many Laplacian pyramid levels (0 = none; 4 is typical).
+    param: "pixel" (the notebook's ascent on pixels, in octaves) or "fft" (ascent on a decorrelated-colour
+        Fourier image with random scale/rotation jitter, minidream.fourier; best from noise).
+    tv: weight of a total-variation penalty (smooths; 0 = none).
+    keep_colors: keep the input's colours, taking only the dream's luminance.
     size: (width, height): the noise size for image=None, else the image is resized to it.
-    seed: seed of the one numpy Generator for jitter, tile rolls and noise; the same
-        seed gives bit-for-bit the same result.
+    seed: seed of the one numpy Generator for jitter, tile offsets and noise; the same
+        seed gives bit-for-bit the same result. None: a random seed, recorded in the recipe.
     device: "cpu" or "gpu" (CuPy; the net is moved there).
     progress: show a tqdm bar per octave.
     callback: callback(octave, step, image) after every step; octave counts from 0 (the
         smallest), image is the current octave as an RGB uint8 (h, w, 3) array.
+    history: a list that gets (octave, step, objective value) after every step.
+    recipe: a recipe dict, a PIL image carrying one, or a file minidream wrote: run that dream
+        again with every setting from it (change a setting by editing the dict). image, when
+        given, replaces the recipe's input; device, progress, callback and history apply.
     """
-    _check_numbers(octaves, octave_scale, steps, jitter, tile_size, blur, decay)
+    if recipe is not None:
+        return _dream_recipe(recipe, image, device, progress, callback, history)
+    _check_numbers(octaves, octave_scale, steps, step_size, jitter, tile_size, blur, decay, lapnorm, tv)
+    if param not in PARAMS:
+        raise ValueError(f"param must be one of {', '.join(PARAMS)}, got {param!r}")
     tune_cpu()  # the allocator setting (see minidream/tuning.py); a no-op after the first call
     if objective is not None and layer is not None:
         raise ValueError("give either layer or objective, not both (objectives name their own layers)")
     device = check_device(device)
     net = resolve_model(model, device)
+    if seed is None:
+        seed = secrets.randbits(31)
     rng = np.random.default_rng(seed)
-    rgb, kind = _start_image(image, size, rng)
+    rgb, kind, original = _start_image(image, size, rng)
     bound = (objective if objective is not None else L2(layer)).bind(net)
     x = to_device(to_network(rgb, net.meta), device)
-    x = run_octaves(net, bound, x, rng, octaves=octaves, octave_scale=octave_scale, steps=steps,
-                    step_size=step_size, jitter=jitter, clip=clip, tile_size=tile_size, blur=blur,
-                    decay=decay, progress=progress, callback=callback)
-    return as_kind(from_network(x, net.meta), kind)
+    common = dict(step_size=step_size, jitter=jitter, clip=clip, tile_size=tile_size, blur=blur, tv=tv,
+                  lapnorm=lapnorm, progress=progress, callback=callback, history=history)
+    if param == "fft":
+        x = run_fourier(net, bound, x, rng, steps=sum(steps_per_octave(steps, octaves)), **common)
+    else:
+        x = run_octaves(net, bound, x, rng, octaves=octaves, octave_scale=octave_scale, steps=steps,
+                        decay=decay, **common)
+    out = from_network(x, net.meta)
+    if keep_colors:
+        out = keep_luminance_only(rgb, out)
+    if kind != "pil" or not isinstance(seed, (int, np.integer)):
+        return as_kind(out, kind)
+    params = dict(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size, jitter=jitter,
+                  clip=clip, tile_size=tile_size, blur=blur, decay=decay, lapnorm=lapnorm, param=param, tv=tv,
+                  keep_colors=keep_colors, size=size)
+    name = os.path.abspath(image) if isinstance(image, (str, os.PathLike)) else None
+    made = make_recipe("dream", net, bound, name, original, seed, params)
+    return attach_params(as_kind(out, "pil"), made)
 
 
-def _check_numbers(octaves, octave_scale, steps, jitter, tile_size, blur, decay):
+def _dream_recipe(source, image, device, progress, callback, history):
+    """dream() with every setting from a recipe (see minidream.recipes); image replaces its input."""
+    recipe = read_recipe(source)
+    if recipe.get("kind", "dream") != "dream":
+        raise ValueError(f"this is a {recipe['kind']} recipe: run it with minidream.{recipe['kind']}(recipe=...)")
+    kwargs = recipe_kwargs(recipe)
+    net = resolve_model(kwargs.pop("model"), device)
+    if recipe.get("model_sha256"):
+        check_model(recipe, net)
+    if image is None and recipe.get("input") is not None:
+        image = recipe["input"]
+        check_input(recipe, load_rgb(image)[0])
+    elif image is None and recipe.get("input_sha256") and recipe.get("size") is None:
+        raise ValueError("the recipe's input was an image in memory, not a file: pass it as image=")
+    return dream(image, model=net, device=device, progress=progress, callback=callback, history=history,
+                 **kwargs)
+
+
+def keep_luminance_only(original, dreamed):
+    """The dream's luminance (Rec. 601 luma) on the original's colours: original + (Y_dream - Y_original)."""
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    delta = dreamed.astype(np.float32) @ luma - original.astype(np.float32) @ luma
+    return np.clip(np.rint(original + delta[..., None]), 0, 255).astype(np.uint8)
+
+
+def _check_numbers(octaves, octave_scale, steps, step_size, jitter, tile_size, blur, decay, lapnorm, tv):
     if int(octaves) < 1:
         raise ValueError(f"octaves must be at least 1, got {octaves}")
     if not octave_scale > 1.0:
         raise ValueError(f"octave_scale must be greater than 1, got {octave_scale}")
-    if int(steps) < 0 or int(jitter) < 0:
-        raise ValueError(f"steps and jitter must be >= 0, got steps={steps}, jitter={jitter}")
+    steps_per_octave(steps, octaves)
+    if not step_size > 0:
+        raise ValueError(f"step_size must be positive, got {step_size}")
+    if int(jitter) < 0 or int(lapnorm) < 0:
+        raise ValueError(f"jitter and lapnorm must be >= 0, got jitter={jitter}, lapnorm={lapnorm}")
     if tile_size is not None and int(tile_size) < 1:
         raise ValueError(f"tile_size must be a positive number of pixels, got {tile_size}")
-    if blur < 0 or not 0 <= decay < 1:
-        raise ValueError(f"blur must be >= 0 and decay in [0, 1), got blur={blur}, decay={decay}")
+    if blur < 0 or tv < 0 or not 0 <= decay < 1:
+        raise ValueError(f"blur and tv must be >= 0 and decay in [0, 1), got blur={blur}, tv={tv}, decay={decay}")
 
 
 def _start_image(image, size, rng):
-    """(RGB image (H, W, 3), kind): the input, resized to `size` when given, or noise."""
+    """(RGB image (H, W, 3), kind, the input as given or None): the input, resized to `size`, or noise."""
     if image is None:
         if size is None:
             raise ValueError("give an image, or image=None with size=(width, height) to dream from noise")
         w, h = (int(v) for v in size)
         # Near-grey noise: the patterns that grow from it are the network's own.
-        return 128.0 + rng.uniform(-16.0, 16.0, size=(h, w, 3)), "pil"
-    rgb, kind = load_rgb(image)
+        return 128.0 + rng.uniform(-16.0, 16.0, size=(h, w, 3)), "pil", None
+    original, kind = load_rgb(image)
+    rgb = original
     if size is not None:
         w, h = (int(v) for v in size)
         rgb = np.asarray(Image.fromarray(rgb).resize((w, h), Image.LANCZOS))
-    return rgb, kind
+    return rgb, kind, original
 
 
 def pyramid_sizes(size, octaves, octave_scale):
@@ -112,11 +180,6 @@ def pyramid_sizes(size, octaves, octave_scale):
     for _ in range(octaves - 1):
         sizes.append(octave_size(sizes[-1], octave_scale))
     return sizes
-
-
-def min_input_side(net, objective):
-    """The smallest square input side for which every layer the objective reads has an output."""
-    return max(net.min_input_size(layer) for layer in objective.layers)
 
 
 def usable_octaves(objective, side, size, octaves, octave_scale):
@@ -137,33 +200,49 @@ def usable_octaves(objective, side, size, octaves, octave_scale):
 
 
 def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, step_size=1.5, jitter=32,
-                clip=True, tile_size=None, blur=0.0, decay=0.0, progress=True, callback=None):
+                clip=True, tile_size=None, blur=0.0, decay=0.0, lapnorm=0, tv=0.0, progress=True, callback=None,
+                history=None):
     """The octave loop on a network-space image x (1, 3, H, W); returns the dreamed x.
 
-    objective must be bound to net (objective.bind(net)).
+    objective must be bound to net (objective.bind(net)). steps: an int, or one int per requested octave,
+    smallest first (when small octaves are dropped, their entries go with them). history: a list that gets
+    (octave, step, objective value) after every step.
     """
     side = min_input_side(net, objective)
     sizes = usable_octaves(objective, side, x.shape[-2:], octaves, octave_scale)
-    tile = AUTO_TILE if tile_size is None else int(tile_size)
-    if tile < 2 * side:  # tiles can be as small as half the tile size (see _splits)
-        raise ValueError(f"tile_size must be at least {2 * side} for {', '.join(objective.layers)} "
-                         f"(twice the {side} pixels it needs), got {tile}")
+    per_octave = steps_per_octave(steps, octaves)[octaves - len(sizes):]
+    margin = margin_for(net, objective.layers)
+    tile = checked_tile(tile_size, side, margin, jitter, objective)
     lo, hi = _clip_bounds(net, x, clip)
     bases = [x]
     for s in sizes[1:]:
         bases.append(resize_bilinear(bases[-1], s))
     detail = None
-    for octave, base in enumerate(reversed(bases)):
+    for octave, (base, count) in enumerate(zip(reversed(bases), per_octave)):
         h, w = base.shape[-2:]
         x = base.copy() if detail is None else base + resize_bilinear(detail, (h, w))
-        bar = tqdm(range(steps), desc=f"octave {octave + 1}/{len(bases)} {w}x{h}", disable=not progress,
+        bar = tqdm(range(count), desc=f"octave {octave + 1}/{len(bases)} {w}x{h}", disable=not progress,
                    leave=False)
         for step in bar:
-            x = make_step(net, objective, x, rng, step_size, jitter, lo, hi, tile, blur, decay)
+            value = make_step(net, objective, x, rng, step_size, jitter, lo, hi, tile, blur, decay, margin,
+                              lapnorm, tv)
+            if history is not None:
+                history.append((octave, step, value))
             if callback is not None:
                 callback(octave, step, from_network(x, net.meta))
         detail = x - base
     return x
+
+
+def steps_per_octave(steps, octaves):
+    """[steps for each octave, smallest first] from an int or a list of one int per octave."""
+    counts = [int(steps)] * int(octaves) if isinstance(steps, (int, np.integer)) else [int(v) for v in steps]
+    if len(counts) != int(octaves):
+        raise ValueError(f"steps has {len(counts)} entries for {octaves} octaves: give one per octave, "
+                         "smallest first, or a single number")
+    if any(v < 0 for v in counts):
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    return counts
 
 
 def _clip_bounds(net, x, clip):
@@ -179,46 +258,22 @@ def _clip_bounds(net, x, clip):
 
 
 def make_step(net, objective, x, rng, step_size=1.5, jitter=32, lo=None, hi=None, tile=AUTO_TILE, blur=0.0,
-              decay=0.0):
-    """One jittered gradient-ascent step on x (1, 3, H, W); returns the new x.
+              decay=0.0, margin=0, lapnorm=0, tv=0.0):
+    """One jittered gradient-ascent step on x (1, 3, H, W), in place; returns the objective value before it.
 
     lo, hi: per-channel clip bounds from _clip_bounds (None: no clipping, NumPy only).
+    margin: mirrored context kept around the image (minidream.jitter.margin_for).
+    lapnorm: normalize the gradient over this many Laplacian pyramid levels (0 = not).
+    tv: weight of the total-variation penalty, against the gradient scaled to mean |g| = 1.
     """
     ox, oy = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
-    x = roll(x, oy, ox)
-    g = gaussian_blur(gradient(net, objective, x, tile, rng), blur)
+    value, g = gradient(net, objective, x, tile, rng, (oy, ox), jitter, margin)
+    g = gaussian_blur(g, blur)
+    if lapnorm:
+        g = laplacian_normalize(g, lapnorm)
+    if tv:
+        g = normalized(g) - np.float32(tv) * tv_gradient(x)
     if decay:
         x *= 1.0 - decay
     update(x, g, step_size, lo, hi)
-    return roll(x, -oy, -ox)
-
-
-def gradient(net, objective, x, tile, rng):
-    """d objective / dx for x (1, 3, H, W), tile by tile when x is larger than tile.
-
-    Tiles get no context from their neighbours, so the tile grid is rolled by a fresh
-    random offset every step: seams land somewhere else each time and average out.
-    """
-    h, w = x.shape[-2:]
-    if h <= tile and w <= tile:
-        return _gradient_whole(net, objective, x)
-    sy, sx = (int(v) for v in rng.integers(0, tile, size=2))
-    shifted = roll(x, sy, sx)
-    g = get_array_module(x).empty_like(x)
-    for y0, y1 in _splits(h, tile):
-        for x0, x1 in _splits(w, tile):
-            g[..., y0:y1, x0:x1] = _gradient_whole(net, objective, shifted[..., y0:y1, x0:x1].copy())
-    return roll(g, -sy, -sx)
-
-
-def _gradient_whole(net, objective, x):
-    acts = net.forward(x, end=list(objective.layers))
-    _, grads = objective(acts)
-    return net.backward(grads)
-
-
-def _splits(n, tile):
-    """[(start, stop)] cutting n pixels into ceil(n / tile) nearly equal pieces of at most tile."""
-    k = math.ceil(n / tile)
-    edges = [round(i * n / k) for i in range(k + 1)]
-    return list(zip(edges[:-1], edges[1:]))
+    return value

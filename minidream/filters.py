@@ -83,3 +83,23 @@ def _convolve_axis(x, taps, axis):
         index[axis] = slice(i, i + n)
         out += float(t) * padded[tuple(index)]
     return out
+
+
+def normalized(g):
+    """g / mean(|g|) (g itself when it is all zeros): the scale the dream's update step uses."""
+    xp = get_array_module(g)
+    mean = xp.abs(g).mean()
+    return g / mean if float(mean) > 0 else g
+
+
+def tv_gradient(x):
+    """Gradient of the anisotropic total variation sum |x[i+1, j] - x[i, j]| + |x[i, j+1] - x[i, j]| over
+    the last two axes: sign(x - previous) - sign(next - x) along each axis (0 past the edges)."""
+    xp = get_array_module(x)
+    g = xp.zeros_like(x)
+    for axis in (x.ndim - 2, x.ndim - 1):
+        d = xp.sign(xp.diff(x, axis=axis))
+        pad = [(0, 0)] * x.ndim
+        g += xp.pad(d, [(1, 0) if i == axis else p for i, p in enumerate(pad)])
+        g -= xp.pad(d, [(0, 1) if i == axis else p for i, p in enumerate(pad)])
+    return g

@@ -17,6 +17,7 @@ from minidream.backend import as_numpy
 from minidream.files import atomic_write
 
 METADATA_KEY = "minidream"
+SAVE_FORMATS = ("PNG", "JPEG", "GIF")  # the formats whose metadata save_image writes
 
 
 def load_rgb(image):
@@ -145,28 +146,48 @@ def from_network(x, meta):
 def save_image(image, path, params=None):
     """Write an image atomically (temp file beside it, then rename), with its parameters.
 
-    image: PIL image or uint8 array. params (a JSON-able dict, e.g. the dream settings)
-    go into PNG text chunks, one per key plus the whole dict as JSON under "minidream",
-    or into the JPEG comment as JSON. The format follows the extension.
+    image: PIL image or uint8 array. params (a JSON-able dict, e.g. the dream's recipe; default: the recipe
+    a PIL image from dream() carries) go into PNG text chunks, one per key plus the whole dict as JSON under
+    "minidream", or into the JPEG or GIF comment as JSON. The format follows the extension.
     """
     path = os.fspath(path)
-    img = image if isinstance(image, Image.Image) else Image.fromarray(array_to_rgb(image), "RGB")
+    if isinstance(image, Image.Image):
+        if params is None:
+            params = json.loads(image.info.get(METADATA_KEY, "null"))
+        img = image.copy()  # no encoderinfo of its own (attach_params): the params given here win
+    else:
+        img = Image.fromarray(array_to_rgb(image), "RGB")
     fmt = output_format(path)
-    kwargs = {}
-    if params:
-        text = json.dumps(params, sort_keys=True)
-        if fmt == "PNG":
-            info = PngImagePlugin.PngInfo()
-            info.add_text(METADATA_KEY, text)
-            for key, value in sorted(params.items()):
-                info.add_text(key, value if isinstance(value, str) else json.dumps(value))
-            kwargs["pnginfo"] = info
-        elif fmt == "JPEG":
-            kwargs["comment"] = text
+    kwargs = _encoder_params(params, fmt)
     if fmt == "JPEG":
         kwargs["quality"] = 95
         img = img.convert("RGB")
     atomic_write(path, lambda f: img.save(f, format=fmt, **kwargs))
+
+
+def _encoder_params(params, fmt=None):
+    """Pillow save() keywords carrying params: pnginfo (PNG text) and comment (JPEG, GIF); {} for none."""
+    if not params:
+        return {}
+    text = json.dumps(params, sort_keys=True)
+    kwargs = {}
+    if fmt in (None, "PNG"):
+        info = PngImagePlugin.PngInfo()
+        info.add_text(METADATA_KEY, text)
+        for key, value in sorted(params.items()):
+            info.add_text(key, value if isinstance(value, str) else json.dumps(value))
+        kwargs["pnginfo"] = info
+    if fmt in (None, "JPEG", "GIF"):
+        kwargs["comment"] = text
+    return kwargs
+
+
+def attach_params(img, params):
+    """img (PIL) carrying params: in img.info["minidream"], and written by a plain img.save() (Pillow keeps
+    an image's own encoderinfo: PNG text, JPEG/GIF comment)."""
+    img.info[METADATA_KEY] = json.dumps(params, sort_keys=True)
+    img.encoderinfo = _encoder_params(params)
+    return img
 
 
 def output_format(path):
@@ -178,6 +199,9 @@ def output_format(path):
     fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
     if fmt is None:
         raise ValueError(f"cannot tell the image format from {path!r}: use .png or .jpg")
+    if fmt not in SAVE_FORMATS:
+        raise ValueError(f"minidream writes .png, .jpg and .gif images, not {fmt} ({path!r}); "
+                         "for a zoom, give a .gif or a folder")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"output folder does not exist: {folder}")
@@ -185,7 +209,7 @@ def output_format(path):
 
 
 def read_params(path):
-    """The parameters `save_image` stored in a PNG or JPEG, as a dict ({} when none)."""
+    """The parameters `save_image` stored in a PNG, JPEG or GIF, as a dict ({} when none)."""
     img = open_image(path)
     text = img.info.get(METADATA_KEY)
     if text is None and "comment" in img.info:

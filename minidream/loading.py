@@ -43,27 +43,37 @@ def _caffemodel_path(path):
 
 
 def load_model(name_or_path, device="cpu"):
-    """A Net for a model name or file (see the module doc); device "cpu" or "gpu"."""
+    """A Net for a model name or file (see the module doc); device "cpu" or "gpu".
+
+    net.source says what was loaded, so it can be loaded again: "googlenet", "alexnet" or "mini" (also for
+    "auto"), or the file's absolute path.
+    """
     name = os.fspath(name_or_path)
     if name == "auto":
         if cache.model_path("googlenet").exists():
-            return Net.load(cache.model_path("googlenet"), device)
+            return _loaded(cache.model_path("googlenet"), device, "googlenet")
         print("minidream: using the small built-in 'mini' model; for GoogLeNet run "
               "`python -m weights_tools fetch googlenet`", file=sys.stderr)
-        return Net.load(_mini_path(), device)
+        return _loaded(_mini_path(), device, "mini")
     if name == "mini":
-        return Net.load(_mini_path(), device)
+        return _loaded(_mini_path(), device, "mini")
     if name in MODELS:
-        return Net.load(fetch_model(name), device)
+        return _loaded(fetch_model(name), device, name)
     if name.lower().endswith(".caffemodel"):
         if not os.path.isfile(name):
             raise FileNotFoundError(f"no such .caffemodel file: {name}")
-        return Net.load(_caffemodel_path(name), device)
+        return _loaded(_caffemodel_path(name), device, os.path.abspath(name))
     if name.lower().endswith(".h5") or os.path.isfile(name):
-        return Net.load(name, device)
+        return _loaded(name, device, os.path.abspath(name))
     raise ValueError(
         f"unknown model {name!r}: give one of {', '.join(NAMES)}, a .h5 model file or a .caffemodel file"
     )
+
+
+def _loaded(path, device, source):
+    net = Net.load(path, device)
+    net.source = source
+    return net
 
 
 def resolve_model(model, device="cpu"):

@@ -2,7 +2,7 @@
 benchmarks without a download (minidream.architectures has the graphs)."""
 import numpy as np
 
-from minidream.architectures import ARCHITECTURES, architecture  # noqa: F401  (models.architecture(name) reads well)
+from minidream.architectures import ARCHITECTURES, architecture  # noqa: F401  (models.ARCHITECTURES, models.architecture: one place to find a model)
 from minidream.net import Net
 
 

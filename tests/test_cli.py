@@ -80,7 +80,7 @@ def test_missing_input_and_bad_flags(files, capsys):
     with pytest.raises(SystemExit) as info:
         main(["dream", files["photo"], "-o", "x.png", "--size", "big"])
     err = capsys.readouterr().err.strip()
-    assert info.value.code == 2 and len(err.splitlines()) == 1 and "WIDTHxHEIGHT" in err
+    assert info.value.code == 2 and len(err.splitlines()) == 1 and "800x600" in err
 
 
 def test_help_explains_every_dream_flag(capsys):
@@ -119,7 +119,8 @@ def test_python_m_minidream_runs_without_traceback(files):
                              str(files["folder"] / "y.png"), "--model", files["model"], "--octaves", "0"],
                             capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr.strip() == "minidream: error: octaves must be at least 1, got 0"
+    assert result.stderr.strip() == ("python -m minidream dream: error: argument --octaves: expected a whole "
+                                     "number >= 1, got '0' (see --help)")
 
 
 def test_models_lists_the_zoo(capsys, tmp_path, monkeypatch):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.dreaming import (_clip_bounds, _splits, dream, gradient, make_step, min_input_side, pyramid_sizes, roll,
-                             run_octaves)
+from minidream.ascent import roll
+from minidream.dreaming import _clip_bounds, dream, make_step, min_input_side, pyramid_sizes, run_octaves
+from minidream.jitter import _offset_splits, _splits, extend, gradient
 from minidream.imageio import to_network
 from minidream.models import random_model
 from minidream.net import UnknownLayerError
@@ -58,12 +59,13 @@ def test_layer_l2_grows(net, photo):
     before = _l2(net, photo)
     out = dream(photo, model=net, seed=0, layer=LAYER, octaves=1, steps=4, progress=False)
     assert _l2(net, out) > 1.03 * before
-    # Without jitter's wrap-around seams the ascent is steep, far above an undirected change as big.
+    # Without jitter the ascent is steep, far above an undirected change as big (the net sees the image in
+    # mirrored context while dreaming, so the bare image's L2 grows a little less than the window's).
     out = dream(photo, model=net, seed=0, layer=LAYER, octaves=1, steps=4, jitter=0, progress=False)
     change = np.abs(out.astype(int) - photo).mean()
     noise = np.random.default_rng(0).choice([-1, 1], size=photo.shape) * round(change)
     shaken = np.clip(photo.astype(int) + noise, 0, 255).astype(np.uint8)
-    assert _l2(net, out) > 1.25 * before
+    assert _l2(net, out) > 1.2 * before
     assert _l2(net, out) - before > 3 * abs(_l2(net, shaken) - before)
 
 
@@ -112,16 +114,27 @@ class _Shift:
         return float((a * ramp).sum()), {self.layers[0]: ramp}
 
 
-def test_jitter_is_undone_exactly(net, photo):
+def test_step_sees_the_image_shifted_in_odd_mirrored_context(net, photo):
     x = to_network(photo, net.meta)
     objective = _Shift()
-    got = make_step(net, objective, x.copy(), np.random.default_rng(3), step_size=1.5, jitter=32, tile=1024)
+    got = x.copy()
+    make_step(net, objective, got, np.random.default_rng(3), step_size=1.5, jitter=32, tile=1024, margin=5)
     ox, oy = np.random.default_rng(3).integers(-32, 33, size=2)
-    shifted = np.roll(x, (oy, ox), axis=(-2, -1))
-    g = gradient(net, objective, shifted, 1024, None)
-    expected = np.roll(shifted + np.float32(1.5 / float(np.abs(g).mean())) * g, (-oy, -ox), axis=(-2, -1))
     assert (ox, oy) != (0, 0)
+    pad = 5 + 64
+    big = extend(x, pad)
+    # rows above the image: margin + jitter + oy; columns left of it: margin + jitter + ox
+    top, left = 5 + 32 + oy, 5 + 32 + ox
+    seen = big[..., pad - top:pad - top + 64 + 2 * 37, pad - left:pad - left + 80 + 2 * 37].copy()
+    acts = net.forward(seen, end=list(objective.layers))
+    g = net.backward(objective(acts)[1])[..., top:top + 64, left:left + 80]
+    expected = x + np.float32(1.5 / float(np.abs(g).mean())) * g
     np.testing.assert_array_equal(got, expected)
+
+
+def test_odd_reflection_continues_a_ramp():
+    ramp = np.arange(6, dtype=np.float32)[None, None, None, :].repeat(4, axis=2)
+    np.testing.assert_array_equal(extend(ramp, 3)[0, 0, 3], np.arange(-3, 9, dtype=np.float32))
 
 
 def test_zero_gradient_leaves_image_unchanged(net, photo):
@@ -131,7 +144,8 @@ def test_zero_gradient_leaves_image_unchanged(net, photo):
             return 0.0, {self.layers[0]: np.zeros_like(a)}
 
     x = to_network(photo, net.meta)
-    got = make_step(net, Zero(), x.copy(), np.random.default_rng(0), jitter=32, tile=1024)
+    got = x.copy()
+    make_step(net, Zero(), got, np.random.default_rng(0), jitter=32, tile=1024)
     np.testing.assert_array_equal(got, x)
 
 
@@ -146,11 +160,12 @@ def test_tiled_equals_untiled_when_tile_covers_image(net, photo):
     x = to_network(photo, net.meta)
     kwargs = dict(octaves=2, steps=2, progress=False)
     whole = run_octaves(net, objective, x, np.random.default_rng(5), tile_size=None, **kwargs)
-    covered = run_octaves(net, objective, x, np.random.default_rng(5), tile_size=80, **kwargs)
+    # 80 pixels plus 2 * (margin 18 + jitter 32) of context: one window of 180
+    covered = run_octaves(net, objective, x, np.random.default_rng(5), tile_size=180, **kwargs)
     np.testing.assert_array_equal(whole, covered)
 
 
-def test_tiles_have_fresh_roll_and_bounded_size(net, photo):
+def test_tiles_have_fresh_offsets_and_bounded_size(net, photo):
     objective = L2("conv2/3x3").bind(net)
     x = to_network(photo, net.meta)
     sizes = []
@@ -162,13 +177,24 @@ def test_tiles_have_fresh_roll_and_bounded_size(net, photo):
 
     net.forward = spy
     try:
-        a = gradient(net, objective, x, 40, np.random.default_rng(0))
-        b = gradient(net, objective, x, 40, np.random.default_rng(1))
+        _, a = gradient(net, objective, x, 40, np.random.default_rng(0), (3, -2), jitter=4, margin=2)
+        _, b = gradient(net, objective, x, 40, np.random.default_rng(1), (3, -2), jitter=4, margin=2)
     finally:
         del net.forward
     assert a.shape == x.shape and np.isfinite(a).all()
-    assert all(h <= 40 and w <= 40 for h, w in sizes) and len(sizes) == 2 * 2 * 2
+    assert all(h <= 40 and w <= 40 for h, w in sizes) and len(sizes) >= 2 * 2 * 2
     assert not np.array_equal(a, b)  # the tile grid moved with the seed
+
+
+def test_offset_splits_stay_between_a_sixth_and_the_whole_core():
+    rng = np.random.default_rng(0)
+    for n, core in [(1200, 256), (900, 300), (257, 256), (64, 40)]:
+        for _ in range(20):
+            pieces = _offset_splits(n, core, rng)
+            assert pieces[0][0] == 0 and pieces[-1][1] == n
+            assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
+            lengths = [stop - start for start, stop in pieces]
+            assert max(lengths) <= core and (len(pieces) == 1 or min(lengths) >= core // 6)
 
 
 def test_splits_cover_in_nearly_equal_pieces():
@@ -192,7 +218,7 @@ def test_big_image_in_tiles(net):
     finally:
         del net.forward
     assert out.shape == img.shape and not np.array_equal(out, img)
-    assert max(max(s) for s in sizes) <= 256 and len(sizes) == 4 * 5
+    assert max(max(s) for s in sizes) <= 256 and len(sizes) >= 4 * 5
 
 
 def test_tiny_input_uses_fewer_octaves_and_says_so(net):

@@ -46,7 +46,7 @@ def test_dream_on_the_gpu_path(monkeypatch):
     cpu = np.asarray(dream(image, device="cpu", **kwargs), np.float64)
     _, launcher = fake_cupy.install(monkeypatch)
     gpu = np.asarray(dream(image, device="gpu", **kwargs), np.float64)
-    assert {"roll", "abs_sum", "dream_update"} <= launcher.launched
+    assert {"abs_sum", "dream_update"} <= launcher.launched  # the jitter is a mirrored window now, no roll
     assert np.abs(cpu - image).mean() > 1  # the dream changed the image
     assert np.abs(gpu - cpu).max() <= 1  # 8-bit output: at most a rounding step apart
 
