@@ -20,6 +20,8 @@ import numpy as np
 
 from minidream.ascent import roll, update
 from minidream.backend import check_device, get_array_module, is_gpu, to_device
+from minidream.budget import check_dream_memory
+from minidream.errors import NonFiniteError
 from minidream.filters import gaussian_blur, octave_size, resize_bilinear
 from minidream.imageio import as_kind, from_network, input_scale, load_rgb, to_network
 from minidream.loading import resolve_model
@@ -150,6 +152,7 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
     if tile < 2 * side:  # tiles can be as small as half the tile size (see _splits)
         raise ValueError(f"tile_size must be at least {2 * side} for {', '.join(objective.layers)} "
                          f"(twice the {side} pixels it needs), got {tile}")
+    check_dream_memory(net, objective.layers, sizes[0], tile)
     lo, hi = _clip_bounds(net, x, clip)
     bases = [x]
     for s in sizes[1:]:
@@ -161,7 +164,10 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
         bar = tqdm(range(steps), desc=f"octave {octave + 1}/{len(bases)} {w}x{h}", disable=not progress,
                    leave=False)
         for step in bar:
-            x = make_step(net, objective, x, rng, step_size, jitter, lo, hi, tile, blur, decay)
+            try:
+                x = make_step(net, objective, x, rng, step_size, jitter, lo, hi, tile, blur, decay)
+            except NonFiniteError as exc:
+                raise NonFiniteError(f"octave {octave + 1}, step {step + 1}: {exc}") from None
             if callback is not None:
                 callback(octave, step, from_network(x, net.meta))
         detail = x - base
@@ -189,6 +195,9 @@ def make_step(net, objective, x, rng, step_size=1.5, jitter=32, lo=None, hi=None
     ox, oy = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
     x = roll(x, oy, ox)
     g = gaussian_blur(gradient(net, objective, x, tile, rng), blur)
+    if not bool(get_array_module(g).isfinite(g).all()):
+        raise NonFiniteError("the gradient is not finite (NaN or infinity); the model's weights overflow on this "
+                             "image: check the model file, or lower --step-size")
     if decay:
         x *= 1.0 - decay
     update(x, g, step_size, lo, hi)
@@ -215,7 +224,10 @@ def gradient(net, objective, x, tile, rng):
 
 def _gradient_whole(net, objective, x):
     acts = net.forward(x, end=list(objective.layers))
-    _, grads = objective(acts)
+    value, grads = objective(acts)
+    if not math.isfinite(float(value)):
+        raise NonFiniteError(f"the objective is {float(value)}; the model's weights overflow on this image: "
+                             "check the model file, or lower --step-size")
     return net.backward(grads)
 
 

@@ -9,13 +9,18 @@ Network input space is what Caffe models were trained on: channels in the model'
 """
 import json
 import os
+import struct
 
 import numpy as np
 
+from minidream import limits
 from minidream.backend import as_numpy
-from minidream.files import atomic_write
+from minidream.errors import ImageError, NonFiniteError
+from minidream.files import atomic_write, check_writable
 
 METADATA_KEY = "minidream"
+# Formats Pillow writes RGB to without optional plugins (it registers .h5, .fits, .grib ... with stub writers).
+WRITABLE = {"PNG", "JPEG", "BMP", "TIFF", "GIF", "PPM", "TGA", "WEBP"}
 
 
 def load_rgb(image):
@@ -38,19 +43,32 @@ def load_rgb(image):
     )
 
 
-def open_image(path):
-    """Open an image file fully (the file is closed afterwards), with a clear error."""
+def open_image(path, max_pixels=None):
+    """Open an image file fully (the file is closed afterwards), with a clear error.
+
+    The pixel count is checked from the header before anything is decoded (minidream.limits.check_pixels:
+    max_pixels, default $MINIDREAM_MAX_PIXELS or 50 megapixels). ImageError for anything unreadable."""
     from PIL import Image, UnidentifiedImageError
 
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"image not found: {path}")
+    limit = limits.max_pixels() if max_pixels is None else int(max_pixels)
+    Image.MAX_IMAGE_PIXELS = max(limit, Image.MAX_IMAGE_PIXELS or 0)  # our ceiling decides, not Pillow's
     try:
         with Image.open(path) as img:
+            problem = limits.check_pixels(*img.size, path, limit)
+            if problem:
+                raise ImageError(problem)
             img.load()
             return img
     except UnidentifiedImageError:
-        raise ValueError(f"{path} is not an image Pillow can read (PNG, JPEG, GIF, TIFF, ...)") from None
+        raise ImageError(f"{path} is not an image Pillow can read (PNG, JPEG, GIF, TIFF, ...)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, Image.DecompressionBombError) as exc:
+        if isinstance(exc, (ImageError, FileNotFoundError, PermissionError)):
+            raise
+        raise ImageError(f"{path} cannot be decoded ({' '.join(str(exc).split()) or type(exc).__name__}); "
+                         "it is damaged or truncated: use another copy") from None
 
 
 def pil_to_rgb(img):
@@ -133,6 +151,9 @@ def from_network(x, meta):
     a = as_numpy(x).reshape(3, x.shape[-2], x.shape[-1]) / np.float32(input_scale(meta))
     mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)
     a = (a + mean[:, None, None]).transpose(1, 2, 0)
+    if not np.isfinite(a).all():  # casting NaN to uint8 gives black or garbage: never write that as a result
+        raise NonFiniteError(f"the image holds {np.count_nonzero(~np.isfinite(a))} non-finite values (NaN or "
+                             "infinity): the model's weights or the dream's settings make the numbers overflow")
     if _channel_order(meta) == "BGR":
         a = a[:, :, ::-1]
     return np.clip(np.rint(a), 0, 255).astype(np.uint8)
@@ -168,7 +189,7 @@ def save_image(image, path, params=None):
 
 
 def output_format(path):
-    """Pillow's format name for an output path, from its extension; checks the folder exists.
+    """Pillow's format name for an output path, from its extension; checks the folder is writable.
 
     Cheap, so callers can reject a bad output path before any long computation.
     """
@@ -176,11 +197,9 @@ def output_format(path):
 
     path = os.fspath(path)
     fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
-    if fmt is None:
-        raise ValueError(f"cannot tell the image format from {path!r}: use .png or .jpg")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"output folder does not exist: {folder}")
+    if fmt not in WRITABLE:
+        raise ValueError(f"cannot write images as {path!r}: use .png or .jpg (the extension picks the format)")
+    check_writable(path)  # folder exists and is writable, the file is not read-only
     return fmt
 
 

@@ -5,7 +5,8 @@ MAX_CHANNELS channels, every blob of the graph at the nominal input has at most 
 and blob names are at most MAX_NAME_LENGTH characters with no NUL, and every weight, mean and float parameter is
 finite with magnitude at most MAX_ABS_VALUE (real weights are below 1e4; 1e38 overflows the first product).
 
-Images: at most MAX_PIXELS pixels (default 100 megapixels, about 10000x10000), checked from the header before
+Images: at most MAX_PIXELS pixels (default 50 megapixels, e.g. 8660x5773; a 48-megapixel
+phone photo passes), checked from the header before
 decoding; raise it with MINIDREAM_MAX_PIXELS or `--max-pixels`. A dream estimates its peak memory from the
 octave and tile sizes and refuses (TooBigError) when it exceeds the memory available.
 """
@@ -19,7 +20,7 @@ MAX_CHANNELS = 1 << 16
 MAX_BLOB_ELEMENTS = 1 << 31  # 8 GiB of float32 for one blob at the model's nominal input
 MAX_NAME_LENGTH = 1024
 MAX_ABS_VALUE = 1e15
-MAX_PIXELS = 100_000_000
+MAX_PIXELS = 50_000_000
 
 
 def max_pixels():

@@ -116,24 +116,37 @@ def h5_case(rng, good, dst):
     with open(dst, "wb") as f:
         f.write(data)
     with h5py.File(dst, "r+") as f:
-        groups = [f["layers"][k] for k in sorted(f["layers"])]
+        v2 = "graph" in f
+        specs = json.loads(f["graph"][()]) if v2 else None
+        container = f["weights"] if v2 else f["layers"]
+        groups = [container[k] for k in sorted(container)]
         with_blobs = [g for g in groups if "blob_0" in g]
-        g = groups[int(rng.integers(len(groups)))]
         w = with_blobs[int(rng.integers(len(with_blobs)))]
+        g = groups[int(rng.integers(len(groups)))]
+        layer = int(rng.integers(len(specs))) if v2 else None
         if kind == "attr":
             f.attrs[ROOT_ATTRS[int(rng.integers(len(ROOT_ATTRS)))]] = HOSTILE_ATTRS[int(rng.integers(len(HOSTILE_ATTRS)))]
         elif kind == "drop_attr":
-            target = f if rng.integers(2) else g
+            target = f if rng.integers(2) or v2 else g
             names = list(target.attrs)
             del target.attrs[names[int(rng.integers(len(names)))]]
         elif kind == "params":
-            params = json.loads(g.attrs["params"])
             key = sorted(HOSTILE_PARAMS)[int(rng.integers(len(HOSTILE_PARAMS)))]
-            params[key] = HOSTILE_PARAMS[key]
-            g.attrs["params"] = json.dumps(params)
+            if v2:
+                specs[layer]["params"][key] = HOSTILE_PARAMS[key]
+            else:
+                params = json.loads(g.attrs["params"])
+                params[key] = HOSTILE_PARAMS[key]
+                g.attrs["params"] = json.dumps(params)
         elif kind == "json":
-            g.attrs[("params", "bottoms", "tops")[int(rng.integers(3))]] = ("{", "[1, 2]", "null", '"x"', "[[]]")[
-                int(rng.integers(5))]
+            field = ("params", "bottoms", "tops")[int(rng.integers(3))]
+            text = ("{", "[1, 2]", "null", '"x"', "[[]]")[int(rng.integers(5))]
+            if v2:
+                specs = text if rng.integers(2) else specs
+                if not isinstance(specs, str):
+                    specs[layer][field] = text
+            else:
+                g.attrs[field] = text
         elif kind == "drop_blob":
             del w[sorted(k for k in w if k.startswith("blob_"))[-1]]
         elif kind in ("transpose", "retype", "nan", "extra_blob"):
@@ -151,9 +164,9 @@ def h5_case(rng, good, dst):
             if kind == "extra_blob":
                 w.create_dataset("blob_9", data=a)
         elif kind == "extlink":
-            key = g.name.rsplit("/", 1)[-1]
-            del f["layers"][key]
-            f["layers"][key] = h5py.ExternalLink(good, "/layers/" + key)
+            key = w.name.rsplit("/", 1)[-1]
+            del container[key]
+            container[key] = h5py.ExternalLink(good, container.name + "/" + key)
         elif kind == "external":
             shape = np.asarray(w["blob_0"]).shape
             del w["blob_0"]
@@ -163,4 +176,8 @@ def h5_case(rng, good, dst):
             w.create_dataset("blob_0", shape=(64, 1024, 1024), dtype="f4", compression="gzip", chunks=(1, 1024, 1024),
                              fillvalue=0.0)
             w["blob_0"][0] = 0.0
+        if v2:
+            del f["graph"]
+            f.create_dataset("graph", data=specs if isinstance(specs, str) else json.dumps(specs),
+                             dtype=h5py.string_dtype("utf-8"))
     return kind
