@@ -44,6 +44,9 @@ def _model_option(p):
     p.add_argument("--model", default="auto",
                    help="model name (googlenet, alexnet, mini, auto) or .h5 file (default: auto)")
     p.add_argument("--device", default="cpu", choices=("cpu", "gpu"), help="where to compute (default: cpu)")
+    p.add_argument("--max-pixels", type=int, metavar="N",
+                   help="refuse input images with more pixels than this (default: 50000000, or "
+                        "$MINIDREAM_MAX_PIXELS); checked before the image is decoded")
 
 
 def _dream_options(p):
@@ -125,13 +128,14 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if getattr(args, "max_pixels", None):
+        os.environ["MINIDREAM_MAX_PIXELS"] = str(args.max_pixels)  # read by minidream.limits.max_pixels
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             return args.func(args) or 0
     except KeyboardInterrupt:
-        print("minidream: interrupted", file=sys.stderr)
-        return 130
+        return 130  # minidream.interrupts prints the one line
     except Exception as exc:
         if os.environ.get("MINIDREAM_TRACEBACK"):
             raise
@@ -224,13 +228,14 @@ def run_dream(args):
 
 
 def run_zoom(args):
-    from minidream.imageio import save_image
+    from minidream.imageio import output_format, save_image
     from minidream.loading import resolve_model
     from minidream.zooming import zoom
 
     gif = args.output if args.output.lower().endswith(".gif") else None
     if gif is None:
         os.makedirs(args.output, exist_ok=True)
+    output_format(gif or os.path.join(args.output, "0000.png"))  # fail now, not after the first frame
     net = resolve_model(args.model, args.device)
     kwargs, layer = _dream_kwargs(args, net)
     params = dict(_params(args, kwargs, layer), frames=args.frames, scale=args.scale)
