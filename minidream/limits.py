@@ -21,6 +21,9 @@ MAX_BLOB_ELEMENTS = 1 << 31  # 8 GiB of float32 for one blob at the model's nomi
 MAX_NAME_LENGTH = 1024
 MAX_ABS_VALUE = 1e15
 MAX_PIXELS = 50_000_000
+MAX_GEOMETRY = 2 * MAX_INPUT_SIDE  # kernel_size, pad, stride (and their _h/_w forms)
+MAX_INT_PARAM = 1 << 24  # num_output, group, axis, local_size ...: beyond any real net
+GEOMETRY = ("kernel", "pad", "stride")
 
 
 def max_pixels():
@@ -97,16 +100,20 @@ def value_problem(array):
 
 
 def params_problem(params):
-    """The first non-finite float in a layer's params (nested lists/dicts), as 'field value', or None."""
+    """The first out-of-bounds value in a layer's params (nested lists/dicts), as 'field value is ...', or None:
+    non-finite floats, geometry (kernel, pad, stride) beyond MAX_GEOMETRY, other integers beyond MAX_INT_PARAM."""
     for key, value in params.items():
         values = value if isinstance(value, (list, tuple)) else [value]
+        bound = MAX_GEOMETRY if key.startswith(GEOMETRY) else MAX_INT_PARAM
         for v in values:
             if isinstance(v, dict):
                 found = params_problem(v)
                 if found:
                     return f"{key}.{found}"
             elif isinstance(v, float) and not math.isfinite(v):
-                return f"{key} {v}"
+                return f"{key} {v} is not a finite number"
+            elif isinstance(v, int) and not isinstance(v, bool) and abs(v) > bound:
+                return f"{key} {v} is beyond {bound}"
     return None
 
 
@@ -115,7 +122,7 @@ def weights_problem(specs, blobs):
     for spec in specs:
         found = params_problem(spec.get("params") or {})
         if found:
-            return spec["name"], f"parameter {found} is not a finite number"
+            return spec["name"], f"parameter {found}"
         for k, blob in enumerate(blobs.get(spec["name"], [])):
             found = value_problem(blob)
             if found:

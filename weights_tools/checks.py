@@ -17,6 +17,9 @@ def check_declared(graph, info):
         if problem:
             raise CaffeModelError(f"{problem}; this is not a real model's input (fix the input_shape / crop_size)")
     for spec in graph.specs:
+        problem = limits.params_problem(spec["params"])
+        if problem:
+            raise CaffeModelError(f"layer {spec['name']!r}: parameter {problem}; the file is damaged")
         for name in [spec["name"], *spec["bottoms"], *spec["tops"]]:
             problem = limits.name_problem(name)
             if problem:
