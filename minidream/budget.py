@@ -27,6 +27,10 @@ def dream_bytes(net, layers, size, tile):
     return image, NET_FACTOR * 4 * sum(math.prod(s) for s in shapes.values())
 
 
+def _amount(count):
+    return f"{count / 1e9:.1f} GB" if count >= 1e9 else f"{count / 1e6:.0f} MB"
+
+
 def check_dream_memory(net, layers, size, tile, available=None):
     """Raise TooBigError when the estimate for the largest octave exceeds the available memory."""
     available = available_memory() if available is None else available
@@ -39,6 +43,6 @@ def check_dream_memory(net, layers, size, tile, available=None):
     fix = (f"--tile-size {max(tile // 2, 1)} (tile_size=...)" if network > image else
            f"--size {int(w * math.sqrt(available / (image + network) / 2))}x"
            f"{int(h * math.sqrt(available / (image + network) / 2))} (size=...)")
-    raise TooBigError(f"a {w}x{h} dream in {tile}-pixel tiles needs about {(image + network) / 1e9:.1f} GB "
-                      f"(image {image / 1e9:.1f} GB, network {network / 1e9:.1f} GB) but {available / 1e9:.1f} GB "
+    raise TooBigError(f"a {w}x{h} dream in {tile}-pixel tiles needs about {_amount(image + network)} "
+                      f"(image {_amount(image)}, network {_amount(network)}) but {_amount(available)} "
                       f"is available: use {fix}")

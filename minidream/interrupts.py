@@ -43,7 +43,7 @@ def run(main, prog):
     except KeyboardInterrupt:
         _line(prog)
         return 130
-    if _seen and code != 130:
+    if _seen:  # main caught it (and returned 130) or a library swallowed it: either way, report it here
         _line(prog)
         return 130
     return code
