@@ -129,23 +129,23 @@ def main(argv=None):
     for name in [m for m in sys.modules if m.split(".")[0] in ("minidream", "weights_tools", "tests", "kernels")]:
         del sys.modules[name]
     resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))  # a bad case fails here instead of swapping
-    rows = []
+    print(f"reliability attacks on {tree}", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         n = 200 if args.quick else 2000
         counts, slowest, ratio = caffemodels(n, folder)
         bad, text = _fmt(counts)
-        rows += [(f"{n} mutated caffemodels: undocumented exceptions", bad, text),
-                 ("  slowest case (s) / peak allocation / (file + 1 MiB)", f"{slowest:.2f} / {ratio:.1f}x", "")]
+        _row(f"{n} mutated caffemodels: undocumented exceptions", bad, text)
+        _row("  slowest case (s) / peak allocation / (file + 1 MiB)", f"{slowest:.2f} / {ratio:.1f}x")
         n = 50 if args.quick else 500
         counts, slowest, ratio = h5_files(n, folder)
         bad, text = _fmt(counts)
-        rows += [(f"{n} mutated .h5 files: undocumented exceptions or NaN accepted", bad, text),
-                 ("  slowest case (s) / peak allocation / (file + 1 MiB)", f"{slowest:.2f} / {ratio:.1f}x", "")]
-        rows += _cli_attacks(tree, folder, args.quick)
-    width = max(len(r[0]) for r in rows)
-    print(f"reliability attacks on {tree}")
-    for label, value, detail in rows:
-        print(f"{label:<{width}}  {value!s:>14}  {detail}")
+        _row(f"{n} mutated .h5 files: undocumented exceptions or NaN accepted", bad, text)
+        _row("  slowest case (s) / peak allocation / (file + 1 MiB)", f"{slowest:.2f} / {ratio:.1f}x")
+        _cli_attacks(tree, folder, args.quick)
+
+
+def _row(label, value, detail=""):
+    print(f"{label:<64}  {value!s:>14}  {detail}", flush=True)
 
 
 def _cli_attacks(tree, folder, quick):
@@ -155,7 +155,6 @@ def _cli_attacks(tree, folder, quick):
     from minidream.net import Net
     from tests.weights_tools import protowriter as pw
 
-    rows = []
     net = Net.load(os.path.join(tree, "minidream", "data", "mini.h5"))
     for arrays in net.params.values():
         arrays[0][...] = np.nan
@@ -166,15 +165,25 @@ def _cli_attacks(tree, folder, quick):
     out = os.path.join(folder, "nan-out.png")
     code, secs, _, line = _run_cli(tree, ["minidream", "dream", photo, "-o", out, "--model", nan_model,
                                           "--octaves", "1", "--steps", "2", "--no-progress"], 120)
-    rows.append(("NaN weights: dream exit code / output written", f"{code} / {os.path.exists(out)}", line))
+    _row("NaN weights: dream exit code / output written", f"{code} / {os.path.exists(out)}", line)
+    net = Net.load(os.path.join(tree, "minidream", "data", "mini.h5"))
+    for arrays in net.params.values():
+        arrays[0] *= np.float32(1e9)  # finite weights whose activations overflow float32
+    net.save(nan_model)
+    out = os.path.join(folder, "overflow-out.png")
+    code, secs, _, line = _run_cli(tree, ["minidream", "dream", photo, "-o", out, "--model", nan_model,
+                                          "--octaves", "1", "--steps", "2", "--no-progress"], 120)
+    _row("overflowing weights (x1e9): dream exit code / output written", f"{code} / {os.path.exists(out)}", line)
+    code, secs, _, line = _run_cli(tree, ["minidream", "classify", photo, "--model", nan_model], 120)
+    _row("overflowing weights: classify exit code", code, line)
     if not quick:
         big = os.path.join(folder, "big.png")
         Image.new("RGB", (9000, 9000), (120, 130, 140)).save(big)
         code, secs, rss, line = _run_cli(tree, ["minidream", "dream", big, "-o", os.path.join(folder, "b.png"),
                                                 "--model", "mini", "--octaves", "1", "--steps", "1",
                                                 "--no-progress"], 60)
-        rows.append(("9000x9000 PNG (%d KB): exit / s / peak MB" % (os.path.getsize(big) // 1024),
-                     f"{code} / {secs:.1f} / {rss or 0:.0f}", line))
+        _row("9000x9000 PNG (%d KB): exit / s / peak MB" % (os.path.getsize(big) // 1024),
+             f"{code} / {secs:.1f} / {rss or 0:.0f}", line)
         relus = [{"name": "conv", "type": "Convolution", "bottoms": ["data"], "tops": ["conv"],
                   "params": {"num_output": 2, "kernel_size": [1, 1]}}]
         relus += [{"name": f"relu{i}", "type": "ReLU", "bottoms": ["conv"], "tops": ["conv"], "params": {}}
@@ -184,16 +193,15 @@ def _cli_attacks(tree, folder, quick):
             f.write(pw.deploy(relus, {"conv": [np.ones((2, 3, 1, 1), np.float32), np.zeros(2, np.float32)]},
                               input_size=(8, 8)))
         code, secs, rss, line = _run_cli(tree, ["weights_tools", "convert", deep, deep + ".h5"], 150)
-        rows.append(("30,000 in-place ReLUs (%d KB): exit / s / peak MB" % (os.path.getsize(deep) // 1024),
-                     f"{code} / {secs:.1f} / {rss or 0:.0f}", line))
+        _row("30,000 in-place ReLUs (%d KB): exit / s / peak MB" % (os.path.getsize(deep) // 1024),
+             f"{code} / {secs:.1f} / {rss or 0:.0f}", line)
     from minidream.imageio import save_image
 
     target = os.path.join(folder, "private.png")
     save_image(np.zeros((4, 4, 3), np.uint8), target)
     os.chmod(target, 0o600)
     save_image(np.zeros((4, 4, 3), np.uint8), target)
-    rows.append(("overwrite a 0600 output: mode after", oct(os.stat(target).st_mode & 0o777), ""))
-    return rows
+    _row("overwrite a 0600 output: mode after", oct(os.stat(target).st_mode & 0o777))
 
 
 if __name__ == "__main__":
