@@ -9,12 +9,13 @@ InnerProduct flattening in (C, H, W) order.
 import torch
 import torch.nn.functional as F
 
+from minidream.backend import as_numpy
+from minidream.graph import INPUT
+
 
 class TorchNet:
     def __init__(self, net, device="cpu"):
         """Copy a minidream Net's specs and weights."""
-        from minidream.backend import as_numpy
-
         self.net = net
         self.device = device
         self.params = {name: [torch.from_numpy(as_numpy(a).copy()).to(device) for a in arrays]
@@ -22,14 +23,11 @@ class TorchNet:
 
     def forward(self, x, ends):
         """{end: output} for the given end layers; x a torch tensor. Runs only the needed layers."""
-        net = self.net
-        order = net.ancestors(ends)
-        outputs = {-1: x}
-        for i in order:
-            spec = net._specs[i]
-            ins = [outputs[p] for p in net._bottoms[i]]
-            outputs[i] = self._layer(spec, ins)
-        return {e: outputs[net.layer_index(e)] for e in ends}
+        graph = self.net.graph
+        outputs = {INPUT: x}
+        for i in graph.ancestors([graph.slot(e) for e in ends]):
+            outputs[i, 0] = self._layer(graph.specs[i], [outputs[s] for s in graph.bottoms[i]])
+        return {e: outputs[graph.slot(e)] for e in ends}
 
     def _layer(self, spec, ins):
         p, kind, x = spec["params"], spec["type"], ins[0]

@@ -48,7 +48,7 @@ def test_every_layer_matches_pytorch(name, size, end):
     net = models.random_model(name, seed=3)
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((1, 3) + size) * 60).astype(np.float32)
-    names = [n for n in net.layer_names if n in {net.layer_names[i] for i in net.ancestors([end])}]
+    names = [net.layer_names[i] for i in net.graph.ancestors([net.graph.slot(end)])]
     ours = net.forward(x, end=names)
     tx = torch.from_numpy(x).requires_grad_(True)
     ref = TorchNet(net).forward(tx, names)
