@@ -24,21 +24,16 @@ import time
 
 import numpy as np
 
+from benchmarks.cases import CASES, LayerTimes, add_options, input_image, per_layer, sizes
+from minidream.ascent import roll, update
 from minidream.backend import GPUUnavailableError, get_cupy
+from minidream.models import random_model
 
-CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5")]
-SIZES = [(224, 224), (480, 640)]  # (H, W)
 STEP_SIZE, JITTER = 1.5, (13, -21)  # a fixed jitter: every implementation rolls by the same amount
-
-
-def _input(size):
-    return (np.random.default_rng(0).uniform(-100, 100, (1, 3) + tuple(size))).astype(np.float32)
 
 
 def _minidream_step(net, end, lo, hi):
     """A step on minidream's engine; NumPy or CuPy by where net and x live."""
-    from minidream.dream import roll, update
-
     def step(x):
         x = roll(x, *JITTER)
         update(x, net.backward(net.forward(x, end=end)), STEP_SIZE, lo, hi)
@@ -115,13 +110,11 @@ def _torch_event():
 
 def gpu_step(name, end, size, repeats):
     """(ms, step memory MB, GPU name) for minidream on CuPy."""
-    from minidream.models import random_model
-
     cp = get_cupy()
     net = random_model(name, device="gpu")
     mean = cp.asarray(np.asarray(net.meta["mean_bgr"], np.float32))
     step = _minidream_step(net, end, -mean, 255 - mean)
-    x = cp.asarray(_input(size))
+    x = cp.asarray(input_image(size))
     ms = _cuda_ms(step, x, repeats, _cupy_event, cp.cuda.get_elapsed_time, cp.cuda.Device().synchronize)
     pool = cp.get_default_memory_pool()
     cp.cuda.Device().synchronize()
@@ -135,11 +128,9 @@ def gpu_step(name, end, size, repeats):
 
 
 def cpu_step(name, end, size, repeats):
-    from minidream.models import random_model
-
     net = random_model(name)
     mean = np.asarray(net.meta["mean_bgr"], np.float32).reshape(1, 3, 1, 1)
-    return _cpu_ms(_minidream_step(net, end, -mean, 255 - mean), _input(size), repeats)
+    return _cpu_ms(_minidream_step(net, end, -mean, 255 - mean), input_image(size), repeats)
 
 
 def torch_steps(name, end, size, repeats):
@@ -148,10 +139,8 @@ def torch_steps(name, end, size, repeats):
         import torch
     except ImportError:
         return {}
-    from minidream.models import random_model
-
     net = random_model(name)
-    x = torch.from_numpy(_input(size))
+    x = torch.from_numpy(input_image(size))
     result = {"torch_cpu_ms": _cpu_ms(_torch_step(net, end, "cpu"), x, repeats)}
     if torch.cuda.is_available():
         torch.backends.cudnn.benchmark = True
@@ -171,40 +160,19 @@ def torch_steps(name, end, size, repeats):
 
 
 def gpu_layers(name, end, size, repeats):
-    """{layer: (forward ms, backward ms)} on the GPU: CUDA events around each layer call inside
-    whole forward/backward passes (the calls stay asynchronous; events are read afterwards)."""
-    from minidream.models import random_model
-    from minidream.net import Net
-
+    """{layer: (forward ms, backward ms)} on the GPU: CUDA events around each step of the Net's walk (the calls
+    stay asynchronous; the events are read after a synchronize)."""
     cp = get_cupy()
     net = random_model(name, device="gpu")
-    events = []
-
-    def timed(method, slot, key):
-        def wrapper(*args):
-            start = _cupy_event()
-            out = method(*args)
-            events.append((key(*args), slot, start, _cupy_event()))
-            return out
-        return wrapper
-
-    layer_name = lambda i, *_: net.layer_names[i]  # noqa: E731
-    net._forward_layer = timed(lambda *a: Net._forward_layer(net, *a), 0, layer_name)
-    net._backward_layer = timed(lambda *a: Net._backward_layer(net, *a), 1, layer_name)
-    net._forward_shared_pointwise = timed(lambda *a: Net._forward_shared_pointwise(net, *a), 0,
-                                          lambda members, *_: " + ".join(net.layer_names[m] for m in members))
-    x = cp.asarray(_input(size))
+    x = cp.asarray(input_image(size))
     for _ in range(2):
         net.backward(net.forward(x, end=end))
     cp.cuda.Device().synchronize()
-    events.clear()
-    for _ in range(repeats):
-        net.backward(net.forward(x, end=end))
-    cp.cuda.Device().synchronize()
-    times = {}
-    for key, slot, start, stop in events:
-        times.setdefault(key, ([], []))[slot].append(cp.cuda.get_elapsed_time(start, stop))
-    return {key: tuple(statistics.median(t) if t else 0.0 for t in pair) for key, pair in times.items()}
+    with LayerTimes(net, clock=_cupy_event, elapsed=lambda a, b: cp.cuda.get_elapsed_time(a, b) / 1000) as times:
+        for _ in range(repeats):
+            net.backward(net.forward(x, end=end))
+        cp.cuda.Device().synchronize()
+    return times.medians_ms()
 
 
 def rows(quick=False, repeats=5, cpu=True, torch=True, layers=True):
@@ -217,10 +185,9 @@ def rows(quick=False, repeats=5, cpu=True, torch=True, layers=True):
      "cpu_forward_ms", "cpu_backward_ms"} at 640x480 (not with quick).
     """
     get_cupy()
-    sizes = SIZES[:1] if quick else SIZES
     out = []
     for name, end in CASES:
-        for size in sizes:
+        for size in sizes(quick):
             gpu_ms, memory, device = gpu_step(name, end, size, repeats)
             row = {"kind": "step", "net": name, "end": end, "size": list(size), "gpu_ms": gpu_ms,
                    "gpu_mem_mb": memory, "device": device}
@@ -233,10 +200,8 @@ def rows(quick=False, repeats=5, cpu=True, torch=True, layers=True):
                     row["vs_torch_cuda"] = gpu_ms / row["torch_cuda_ms"]
             out.append(row)
     if layers and not quick:
-        from benchmarks.run import per_layer
-
         for name, end in CASES:
-            size = SIZES[-1]
+            size = sizes()[-1]
             on_gpu = gpu_layers(name, end, size, repeats)
             on_cpu = per_layer(name, end, size, repeats=min(repeats, 3)) if cpu else {}
             for layer, (f, b) in on_gpu.items():
@@ -281,10 +246,8 @@ def markdown(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="224x224 only, no per-layer tables")
-    parser.add_argument("--repeats", type=int, default=5, help="timed steps per case (default 5)")
+    add_options(parser)
     parser.add_argument("--no-cpu", action="store_true", help="skip the (slow) NumPy columns")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch columns")
     args = parser.parse_args(argv)
     try:
         results = rows(quick=args.quick, repeats=args.repeats, cpu=not args.no_cpu, torch=not args.no_torch)

@@ -20,11 +20,17 @@ import subprocess
 import sys
 import time
 
-import minidream  # noqa: F401  before NumPy, as `python -m minidream` does: it tunes OpenBLAS's threads at import
-import numpy as np
+from minidream.tuning import tune_cpu
 
-CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5")]
-SIZES = [(224, 224), (480, 640)]  # (H, W)
+tune_cpu()  # before NumPy loads, as `python -m minidream` does (minidream/tuning.py)
+
+import numpy as np  # noqa: E402
+
+import minidream  # noqa: E402
+from benchmarks import gpu  # noqa: E402
+from benchmarks.cases import CASES, SIZES, add_options, input_image, per_layer, sizes, step_flops  # noqa: E402
+from minidream.backend import GPUUnavailableError  # noqa: E402
+from minidream.models import random_model  # noqa: E402
 
 
 def gemm_peak(n=2048, repeats=5):
@@ -42,26 +48,8 @@ def _timed(fn):
     return time.perf_counter() - t
 
 
-def step_flops(net, end, size):
-    """FLOPs of forward to `end` plus the input-gradient backward (twice the forward's multiply-adds)."""
-    shapes = net._shapes(size, 1, only=set(net.ancestors([end])))
-    total = 0
-    for i in net.ancestors([end]):
-        spec = net._specs[i]
-        if spec["type"] in ("Convolution", "InnerProduct"):
-            w = net.params[spec["name"]][0]
-            total += 2 * int(np.prod(shapes[i][1:])) * int(np.prod(w.shape[1:]))
-    return 2 * total
-
-
-def _input(size):
-    return (np.random.default_rng(0).standard_normal((1, 3) + tuple(size)) * 50).astype(np.float32)
-
-
 def _minidream_step(name, end):
-    from minidream import models
-
-    net = models.random_model(name)
+    net = random_model(name)
 
     def step(x):
         net.backward(net.forward(x, end=end))
@@ -72,11 +60,10 @@ def _minidream_step(name, end):
 def _torch_step(name, end):
     import torch
 
-    from benchmarks.torch_reference import TorchNet
-    from minidream import models
+    from benchmarks.torch_reference import TorchNet  # needs torch
 
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count())))
-    net = models.random_model(name)
+    net = random_model(name)
     tnet = TorchNet(net)
 
     def step(x):
@@ -91,7 +78,7 @@ def child(impl, name, end, size, repeats):
     """Runs in a subprocess: times `repeats` steps after a warm-up, reports peak memory growth."""
     make = _minidream_step if impl == "minidream" else _torch_step
     net, step = make(name, end)
-    x = _input(size)
+    x = input_image(size)
     step(x)
     base_kb = _reset_peak_memory()
     times = [_timed(lambda: step(x)) for _ in range(repeats)]
@@ -129,48 +116,10 @@ def run_child(impl, name, end, size, repeats):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def per_layer(name, end, size, repeats=3):
-    """{layer: (forward ms, backward ms)} medians, timing each layer call inside whole steps."""
-    from minidream import models
-    from minidream.net import Net
-
-    net = models.random_model(name)
-    times = {}
-
-    def timed(method, slot):
-        def wrapper(i, *args):
-            t = time.perf_counter()
-            out = method(i, *args)
-            times.setdefault(net.layer_names[i], [[], []])[slot].append(time.perf_counter() - t)
-            return out
-        return wrapper
-
-    net._forward_layer = timed(lambda i, *a: Net._forward_layer(net, i, *a), 0)
-    net._backward_layer = timed(lambda i, *a: Net._backward_layer(net, i, *a), 1)
-
-    def shared(members, *args):  # sibling 1x1 convolutions run as one product: time them as one row
-        t = time.perf_counter()
-        Net._forward_shared_pointwise(net, members, *args)
-        key = " + ".join(net.layer_names[m] for m in members)
-        times.setdefault(key, [[], []])[0].append(time.perf_counter() - t)
-
-    net._forward_shared_pointwise = shared
-    x = _input(size)
-    for _ in range(repeats + 1):
-        net.backward(net.forward(x, end=end))
-    return {layer: (1000 * float(np.median(f[1:])) if f else 0.0, 1000 * float(np.median(b[1:])) if b else 0.0)
-            for layer, (f, b) in times.items()}
-
-
 def default_dream_time(size):
     """Seconds for minidream.dream with the defaults (4 octaves x 10 steps) on random-weight GoogLeNet."""
-    try:
-        import minidream
-        from minidream import models
-    except ImportError:
-        return None
     image = (np.random.default_rng(0).random(tuple(size) + (3,)) * 255).astype(np.uint8)
-    net = models.random_model("googlenet")
+    net = random_model("googlenet")
     return _timed(lambda: minidream.dream(image, model=net, seed=0, progress=False))
 
 
@@ -206,10 +155,8 @@ def markdown(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="224x224 only, no per-layer table, no dream")
-    parser.add_argument("--repeats", type=int, default=5, help="timed steps per case (default 5)")
+    add_options(parser)
     parser.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON results")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -217,12 +164,11 @@ def main(argv=None):
         h, w = (int(v) for v in size.split("x"))
         print(json.dumps(child(impl, name, end, (h, w), int(repeats))))
         return
-    sizes = SIZES[:1] if args.quick else SIZES
     use_torch = _torch_available() and not args.no_torch
     results = {"gemm_gflops": gemm_peak(), "threads": os.cpu_count(), "steps": [], "layers": {},
                "machine": f"{platform.machine()} {platform.processor() or ''}".strip()}
     for name, end in CASES:
-        for size in sizes:
+        for size in sizes(args.quick):
             row = {"net": name, "end": end, "size": list(size),
                    "minidream": run_child("minidream", name, end, size, args.repeats)}
             if use_torch:
@@ -233,9 +179,6 @@ def main(argv=None):
         for name, end in CASES:
             results["layers"][f"{name}→{end} 640×480"] = per_layer(name, end, SIZES[1])
         results["dream_s"] = default_dream_time(SIZES[1])
-    from benchmarks import gpu
-    from minidream.backend import GPUUnavailableError
-
     try:
         results["gpu"] = gpu.rows(quick=args.quick, repeats=args.repeats, torch=use_torch)
     except GPUUnavailableError as exc:

@@ -17,7 +17,8 @@ _API = {
     "layer_table": "minidream.classification", "load_model": "minidream.loading", "Net": "minidream.net",
     "UnknownLayerError": "minidream.graph", "GPUUnavailableError": "minidream.backend",
     "architecture": "minidream.architectures", "random_model": "minidream.models", "tune_cpu": "minidream.tuning",
-    "train": "minidream.training", "finetune": "minidream.finetuning",
+    "train": "minidream.training", "finetune": "minidream.finetuning", "video": "minidream.videos",
+    "batch": "minidream.batches",
 }
 _MODULES = ("objectives",)
 

@@ -4,6 +4,8 @@ Chainer-style: an op asks ``get_array_module(x)`` and gets ``numpy`` or ``cupy``
 back; ops with a hand-written CUDA kernel branch on ``is_gpu(x)``. Importing
 minidream never imports CuPy — only asking for ``device="gpu"`` does.
 """
+import sys
+
 import numpy as np
 
 DEVICES = ("cpu", "gpu")
@@ -31,8 +33,6 @@ def _import_cupy():
 
 def cupy_or_none():
     """CuPy if it is already imported by someone, else None (never imports it)."""
-    import sys
-
     return sys.modules.get("cupy")
 
 

@@ -17,6 +17,8 @@ import math
 import warnings
 
 import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
 
 from minidream.ascent import roll, update
 from minidream.backend import check_device, get_array_module, is_gpu, to_device
@@ -101,8 +103,6 @@ def _start_image(image, size, rng):
         return 128.0 + rng.uniform(-16.0, 16.0, size=(h, w, 3)), "pil"
     rgb, kind = load_rgb(image)
     if size is not None:
-        from PIL import Image
-
         w, h = (int(v) for v in size)
         rgb = np.asarray(Image.fromarray(rgb).resize((w, h), Image.LANCZOS))
     return rgb, kind
@@ -144,8 +144,6 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
 
     objective must be bound to net (objective.bind(net)).
     """
-    from tqdm.auto import tqdm
-
     side = min_input_side(net, objective)
     sizes = usable_octaves(objective, side, x.shape[-2:], octaves, octave_scale)
     tile = AUTO_TILE if tile_size is None else int(tile_size)

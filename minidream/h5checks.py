@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 
+import h5py
 import numpy as np
 
 from minidream import limits
@@ -44,8 +45,6 @@ def weights_digest(specs, arrays):
 
 def _child(group, key, where):
     """group[key] after checking the link is a hard link inside this file (KeyError-free: None when absent)."""
-    import h5py
-
     link = group.get(key, getlink=True)
     if link is None:
         return None
@@ -99,8 +98,6 @@ def _attrs(obj, known, where):
 
 def _dataset(group, key, shape, where):
     """The float32 array group[key], after checking it has exactly `shape` and its bytes are in this file."""
-    import h5py
-
     ds = _child(group, key, where)
     if ds is None:
         raise ModelFileError(f"{where} is missing (the graph needs a {'x'.join(map(str, shape))} float32 array)")
@@ -114,8 +111,6 @@ def _dataset(group, key, shape, where):
 
 
 def _specs_v2(f):
-    import h5py
-
     ds = _child(f, "graph", "/graph")
     if not isinstance(ds, h5py.Dataset) or ds.shape != () or ds.dtype.kind != "O":
         raise ModelFileError("/graph is missing or is not one JSON string")
@@ -235,8 +230,6 @@ def _read_weights(f, graph, shapes, v1_keys):
 
 
 def _class_names(f):
-    import h5py
-
     ds = _child(f, "class_names", "/class_names")
     if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or ds.dtype.kind not in "OS" or ds.shape[0] > MAX_CLASSES:
         raise ModelFileError("/class_names is not a list of strings")

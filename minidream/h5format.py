@@ -27,6 +27,7 @@ Every failure is a ModelFileError naming the file and the field.
 import json
 import os
 
+import h5py
 import numpy as np
 
 from minidream import __version__, h5checks
@@ -55,8 +56,6 @@ def save(path, specs, blobs, meta):
     [arrays]}; meta: dict with input_size (H, W), mean_bgr, channel_order and the
     optional name, source_file, source_sha1, class_names, extra.
     """
-    import h5py
-
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     arrays = [[np.ascontiguousarray(b, np.float32) for b in blobs.get(spec["name"], [])] for spec in specs]
@@ -94,8 +93,6 @@ def save(path, specs, blobs, meta):
 
 def load(path):
     """Read a model file; returns (specs, blobs, meta) as ``save`` takes them. ModelFileError for any problem."""
-    import h5py
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelFileError(f"model file not found: {path}")

@@ -12,6 +12,7 @@ import os
 import struct
 
 import numpy as np
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from minidream import limits
 from minidream.backend import as_numpy
@@ -30,8 +31,6 @@ def load_rgb(image):
     back in the form they came in (see `as_kind`). Arrays must be uint8, (H, W), (H, W, 3)
     or (H, W, 4); alpha is composited onto white.
     """
-    from PIL import Image
-
     if isinstance(image, (str, os.PathLike)):
         return pil_to_rgb(open_image(image)), "pil"
     if isinstance(image, Image.Image):
@@ -48,8 +47,6 @@ def open_image(path, max_pixels=None):
 
     The pixel count is checked from the header before anything is decoded (minidream.limits.check_pixels:
     max_pixels, default $MINIDREAM_MAX_PIXELS or 50 megapixels). ImageError for anything unreadable."""
-    from PIL import Image, UnidentifiedImageError
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"image not found: {path}")
@@ -78,8 +75,6 @@ def pil_to_rgb(img):
     grayscale is scaled from 0..65535 to 0..255 (Pillow's own convert would clip it), and
     float images are clipped to 0..255.
     """
-    from PIL import Image, ImageOps
-
     img = ImageOps.exif_transpose(img)
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
@@ -119,8 +114,6 @@ def as_kind(rgb, kind):
     """rgb uint8 (H, W, 3) as a PIL image (kind "pil") or as the array itself ("array")."""
     if kind == "array":
         return rgb
-    from PIL import Image
-
     return Image.fromarray(rgb, "RGB")
 
 
@@ -166,8 +159,6 @@ def save_image(image, path, params=None):
     go into PNG text chunks, one per key plus the whole dict as JSON under "minidream",
     or into the JPEG comment as JSON. The format follows the extension.
     """
-    from PIL import Image, PngImagePlugin
-
     path = os.fspath(path)
     img = image if isinstance(image, Image.Image) else Image.fromarray(array_to_rgb(image), "RGB")
     fmt = output_format(path)
@@ -193,8 +184,6 @@ def output_format(path):
 
     Cheap, so callers can reject a bad output path before any long computation.
     """
-    from PIL import Image
-
     path = os.fspath(path)
     fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
     if fmt not in WRITABLE:

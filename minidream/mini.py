@@ -12,7 +12,7 @@ Shapes for a 64x64 input:
          -> conv5 3x3 (64, 8, 8) -> pool5 3x3/2 (64, 4, 4)
          -> fc6 (512) -> drop6 -> fc7 (256) -> drop7 -> fc8 (classes) -> prob
 
-About 0.77 M parameters (3.1 MB of float32). It learns the classes of
+756,395 parameters (0.76 M, 3.0 MB of float32). It learns the classes of
 ``minidream.patterns``; ``python -m minidream.train_mini`` reproduces the bundled
 weights in minidream/data/mini.h5.
 """

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.dreaming import (_splits, dream, gradient, make_step, min_input_side, pyramid_sizes, roll,
+from minidream.dreaming import (_clip_bounds, _splits, dream, gradient, make_step, min_input_side, pyramid_sizes, roll,
                              run_octaves)
 from minidream.imageio import to_network
 from minidream.models import random_model
@@ -276,3 +276,14 @@ def test_gpu_matches_cpu(net, photo):
     cpu = dream(photo, model=net, seed=0, **FAST)
     gpu = dream(photo, model=gpu_net, seed=0, device="gpu", **FAST)
     assert np.abs(cpu.astype(int) - gpu).max() <= 3
+
+
+def test_clip_bounds_follow_the_input_scale(photo):
+    # A net trained on pixels / 256 gets its image kept within 0..255 pixels, i.e. (0 - mean)/256..(255 - mean)/256.
+    net = random_model("mini", seed=0)
+    net.meta = dict(net.meta, mean_bgr=[0.0, 64.0, 128.0], extra=dict(net.meta["extra"], input_scale=1 / 256))
+    lo, hi = _clip_bounds(net, to_network(photo, net.meta), clip=True)
+    np.testing.assert_allclose(lo.ravel(), [0.0, -0.25, -0.5])
+    np.testing.assert_allclose(hi.ravel(), [255 / 256, 191 / 256, 127 / 256])
+    out = dream(photo, model=net, layer="conv2", octaves=1, steps=3, step_size=0.2, seed=0, progress=False)
+    assert out.shape == photo.shape and 0 < np.abs(out.astype(int) - photo).mean()

@@ -148,3 +148,14 @@ def test_atomic_write_leaves_no_half_file(tmp_path):
         atomic_write(str(path), broken)
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["out.png"]
+
+
+def test_input_scale_from_the_metadata_is_applied_both_ways():
+    # Caffe's data-layer scale (LeNet-style nets train on pixels / 256): x = (pixel - mean) * scale.
+    rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    meta = {"mean_bgr": [10.0, 20.0, 30.0], "channel_order": "BGR", "extra": {"input_scale": 0.00390625}}
+    x = to_network(rgb, meta)
+    expected = (rgb[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) - np.float32([10, 20, 30])[:, None, None]) / 256
+    np.testing.assert_allclose(x[0], expected, rtol=1e-6)
+    np.testing.assert_array_equal(from_network(x, meta), rgb)
+    assert np.abs(to_network(rgb, dict(meta, extra={}))).max() > 100  # without it: plain pixel units

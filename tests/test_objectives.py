@@ -208,3 +208,12 @@ def test_sum_guide_and_class_neuron_dreams_run(net, mini, photo):
     big = np.pad(photo, ((8, 8), (4, 4), (0, 0)), mode="reflect")  # mini's classifier needs 64x64
     out = dream(big, model=mini, objective=ClassNeuron(mini.meta["class_names"][0]), **kwargs)
     assert out.shape == big.shape and not np.array_equal(out, big)
+
+
+def test_guide_scores_each_image_of_a_batch_on_its_own(mini, photo):
+    guide = Guide(photo, "conv3").bind(mini)
+    a = _acts((2, 64, 5, 6), seed=7)
+    value, grads = guide({"conv3": a})
+    singles = [guide({"conv3": a[i:i + 1]}) for i in range(2)]
+    assert value == pytest.approx(sum(v for v, _ in singles), rel=1e-5)
+    np.testing.assert_allclose(grads["conv3"], np.concatenate([g["conv3"] for _, g in singles]), rtol=1e-6)

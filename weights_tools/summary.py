@@ -2,19 +2,19 @@
 import json
 import os
 
+import h5py
 import numpy as np
 
+from minidream import h5format
+from minidream.graph import Graph
 from weights_tools import cache
+from weights_tools.convert import load_caffemodel
 
 
 def _load(path, skip_unsupported=False):
     """(specs, blobs, meta) of a .caffemodel or a minidream .h5 file."""
     if os.fspath(path).lower().endswith(".caffemodel"):
-        from weights_tools.convert import load_caffemodel
-
         return load_caffemodel(path, skip_unsupported=skip_unsupported)
-    from minidream import h5format
-
     return h5format.load(path)
 
 
@@ -24,21 +24,22 @@ def _shape(shape):
 
 def inspect_file(path, skip_unsupported=False):
     """Layers, output shapes (at the nominal input size) and parameter counts, as text."""
-    from minidream.net import Net
-
     specs, blobs, meta = _load(path, skip_unsupported)
-    shapes = Net(specs, meta=meta).output_shapes()  # zero weights: shapes only, nothing computed
+    graph = Graph(specs, meta.get("input_blob", "data"), meta.get("input_channels", 3))
+    shapes = graph.output_shapes(meta["input_size"])  # shape arithmetic only
     h, w = meta["input_size"]
     rows = [("#", "layer", "type", "output (C x H x W)", "params")]
     total = 0
     for i, spec in enumerate(specs):
         count = sum(int(np.prod(a.shape)) for a in blobs.get(spec["name"], []))
         total += count
-        rows.append((str(i), spec["name"], spec["type"], _shape(shapes[spec["name"]]), f"{count:,}" if count else ""))
+        shape = _shape(shapes[spec["name"]]) if spec["name"] in shapes else ", ".join(
+            _shape(shapes[top]) for top in spec["tops"])  # a several-top layer (Slice): each top's shape
+        rows.append((str(i), spec["name"], spec["type"], shape, f"{count:,}" if count else ""))
     widths = [max(len(r[c]) for r in rows) for c in range(5)]
     lines = [f"{path}", f"  model {meta.get('name') or '(unnamed)'}: {len(specs)} layers, {total:,} parameters "
              f"({total * 4 / 1e6:.1f} MB float32)",
-             f"  input {meta.get('input_blob', 'data')!r}: 3 x {h} x {w}, channel order "
+             f"  input {meta.get('input_blob', 'data')!r}: {graph.input_channels} x {h} x {w}, channel order "
              f"{meta.get('channel_order', 'BGR')}, mean (B, G, R) {[round(m, 3) for m in meta['mean_bgr']]}"]
     if meta.get("source_file"):
         lines.append(f"  source {meta['source_file']} (SHA1 {meta.get('source_sha1') or 'unknown'})")
@@ -58,15 +59,11 @@ def inspect_file(path, skip_unsupported=False):
 
 
 def _h5_summary(path):
-    import h5py
-
-    from minidream.h5format import layer_count
-
     try:
         with h5py.File(path, "r") as f:
             extra = json.loads(f.attrs.get("extra", "{}"))
             return (f"{f.attrs.get('name', '')} {int(f.attrs['input_height'])}x{int(f.attrs['input_width'])}, "
-                    f"{layer_count(f)} layers, from {f.attrs.get('source_file', '') or '?'}"
+                    f"{h5format.layer_count(f)} layers, from {f.attrs.get('source_file', '') or '?'}"
                     + (f" ({extra['caffe_format']})" if extra.get("caffe_format") else ""))
     except (OSError, KeyError, ValueError, RuntimeError) as exc:
         return f"unreadable: {exc}"

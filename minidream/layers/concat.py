@@ -3,10 +3,14 @@
 Shapes: xs = [(N, C_1, H, W), ..., (N, C_k, H, W)] -> y (N, C_1 + ... + C_k, H, W).
 Backward: each input's gradient is its own slice of dy.
 """
+import numpy as np
+
 from minidream.backend import get_array_module
 
 
 def forward(xs, axis=1):
+    """Inputs: xs, a list of arrays equal outside `axis`. Returns (y, cache); cache = (each input's size along
+    axis, axis): all backward needs to cut dy back into pieces."""
     xp = get_array_module(*xs)
     sizes = [x.shape[axis] for x in xs]
     if len({x.shape[:axis] + x.shape[axis + 1:] for x in xs}) > 1:
@@ -15,6 +19,7 @@ def forward(xs, axis=1):
 
 
 def backward(dy, cache):
+    """Inputs: dy (y's shape), the cache of forward. Returns [dx_k]: views of dy's slices (no copies)."""
     sizes, axis = cache
     dxs, start = [], 0
     for size in sizes:
@@ -26,8 +31,6 @@ def backward(dy, cache):
 
 
 def forward_naive(xs, axis=1):
-    import numpy as np
-
     shape = list(xs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in xs)
     y = np.empty(shape, dtype=xs[0].dtype)

@@ -11,6 +11,8 @@ from minidream.backend import get_array_module
 
 
 def forward(x, ratio=0.5, train=False, rng=None):
+    """Inputs: x (any shape), the drop ratio, train, rng (a numpy Generator for the mask). Returns (y, cache);
+    cache = mask / (1 - ratio) (x's shape) when training, None at inference (y is x itself then)."""
     if not train or ratio == 0.0:
         return x, None
     if not 0.0 <= ratio < 1.0:
@@ -23,6 +25,7 @@ def forward(x, ratio=0.5, train=False, rng=None):
 
 
 def backward(dy, cache):
+    """Inputs: dy (y's shape), the cache of forward. Returns dx."""
     return dy if cache is None else dy * cache
 
 

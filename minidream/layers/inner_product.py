@@ -9,7 +9,6 @@ Backward: dx = dy · w (reshaped to x's shape),  dw = dyᵀ · x,  db = sum_n dy
 import numpy as np
 
 
-
 def _flat(x, w):
     x_flat = x.reshape(x.shape[0], -1)
     if x_flat.shape[1] != w.shape[1]:
@@ -21,6 +20,10 @@ def _flat(x, w):
 
 
 def forward(x, w, b):
+    """Inputs: x (N, ...), w (Nout, K), b (Nout,) or None. Returns (y (N, Nout), cache).
+
+    cache = (x_flat (N, K), x's shape, w, whether there is a bias): dw needs x_flat, dx needs w and x's shape.
+    NumPy or CuPy arrays alike (one matrix product)."""
     x_flat = _flat(x, w)
     y = x_flat @ w.T
     if b is not None:
@@ -29,6 +32,8 @@ def forward(x, w, b):
 
 
 def backward(dy, cache, weight_grads=True):
+    """Inputs: dy (N, Nout), the cache of forward. Returns (dx (x's shape), dw, db); dw, db None without
+    weight_grads, db None without a bias."""
     x_flat, x_shape, w, has_bias = cache
     dx = (dy @ w).reshape(x_shape)
     if not weight_grads:

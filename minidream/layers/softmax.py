@@ -10,6 +10,8 @@ from minidream.backend import get_array_module
 
 
 def forward(x, axis=1):
+    """Inputs: x, the axis of the classes. Returns (y (x's shape), cache); cache = (y, axis): the Jacobian needs
+    only the output."""
     xp = get_array_module(x)
     e = xp.exp(x - x.max(axis=axis, keepdims=True))
     y = e / e.sum(axis=axis, keepdims=True)
@@ -17,6 +19,7 @@ def forward(x, axis=1):
 
 
 def backward(dy, cache):
+    """Inputs: dy (y's shape), the cache of forward. Returns dx."""
     y, axis = cache
     return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
 

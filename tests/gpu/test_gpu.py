@@ -2,12 +2,14 @@
 
 Skipped automatically without CuPy and a CUDA device (see tests/kernels/helpers.requires_gpu); kept out of
 tests/kernels so that the emulated kernel checks there run with no skips on any machine with nvcc and g++. Layers are
-called through minidream.layers, so the layers' dispatch to kernels.ops is covered too.
+called through minidream.layers, so each op's dispatch to its GPU branch is covered too.
 """
 import numpy as np
 import pytest
 
+from minidream import ascent
 from minidream.backend import as_numpy, get_cupy, is_gpu
+from minidream.dreaming import dream
 from minidream.layers import avg_pool, conv, lrn, max_pool, relu
 from minidream.models import random_model
 from tests.gradcheck import tie_free
@@ -96,16 +98,14 @@ def test_relu(rng, slope):
 
 
 def test_dream_update_and_roll(rng):
-    from kernels import ops
-
     x = rng.uniform(-120, 120, (1, 3, 480, 640)).astype(np.float32)
     g = rng.standard_normal(x.shape).astype(np.float32)
     lo = np.array([-104.0, -117.0, -123.0], np.float32)
     x_gpu, g_gpu = _gpu(x, g)
-    ops.dream_update(x_gpu, g_gpu, 1.5, lo, lo + 255)
+    ascent.update(x_gpu, g_gpu, 1.5, *_gpu(lo, lo + 255))
     x += 1.5 / np.abs(g).mean() * g
     assert_close(x_gpu.get(), np.clip(x, lo[:, None, None], lo[:, None, None] + 255))
-    np.testing.assert_array_equal(ops.roll(g_gpu, -17, 33).get(), np.roll(g, (-17, 33), axis=(2, 3)))
+    np.testing.assert_array_equal(ascent.roll(g_gpu, -17, 33).get(), np.roll(g, (-17, 33), axis=(2, 3)))
 
 
 # (architecture, end layer or None for the last, (H, W), batch)
@@ -151,13 +151,11 @@ def _numpy_update(x, g, step_size, lo, hi):
 
 @pytest.mark.parametrize("name, layer", [("googlenet", "inception_4c/output"), ("alexnet", "conv5")])
 def test_dream_step_matches_cpu(rng, name, layer):
-    from kernels import ops
-
     x = rng.uniform(-100, 100, (1, 3, 224, 256)).astype(np.float32)
     expected = _dream_step(random_model(name, seed=1), x.copy(), layer, 13, -21,
                            lambda a, oy, ox: np.roll(a, (oy, ox), axis=(2, 3)), _numpy_update)
-    got = _dream_step(random_model(name, seed=1, device="gpu"), *_gpu(x), layer, 13, -21, ops.roll,
-                      ops.dream_update)
+    got = _dream_step(random_model(name, seed=1, device="gpu"), *_gpu(x), layer, 13, -21, ascent.roll,
+                      ascent.update)
     assert is_gpu(got)
     _assert_backward_close(got.get() - x, expected - x)  # the step is the normalized gradient
 
@@ -172,7 +170,6 @@ def test_full_dream_matches_cpu():
     0.002 in the others. So this checks that nearly all pixels agree to within a level and
     the mean difference is a small part of what the dream changed.
     """
-    dream = pytest.importorskip("minidream.dream", reason="minidream.dream is not in this checkout").dream
     image = np.random.default_rng(3).uniform(0, 255, (128, 160, 3)).astype(np.uint8)
     kwargs = dict(layer="inception_4c/output", octaves=2, steps=2, seed=0, progress=False)
     cpu = np.asarray(dream(image, model=random_model("googlenet", seed=2), device="cpu", **kwargs), np.float64)

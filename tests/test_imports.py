@@ -1,0 +1,59 @@
+"""The house's import rules, checked in fresh interpreters: importing changes nothing in the process, weights_tools
+stands without the engine, and the kernel loader stands without minidream."""
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ENGINE = ("minidream.net", "minidream.dreaming", "minidream.objectives", "minidream.zooming",
+          "minidream.classification", "minidream.loading")
+
+
+def _run(code):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "MINIDREAM_KEEP_MEMORY")}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_import_minidream_changes_no_setting_and_loads_no_engine():
+    out = _run("import os, sys, minidream\n"
+               "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), 'numpy' in sys.modules,"
+               " sorted(m for m in sys.modules if m.startswith('minidream')))")
+    assert out == "None False ['minidream']"
+
+
+def test_public_names_load_on_first_use():
+    out = _run("import minidream\nprint(callable(minidream.dream), callable(minidream.layer_table),"
+               " minidream.Net.__name__, minidream.objectives.L2.__name__)")
+    assert out == "True True Net L2"
+    # No callable package any more: minidream.layer_table lists a model's layers, minidream.layers is the ops.
+    assert _run("import minidream\nprint(hasattr(minidream, 'layers'))") == "False"
+
+
+@pytest.mark.parametrize("module", ["weights_tools", "weights_tools.convert", "weights_tools.summary",
+                                    "weights_tools.fetch"])
+def test_weights_tools_does_not_load_the_engine(module):
+    out = _run(f"import os, sys, {module}\nprint(os.environ.get('OPENBLAS_THREAD_TIMEOUT'),"
+               f" sorted(m for m in sys.modules if m in {ENGINE!r}))")
+    assert out == "None []"
+
+
+def test_the_kernel_loader_imports_nothing_from_minidream():
+    source = (ROOT / "kernels" / "__init__.py").read_text()
+    assert not re.search(r"^\s*(import|from)\s+minidream", source, re.M)
+    out = _run("import sys, minidream.kernels\nprint(sorted(m for m in sys.modules if m.startswith('minidream')))")
+    assert out == "['minidream', 'minidream.kernels']"
+
+
+def test_tune_cpu_applies_both_settings_before_numpy():
+    out = _run("import os, minidream\nr = minidream.tune_cpu()\nimport numpy\n"
+               "print(r['openblas_thread_timeout'], os.environ['OPENBLAS_THREAD_TIMEOUT'], minidream.tune_cpu() == r)")
+    assert out == "True 4 True"
+    late = _run("import numpy, minidream\nprint(minidream.tune_cpu()['openblas_thread_timeout'])")
+    assert late == "False"  # OpenBLAS already read its settings: tune_cpu says so instead of pretending
