@@ -1,7 +1,12 @@
-"""`python -m minidream ...`: see minidream.cli."""
+"""`python -m minidream ...`: see minidream.cli (which applies the CPU settings before the engine loads). Ctrl-C
+exits 130 with one line from the first statement on (minidream/interrupts.py)."""
 import sys
 
-from minidream.cli import main
+from minidream.interrupts import at_start, run
+
+at_start("minidream")
+
+from minidream.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main, "minidream"))

@@ -3,6 +3,7 @@ import numpy as np
 from PIL import Image
 
 from minidream.backend import as_numpy, to_device
+from minidream.errors import NonFiniteError
 from minidream.imageio import load_rgb, to_network
 from minidream.loading import resolve_model
 
@@ -21,6 +22,9 @@ def classify(image, model="auto", top=5, device="cpu"):
     img = Image.fromarray(_crop_to_aspect(load_rgb(image)[0], w / h)).resize((w, h), Image.BILINEAR)
     out = as_numpy(net.forward(to_device(to_network(np.asarray(img), net.meta), net.device)))
     out = out.reshape(-1).astype(np.float64)
+    if not np.isfinite(out).all():
+        raise NonFiniteError(f"the model's output holds {np.count_nonzero(~np.isfinite(out))} non-finite values "
+                             "(NaN or infinity): its weights overflow on this image; check the model file")
     if net.spec(net.layer_names[-1])["type"] != "Softmax":
         out = np.exp(out - out.max())
         out /= out.sum()

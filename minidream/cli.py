@@ -79,6 +79,9 @@ def _model_option(p):
     p.add_argument("--model", default="auto",
                    help="model name (googlenet, alexnet, mini, auto) or .h5 file (default: auto)")
     p.add_argument("--device", default="cpu", choices=("cpu", "gpu"), help="where to compute (default: cpu)")
+    p.add_argument("--max-pixels", type=int, metavar="N",
+                   help="refuse input images with more pixels than this (default: 50000000, or "
+                        "$MINIDREAM_MAX_PIXELS); checked before the image is decoded")
 
 
 def _dream_options(p):
@@ -210,13 +213,14 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
+    if getattr(args, "max_pixels", None):
+        os.environ["MINIDREAM_MAX_PIXELS"] = str(args.max_pixels)  # read by minidream.limits.max_pixels
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             return args.func(args) or 0
     except KeyboardInterrupt:
-        print("minidream: interrupted", file=sys.stderr)
-        return 130
+        return 130  # minidream.interrupts prints the one line
     except Exception as exc:
         if os.environ.get("MINIDREAM_TRACEBACK"):
             raise

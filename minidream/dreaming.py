@@ -13,6 +13,7 @@ bilinearly onto the next base and `steps` steps of
 are taken. The roll (np.roll semantics, wrapping around) moves the network's grid over
 the image so its stride pattern does not print into the dream.
 """
+import math
 import os
 import secrets
 import warnings
@@ -22,7 +23,9 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from minidream.ascent import update
-from minidream.backend import check_device, is_gpu, to_device
+from minidream.backend import check_device, get_array_module, is_gpu, to_device
+from minidream.budget import check_dream_memory
+from minidream.errors import NonFiniteError
 from minidream.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
 from minidream.fourier import run_fourier
 from minidream.imageio import as_kind, attach_params, from_network, input_mean, input_scale, load_rgb, to_network
@@ -213,6 +216,7 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
     per_octave = steps_per_octave(steps, octaves)[octaves - len(sizes):]
     margin = margin_for(net, objective.layers)
     tile = checked_tile(tile_size, side, margin, jitter, objective)
+    check_dream_memory(net, objective.layers, sizes[0], tile)
     lo, hi = _clip_bounds(net, x, clip)
     bases = [x]
     for s in sizes[1:]:
@@ -224,8 +228,11 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
         bar = tqdm(range(count), desc=f"octave {octave + 1}/{len(bases)} {w}x{h}", disable=not progress,
                    leave=False)
         for step in bar:
-            value = make_step(net, objective, x, rng, step_size, jitter, lo, hi, tile, blur, decay, margin,
-                              lapnorm, tv)
+            try:
+                value = make_step(net, objective, x, rng, step_size, jitter, lo, hi, tile, blur, decay, margin,
+                                  lapnorm, tv)
+            except NonFiniteError as exc:
+                raise NonFiniteError(f"octave {octave + 1}, step {step + 1}: {exc}") from None
             if history is not None:
                 history.append((octave, step, value))
             if callback is not None:
@@ -268,6 +275,12 @@ def make_step(net, objective, x, rng, step_size=1.5, jitter=32, lo=None, hi=None
     """
     ox, oy = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
     value, g = gradient(net, objective, x, tile, rng, (oy, ox), jitter, margin)
+    if not math.isfinite(float(value)):
+        raise NonFiniteError(f"the objective is {float(value)}; the model's weights overflow on this image: "
+                             "check the model file, or lower --step-size")
+    if not bool(get_array_module(g).isfinite(g).all()):
+        raise NonFiniteError("the gradient is not finite (NaN or infinity); the model's weights overflow on this "
+                             "image: check the model file, or lower --step-size")
     g = gaussian_blur(g, blur)
     if lapnorm:
         g = laplacian_normalize(g, lapnorm)

@@ -3,16 +3,26 @@
 Written by ``Net.save``, ``weights_tools convert`` and training checkpoints; read by
 ``load_model``. Readable with plain h5py; the layout is documented in docs/format.md.
 
-    /                      attrs: format="minidream-net", format_version=1, name,
+    /                      attrs: format="minidream-net", format_version=2, name,
                                   input_height, input_width, input_channels, input_blob,
-                                  channel_order ("BGR"),
-                                  mean_bgr (float32[3]), source_file, source_sha1,
-                                  minidream_version, extra (JSON object)
-    /layers/00000 ...      one group per layer in graph order, zero-padded index;
-                           attrs: name, type, bottoms (JSON list), tops (JSON list),
-                                  params (JSON object)
-                           datasets: blob_0, blob_1, ... (float32, Caffe blob order)
+                                  channel_order ("BGR"), mean_bgr (float32[3]), source_file,
+                                  source_sha1, minidream_version, extra (JSON object),
+                                  weights_sha256 (hex SHA-256 of the weights, see weights_digest)
+    /graph                 UTF-8 string: JSON list of the layer specs in graph order
+                           ({name, type, bottoms, tops, params})
+    /weights/00012/blob_0  float32 weights of layer 12 (zero-padded graph index), Caffe blob order;
+                           only layers with weights have a group
     /class_names           optional: UTF-8 strings, one per class
+
+Version 1 files (one /layers/<index> group per layer, the spec in its attributes, no checksum)
+are still read. Version 2 keeps the graph in one dataset: one HDF5 group per layer made saving
+and loading a 30,000-layer net take seconds each.
+
+``load`` trusts nothing (minidream/h5checks.py): links and storage stay inside the file, every
+attribute is known and well-typed, the graph is valid and within minidream/limits.py's bounds,
+every weight dataset has exactly the shape the graph needs (checked before it is read, so a
+compressed dataset cannot expand beyond it), values are finite and the checksum matches.
+Every failure is a ModelFileError naming the file and the field.
 """
 import json
 import os
@@ -20,15 +30,23 @@ import os
 import h5py
 import numpy as np
 
-from minidream import __version__
-from minidream.files import atomic_path
+from minidream import __version__, h5checks
+from minidream.errors import ModelFileError
+from minidream.files import atomic_path, check_writable
 
 FORMAT = "minidream-net"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+EXTENSIONS = (".h5", ".hdf5")
+
+__all__ = ["ModelFileError", "check_destination", "load", "save"]
 
 
-class ModelFileError(ValueError):
-    """A model file that is missing, not HDF5, or not in the minidream format."""
+def check_destination(path):
+    """Fail now (OSError or ValueError, one line) if a model file cannot be written at path (its folder is made)."""
+    path = os.fspath(path)
+    if os.path.splitext(path)[1].lower() in EXTENSIONS:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return check_writable(path, EXTENSIONS, what="model file")
 
 
 def save(path, specs, blobs, meta):
@@ -40,6 +58,7 @@ def save(path, specs, blobs, meta):
     """
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    arrays = [[np.ascontiguousarray(b, np.float32) for b in blobs.get(spec["name"], [])] for spec in specs]
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
@@ -55,16 +74,17 @@ def save(path, specs, blobs, meta):
         f.attrs["source_sha1"] = str(meta.get("source_sha1", ""))
         f.attrs["minidream_version"] = __version__
         f.attrs["extra"] = json.dumps(meta.get("extra", {}))
-        layers = f.create_group("layers")
-        for i, spec in enumerate(specs):
-            g = layers.create_group(f"{i:05d}")
-            g.attrs["name"] = spec["name"]
-            g.attrs["type"] = spec["type"]
-            g.attrs["bottoms"] = json.dumps(list(spec["bottoms"]))
-            g.attrs["tops"] = json.dumps(list(spec["tops"]))
-            g.attrs["params"] = json.dumps(spec.get("params", {}))
-            for j, blob in enumerate(blobs.get(spec["name"], [])):
-                g.create_dataset(f"blob_{j}", data=np.asarray(blob, np.float32))
+        f.attrs["weights_sha256"] = h5checks.weights_digest(specs, arrays)
+        graph = [{k: spec[k] for k in ("name", "type", "bottoms", "tops")} for spec in specs]
+        for entry, spec in zip(graph, specs):
+            entry["params"] = spec.get("params", {})
+        f.create_dataset("graph", data=json.dumps(graph), dtype=h5py.string_dtype("utf-8"))
+        weights = f.create_group("weights")
+        for i, layer_arrays in enumerate(arrays):
+            if layer_arrays:
+                g = weights.create_group(f"{i:05d}")
+                for j, blob in enumerate(layer_arrays):
+                    g.create_dataset(f"blob_{j}", data=blob)
         names = meta.get("class_names")
         if names:
             f.create_dataset("class_names", data=[n.encode("utf-8") for n in names],
@@ -72,7 +92,7 @@ def save(path, specs, blobs, meta):
 
 
 def load(path):
-    """Read a model file; returns (specs, blobs, meta) as ``save`` takes them."""
+    """Read a model file; returns (specs, blobs, meta) as ``save`` takes them. ModelFileError for any problem."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelFileError(f"model file not found: {path}")
@@ -83,48 +103,25 @@ def load(path):
             f"{path} is not an HDF5 file ({exc}); convert a .caffemodel with "
             "`python -m weights_tools convert SRC.caffemodel DST.h5`"
         ) from None
-    with f:
-        if f.attrs.get("format") != FORMAT:
-            raise ModelFileError(
-                f"{path} is HDF5 but not a minidream model (no format={FORMAT!r} attribute); "
-                "write models with Net.save or `python -m weights_tools convert`"
-            )
-        version = int(f.attrs["format_version"])
-        if version > FORMAT_VERSION:
-            raise ModelFileError(
-                f"{path} uses format version {version}, newer than this minidream reads "
-                f"({FORMAT_VERSION}); upgrade minidream"
-            )
-        try:
-            specs, blobs = [], {}
-            for key in sorted(f["layers"].keys()):
-                g = f["layers"][key]
-                spec = {
-                    "name": str(g.attrs["name"]),
-                    "type": str(g.attrs["type"]),
-                    "bottoms": json.loads(g.attrs["bottoms"]),
-                    "tops": json.loads(g.attrs["tops"]),
-                    "params": json.loads(g.attrs["params"]),
-                }
-                specs.append(spec)
-                count = len([k for k in g.keys() if k.startswith("blob_")])
-                if count:
-                    blobs[spec["name"]] = [np.asarray(g[f"blob_{j}"], np.float32) for j in range(count)]
-            meta = {
-                "name": str(f.attrs.get("name", "")),
-                "input_size": (int(f.attrs["input_height"]), int(f.attrs["input_width"])),
-                "input_channels": int(f.attrs.get("input_channels", 3)),
-                "input_blob": str(f.attrs.get("input_blob", "data")),
-                "channel_order": str(f.attrs.get("channel_order", "BGR")),
-                "mean_bgr": [float(v) for v in f.attrs["mean_bgr"]],
-                "source_file": str(f.attrs.get("source_file", "")),
-                "source_sha1": str(f.attrs.get("source_sha1", "")),
-                "extra": json.loads(f.attrs.get("extra", "{}")),
-            }
-            if "class_names" in f:
-                meta["class_names"] = [
-                    n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in f["class_names"][()]
-                ]
-        except (KeyError, ValueError) as exc:
-            raise ModelFileError(f"{path} is a damaged minidream model file: {exc}") from None
-    return specs, blobs, meta
+    try:
+        with f:
+            if f.attrs.get("format") != FORMAT:
+                raise ModelFileError(
+                    f"{path} is HDF5 but not a minidream model (no format={FORMAT!r} attribute); "
+                    "write models with Net.save or `python -m weights_tools convert`"
+                )
+            return h5checks.read_checked(f, FORMAT_VERSION)
+    except ModelFileError as exc:
+        text = str(exc)
+        raise ModelFileError(text if text.startswith(path) else f"{path}: {text}") from None
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, ArithmeticError) as exc:
+        # h5py's errors for damaged internals (bad B-tree, bad heap, truncated chunks) surface here.
+        raise ModelFileError(f"{path} is a damaged model file ({type(exc).__name__}: {' '.join(str(exc).split())}); "
+                             "fetch or convert it again") from None
+
+
+def layer_count(f):
+    """How many layers an open model file holds (either version), for listings."""
+    if "graph" in f:
+        return len(json.loads(f["graph"][()]))
+    return len(f["layers"])

@@ -9,12 +9,15 @@ Network input space is what Caffe models were trained on: channels in the model'
 """
 import json
 import os
+import struct
 
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from minidream import limits
 from minidream.backend import as_numpy
-from minidream.files import atomic_write
+from minidream.errors import ImageError, NonFiniteError
+from minidream.files import atomic_write, check_writable
 
 METADATA_KEY = "minidream"
 SAVE_FORMATS = ("PNG", "JPEG", "GIF")  # the formats whose metadata save_image writes
@@ -38,17 +41,30 @@ def load_rgb(image):
     )
 
 
-def open_image(path):
-    """Open an image file fully (the file is closed afterwards), with a clear error."""
+def open_image(path, max_pixels=None):
+    """Open an image file fully (the file is closed afterwards), with a clear error.
+
+    The pixel count is checked from the header before anything is decoded (minidream.limits.check_pixels:
+    max_pixels, default $MINIDREAM_MAX_PIXELS or 50 megapixels). ImageError for anything unreadable."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"image not found: {path}")
+    limit = limits.max_pixels() if max_pixels is None else int(max_pixels)
+    Image.MAX_IMAGE_PIXELS = max(limit, Image.MAX_IMAGE_PIXELS or 0)  # our ceiling decides, not Pillow's
     try:
         with Image.open(path) as img:
+            problem = limits.check_pixels(*img.size, path, limit)
+            if problem:
+                raise ImageError(problem)
             img.load()
             return img
     except UnidentifiedImageError:
-        raise ValueError(f"{path} is not an image Pillow can read (PNG, JPEG, GIF, TIFF, ...)") from None
+        raise ImageError(f"{path} is not an image Pillow can read (PNG, JPEG, GIF, TIFF, ...)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, Image.DecompressionBombError) as exc:
+        if isinstance(exc, (ImageError, FileNotFoundError, PermissionError)):
+            raise
+        raise ImageError(f"{path} cannot be decoded ({' '.join(str(exc).split()) or type(exc).__name__}); "
+                         "it is damaged or truncated: use another copy") from None
 
 
 def pil_to_rgb(img):
@@ -136,6 +152,9 @@ def from_network(x, meta):
     """RGB uint8 (H, W, 3) from a network input (1, C, H, W) or (C, H, W); rounds and clips; C = 1: grey."""
     a = as_numpy(x).reshape(-1, x.shape[-2], x.shape[-1]) / np.float32(input_scale(meta))
     a = (a + input_mean(meta)[:, None, None]).transpose(1, 2, 0)
+    if not np.isfinite(a).all():  # casting NaN to uint8 gives black or garbage: never write that as a result
+        raise NonFiniteError(f"the image holds {np.count_nonzero(~np.isfinite(a))} non-finite values (NaN or "
+                             "infinity): the model's weights or the dream's settings make the numbers overflow")
     if a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
     elif _channel_order(meta) == "BGR":
@@ -191,20 +210,16 @@ def attach_params(img, params):
 
 
 def output_format(path):
-    """Pillow's format name for an output path, from its extension; checks the folder exists.
+    """Pillow's format name for an output path, from its extension; checks the folder is writable.
 
     Cheap, so callers can reject a bad output path before any long computation.
     """
     path = os.fspath(path)
     fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
-    if fmt is None:
-        raise ValueError(f"cannot tell the image format from {path!r}: use .png or .jpg")
-    if fmt not in SAVE_FORMATS:
-        raise ValueError(f"minidream writes .png, .jpg and .gif images, not {fmt} ({path!r}); "
-                         "for a zoom, give a .gif or a folder")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"output folder does not exist: {folder}")
+    if fmt is None or fmt not in SAVE_FORMATS:
+        raise ValueError(f"minidream writes .png, .jpg and .gif images, not {path!r} (the extension picks the "
+                         "format); for a zoom, give a .gif or a folder")
+    check_writable(path)  # folder exists and is writable, the file is not read-only
     return fmt
 
 

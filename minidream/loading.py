@@ -17,9 +17,9 @@ from pathlib import Path
 from minidream.backend import check_device
 from minidream.h5format import ModelFileError
 from minidream.net import Net
-from weights_tools import cache
+from weights_tools import cache, cache_health
 from weights_tools.convert import convert, file_sha1
-from weights_tools.fetch import MODELS, fetch_model
+from weights_tools.fetch import MODELS, FetchError, fetch_model
 
 MINI_PATH = Path(__file__).parent / "data" / "mini.h5"
 NAMES = ("mini", "auto") + tuple(MODELS)
@@ -42,6 +42,23 @@ def _caffemodel_path(path):
     return target
 
 
+def _load_cached(name, device):
+    """The cached model `name`; a damaged file is set aside (cache_health) and fetched again (FetchError if not)."""
+    path = cache.model_path(name)
+    try:
+        return _loaded(path, device, name)
+    except ModelFileError as exc:
+        damaged = f"the cached {name} model is damaged ({exc})"
+    aside = cache_health.set_aside(path)
+    try:
+        fetched = fetch_model(name)
+    except FetchError as exc:
+        raise FetchError(f"{damaged}; it was set aside as {aside} and fetching it again failed "
+                         f"({' '.join(str(exc).split())[:200]})") from None
+    print(f"minidream: note: {damaged}; set aside as {aside} and fetched again", file=sys.stderr)
+    return _loaded(fetched, device, name)
+
+
 def load_model(name_or_path, device="cpu"):
     """A Net for a model name or file (see the module doc); device "cpu" or "gpu".
 
@@ -51,18 +68,27 @@ def load_model(name_or_path, device="cpu"):
     name = os.fspath(name_or_path)
     if name == "auto":
         if cache.model_path("googlenet").exists():
-            return _loaded(cache.model_path("googlenet"), device, "googlenet")
+            try:
+                return _load_cached("googlenet", device)
+            except FetchError as exc:  # offline with a damaged cache: still dream, and say why with mini
+                print(f"minidream: warning: {exc}; using the built-in 'mini' model", file=sys.stderr)
+                return _loaded(_mini_path(), device, "mini")
         print("minidream: using the small built-in 'mini' model; for GoogLeNet run "
               "`python -m weights_tools fetch googlenet`", file=sys.stderr)
         return _loaded(_mini_path(), device, "mini")
     if name == "mini":
         return _loaded(_mini_path(), device, "mini")
     if name in MODELS:
-        return _loaded(fetch_model(name), device, name)
+        return _load_cached(name, device) if cache.model_path(name).exists() else _loaded(fetch_model(name), device, name)
     if name.lower().endswith(".caffemodel"):
         if not os.path.isfile(name):
             raise FileNotFoundError(f"no such .caffemodel file: {name}")
-        return _loaded(_caffemodel_path(name), device, os.path.abspath(name))
+        target = _caffemodel_path(name)
+        try:
+            return _loaded(target, device, os.path.abspath(name))
+        except ModelFileError:  # a damaged cached conversion: set it aside and convert again
+            cache_health.set_aside(target)
+            return _loaded(_caffemodel_path(name), device, os.path.abspath(name))
     if name.lower().endswith(".h5") or os.path.isfile(name):
         return _loaded(name, device, os.path.abspath(name))
     raise ValueError(

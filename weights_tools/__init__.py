@@ -12,7 +12,15 @@
 Every problem with an input file raises one error type, CaffeModelError (a ValueError);
 downloads fail with weights_tools.fetch.FetchError.
 """
-from weights_tools.caffemodel import read_caffemodel
 from weights_tools.errors import CaffeModelError
 
 __all__ = ["CaffeModelError", "read_caffemodel"]
+
+
+def __getattr__(name):
+    # Loaded on first use: `python -m weights_tools` imports this package before its __main__ can catch Ctrl-C.
+    if name == "read_caffemodel":
+        from weights_tools.caffemodel import read_caffemodel
+
+        return read_caffemodel
+    raise AttributeError(f"module 'weights_tools' has no attribute {name!r}")

@@ -1,11 +1,22 @@
-"""python -m weights_tools: convert, fetch, inspect and list Caffe models for minidream."""
-import argparse
-import sys
-import warnings
-from pathlib import Path
+"""python -m weights_tools: convert, fetch, inspect and list Caffe models for minidream.
 
-from minidream.registry import TYPES
-from weights_tools.zoo import MODELS
+Ctrl-C exits 130 with one line from the first statement on (minidream/interrupts.py), and bad input is one line
+`error: ...` with exit code 2, never a traceback.
+"""
+import sys
+
+from minidream.interrupts import at_start, run
+
+if __name__ == "__main__":
+    at_start("weights_tools")
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from minidream.registry import TYPES  # noqa: E402
+from weights_tools.zoo import MODELS  # noqa: E402
 
 DESCRIPTION = """\
 Use Caffe's reference models with minidream, with no Caffe and no protobuf installed.
@@ -112,14 +123,19 @@ def main(argv=None):
     warnings.showwarning = lambda message, *rest, **kw: print(f"warning: {message}", file=sys.stderr)
     try:
         _run(args)
-    except (CaffeModelError, FetchError, ModelFileError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (CaffeModelError, FetchError, ModelFileError, OSError, ValueError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug, not bad input: still one line unless asked for the traceback
+        if os.environ.get("MINIDREAM_TRACEBACK"):
+            raise
+        print(f"error: internal error {type(exc).__name__}: {exc} (please report it; MINIDREAM_TRACEBACK=1 "
+              "shows the traceback)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("interrupted (nothing half-written is left behind)", file=sys.stderr)
-        return 130
+        return 130  # minidream.interrupts prints the one line; nothing half-written is left behind
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main, "weights_tools"))

@@ -22,6 +22,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 from minidream import h5format
 from minidream.architectures import ARCHITECTURES, IMAGENET_MEAN_BGR, architecture
 from weights_tools.caffemodel import read_bytes, read_net
+from weights_tools.checks import check_converted, check_declared
 from weights_tools.errors import CaffeModelError
 from weights_tools.graph import candidate_sizes, fit_weights
 from weights_tools.meanfile import read_mean_file
@@ -184,6 +185,7 @@ def load_caffemodel(src, skip_unsupported=False, options=Options()):
     buf = read_bytes(src) if from_file else src
     try:
         graph, raw, info = read_net(buf, skip_unsupported, prototxt=options.prototxt)
+        check_declared(graph, info)
         arch, arch_meta = known_architecture(graph.specs)
         # The classifier pins the size only up to a pooling stride: a declared size, else the architecture's, first.
         declared = options.input_size or info["input_size"]
@@ -193,7 +195,10 @@ def load_caffemodel(src, skip_unsupported=False, options=Options()):
         info["size_inferred"] = not declared and not arch
         meta = build_meta(graph, info, arch_meta, arch, os.path.basename(os.fspath(src)) if from_file else "",
                           hashlib.sha1(buf).hexdigest(), options)
-    except CaffeModelError as exc:
+        check_converted(graph, blobs, meta)
+    except (ValueError, LookupError, ArithmeticError, TypeError, RecursionError) as exc:
+        # CaffeModelError, and the boundary's safety net: any other failure here is still this file's fault.
+        exc = exc if isinstance(exc, CaffeModelError) else f"cannot convert it ({type(exc).__name__}: {exc})"
         raise CaffeModelError(f"{os.fspath(src)}: {exc}" if from_file else str(exc)) from None
     return graph.specs, blobs, meta
 
@@ -201,6 +206,7 @@ def load_caffemodel(src, skip_unsupported=False, options=Options()):
 def convert(src, dst, skip_unsupported=False, options=Options()):
     """Convert the .caffemodel ``src`` into the minidream model file ``dst``; returns its meta (its
     extra["assumed"] lists what the file could not say, extra["dropped_layers"] what inference leaves out)."""
+    h5format.check_destination(dst)  # an unwritable folder or a wrong extension fails before the work
     specs, blobs, meta = load_caffemodel(src, skip_unsupported=skip_unsupported, options=options)
     h5format.save(dst, specs, blobs, meta)
     return meta

@@ -19,10 +19,11 @@ it up, and the ``python -m weights_tools convert`` command that converts it dire
 import hashlib
 import http.client
 import os
+import sys
 import urllib.error
 import urllib.request
 
-from weights_tools import cache
+from weights_tools import cache, cache_health
 from weights_tools.zoo import MODELS, SHIPPED_CLASSES, SIZE_TOLERANCE
 
 CHUNK = 1 << 20
@@ -65,8 +66,11 @@ def _open(url, offset):
     return urllib.request.urlopen(request, timeout=TIMEOUT_S)
 
 
-def download(url, dest, sha1=None, progress=True, sha256_prefix=None, size=None):
-    """Download url to dest (resuming dest + ".part"), check it (see _problem); returns dest."""
+def download(url, dest, sha1=None, progress=True, sha256_prefix=None, size=None, max_bytes=None):
+    """Download url to dest (resuming dest + ".part"), check it (see _problem); returns dest.
+
+    max_bytes: refuse a file larger than this (default: cache_health's cap for `size`, else its side-file cap)."""
+    max_bytes = max_bytes or cache_health.download_cap(size) or cache_health.SIDE_FILE_CAP
     from tqdm import tqdm
 
     dest = os.fspath(dest)
@@ -86,12 +90,14 @@ def download(url, dest, sha1=None, progress=True, sha256_prefix=None, size=None)
                     offset = 0  # the server sent the whole file: start over
                 length = response.headers.get("Content-Length")
                 total = offset + int(length) if length and length.isdigit() else None
+                _check_cap(url, part, total or 0, max_bytes)
                 with open(part, "ab" if offset else "wb") as f, \
                         tqdm(total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
                              desc=os.path.basename(dest), disable=not progress) as bar:
                     for piece in iter(lambda: response.read(CHUNK), b""):
                         f.write(piece)
                         bar.update(len(piece))
+                        _check_cap(url, part, f.tell(), max_bytes)
                 if total is not None and os.path.getsize(part) < total:
                     raise FetchError(f"the download of {url} stopped early; run the same command to resume")
     except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets, cut-off bodies
@@ -105,6 +111,14 @@ def download(url, dest, sha1=None, progress=True, sha256_prefix=None, size=None)
                          "run the command again to download it afresh")
     os.replace(part, dest)
     return dest
+
+
+def _check_cap(url, part, count, max_bytes):
+    if count > max_bytes:
+        if os.path.exists(part):
+            os.remove(part)
+        raise FetchError(f"{url} is larger than {max_bytes:,} bytes, far above the expected size; the partial "
+                         "file was deleted (a wrong URL or a hostile server?)")
 
 
 def _side_file(name, url):
@@ -178,8 +192,17 @@ def fetch_model(name, url=None, progress=True, convert=None):
     if name not in MODELS:
         raise FetchError(f"unknown model {name!r}; fetchable models: {', '.join(MODELS)}")
     target = cache.model_path(name)
-    if target.exists():
-        return target
+    with cache_health.locked(target):  # a second fetch of this model waits here, then finds it ready
+        if target.exists():
+            problem = cache_health.problem(target)
+            if problem is None:
+                return target
+            print(f"warning: the cached {name} is damaged ({problem}); set aside as "
+                  f"{cache_health.set_aside(target)}, fetching it again", file=sys.stderr)
+        return _fetch(name, target, url, progress, convert)
+
+
+def _fetch(name, target, url, progress, convert):
     info = MODELS[name]
     checks = {"sha1": info["sha1"], "sha256_prefix": info["sha256_prefix"], "size": info["size"]}
     source = cache.download_path(info["filename"])

@@ -64,9 +64,9 @@ def _h5_summary(path):
         with h5py.File(path, "r") as f:
             extra = json.loads(f.attrs.get("extra", "{}"))
             return (f"{f.attrs.get('name', '')} {int(f.attrs['input_height'])}x{int(f.attrs['input_width'])}, "
-                    f"{len(f['layers'])} layers, from {f.attrs.get('source_file', '') or '?'}"
+                    f"{h5format.layer_count(f)} layers, from {f.attrs.get('source_file', '') or '?'}"
                     + (f" ({extra['caffe_format']})" if extra.get("caffe_format") else ""))
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
         return f"unreadable: {exc}"
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from minidream.models import ARCHITECTURES
+from tests.weights_tools.conftest import small_model
 from weights_tools import writer as pw
-from weights_tools import CaffeModelError, cache, fetch, zoo
+from weights_tools import CaffeModelError, cache, cache_health, fetch, zoo
 from weights_tools.meanfile import read_mean_file
 from weights_tools.prototxt import parse_prototxt
 
@@ -98,7 +99,8 @@ def serve(request):
 
 
 class Converter:
-    """A stand-in for the converter: records its arguments and writes the target."""
+    """A stand-in for the converter: records its arguments and writes the target (a small valid model, since
+    fetch verifies what it finds cached)."""
 
     def __init__(self):
         self.calls = []
@@ -106,7 +108,7 @@ class Converter:
     def __call__(self, caffemodel, target, prototxt, info):
         self.calls.append((caffemodel, target, prototxt, info))
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(b"converted")
+        small_model()[2].save(target)
 
 
 DEPLOY = "name: 'p' input: 'data' input_dim: [1, 3, 8, 8]\nlayer { name: 'c' type: 'ReLU' bottom: 'data' top: 'c' }\n"
@@ -123,7 +125,7 @@ def test_fetch_downloads_model_prototxt_mean_file_and_class_list(serve, monkeypa
     monkeypatch.setitem(zoo.MODELS, "places365-googlenet", entry)
     convert = Converter()
     target = fetch.fetch_model("places365-googlenet", progress=False, convert=convert)
-    assert target == cache.model_path("places365-googlenet") and target.read_bytes() == b"converted"
+    assert target == cache.model_path("places365-googlenet") and cache_health.problem(target) is None
     [(caffemodel, _, prototxt, info)] = convert.calls
     assert caffemodel.read_bytes() == weights and caffemodel.name == entry["filename"]
     assert parse_prototxt(prototxt)[1][0]["name"] == "c"

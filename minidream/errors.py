@@ -1,0 +1,30 @@
+"""The error types minidream raises for bad input: one per boundary, each a ValueError (README, "Errors").
+
+    CaffeModelError   converting a .caffemodel (weights_tools.errors; raised by weights_tools convert/inspect)
+    ModelFileError    loading a minidream .h5 model file (missing, damaged, hostile, checksum mismatch)
+    ImageError        reading an image (not an image, truncated, more pixels than the ceiling)
+    NonFiniteError    a dream whose objective or gradient stopped being a finite number
+    TooBigError       a computation that would need more memory than the machine has (dream, zoom)
+
+A missing image or model file is a FileNotFoundError (an OSError) where the caller passed a path. Every message is
+one line naming the file (and the layer or field) and the fix.
+"""
+from weights_tools.errors import CaffeModelError
+
+__all__ = ["CaffeModelError", "ImageError", "ModelFileError", "NonFiniteError", "TooBigError"]
+
+
+class ModelFileError(ValueError):
+    """A model file that is missing, not HDF5, not in the minidream format, damaged, or hostile."""
+
+
+class ImageError(ValueError):
+    """An image file that cannot be read: not an image, truncated, or above the pixel ceiling."""
+
+
+class NonFiniteError(ValueError):
+    """A computation that produced NaN or infinity (a dream's objective or gradient, a classifier's output)."""
+
+
+class TooBigError(ValueError):
+    """Work that would need more memory than is available; the message gives the estimate and the fix."""
