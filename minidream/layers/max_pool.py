@@ -10,8 +10,8 @@ Backward: the gradient flows only to the winner of each window,
     dx[n, c, argmax(i, j)] += dy[n, c, i, j].
 
 Fast path: a 2-D max is a max of row maxima, so the window is done in two 1-D passes — first along each row
-(KW strided views of the padded input), then down the columns of those row maxima (KH views) — remembering in
-small int8 arrays which tap won each pass. Keeping the first winner in each pass keeps Caffe's row-major tie rule.
+(KW strided views of the padded input, taken from contiguous stride phases: pool_shape.tap_views), then down the
+columns of those row maxima (KH views) — remembering in small int8 arrays which tap won each pass. Keeping the first winner in each pass keeps Caffe's row-major tie rule.
 Backward retraces the two passes in reverse with KH + KW strided adds — no window tensor, no np.add.at.
 GPU path (kernels/max_pool.cu): one thread per output scans its window with the same strict '>' and keeps the
 winner's flat index; backward gathers, one thread per input pixel.
@@ -23,16 +23,15 @@ import numpy as np
 from minidream import kernels
 from minidream.backend import is_gpu
 from minidream.layers.parallel import for_blocks
-from minidream.layers.pool_shape import geometry, output_size, padded, padded_shape, tap_view, unpad
+from minidream.layers.pool_shape import add_taps, geometry, output_size, padded, padded_shape, tap_views, unpad
 
 
 def _running_max(a, axis, taps, stride, best, winner):
     """Max over `taps` strided views of `a` along `axis` into `best`, and into `winner` the first view reaching it."""
-    count = best.shape[axis]
-    best[...] = tap_view(a, axis, 0, stride, count)
+    views = tap_views(a, axis, taps, stride, best.shape[axis])
+    best[...] = views[0]
     winner[...] = 0
-    for t in range(1, taps):
-        candidate = tap_view(a, axis, t, stride, count)
+    for t, candidate in enumerate(views[1:], 1):
         # winner = t where candidate > best, else unchanged. Taps only grow, so a max does it — arithmetic
         # instead of a masked copy, whose branches on a random mask cost ~20x more.
         np.maximum(winner, (candidate > best) * np.int8(t), out=winner)
@@ -41,12 +40,8 @@ def _running_max(a, axis, taps, stride, best, winner):
 
 def _scatter(d, winner, axis, taps, stride, size):
     """The adjoint of _running_max: send each gradient to the tap that won; `size` is the input length."""
-    shape = list(d.shape)
-    shape[axis] = size
-    out = np.zeros(shape, dtype=d.dtype)
-    for t in range(taps):
-        tap_view(out, axis, t, stride, d.shape[axis])[...] += d * (winner == t)
-    return out
+    shape = d.shape[:axis] + (size,) + d.shape[axis + 1:]
+    return add_taps(shape, axis, stride, (d * (winner == t) for t in range(taps)), d.dtype)
 
 
 MaxPoolCache = namedtuple("MaxPoolCache", "path x_shape kernel stride pad winners")
