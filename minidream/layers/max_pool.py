@@ -11,7 +11,8 @@ Backward: the gradient flows only to the winner of each window,
 
 Fast path: a 2-D max is a max of row maxima, so the window is done in two 1-D passes — first along each row
 (KW strided views of the padded input, taken from contiguous stride phases: pool_shape.tap_views), then down the
-columns of those row maxima (KH views) — remembering in small int8 arrays which tap won each pass. Keeping the first winner in each pass keeps Caffe's row-major tie rule.
+columns of those row maxima (KH views) — remembering in small int8 arrays which tap won each pass. Channels go
+in L2-sized pieces, so the ten or so passes over a piece read the cache, not main memory. Keeping the first winner in each pass keeps Caffe's row-major tie rule.
 Backward retraces the two passes in reverse with KH + KW strided adds — no window tensor, no np.add.at.
 GPU path (kernels/max_pool.cu): one thread per output scans its window with the same strict '>' and keeps the
 winner's flat index; backward gathers, one thread per input pixel.
@@ -22,7 +23,7 @@ import numpy as np
 
 from minidream import kernels
 from minidream.backend import is_gpu
-from minidream.layers.parallel import for_blocks
+from minidream.layers.parallel import cache_pieces, for_blocks
 from minidream.layers.pool_shape import add_taps, geometry, output_size, padded, padded_shape, tap_views, unpad
 
 
@@ -62,11 +63,12 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
     row_winner = np.empty((n, c, oh, ow), dtype=np.int8)
     col_winner = np.empty((n, c, pad_h, ow), dtype=np.int8)
 
-    def channels(ch):
-        xpad, _, _ = padded(x[:, ch], kernel, stride, pad, -np.inf)
-        row_max = np.empty(xpad.shape[:3] + (ow,), dtype=x.dtype)
-        _running_max(xpad, 3, kw, sw, row_max, col_winner[:, ch])   # max along each row: (N, C, Hpad, OW)
-        _running_max(row_max, 2, kh, sh, y[:, ch], row_winner[:, ch])  # then down the columns: (N, C, OH, OW)
+    def channels(block):
+        for ch in cache_pieces(block, n * h * w):
+            xpad, _, _ = padded(x[:, ch], kernel, stride, pad, -np.inf)
+            row_max = np.empty(xpad.shape[:3] + (ow,), dtype=x.dtype)
+            _running_max(xpad, 3, kw, sw, row_max, col_winner[:, ch])   # max along each row: (N, C, Hpad, OW)
+            _running_max(row_max, 2, kh, sh, y[:, ch], row_winner[:, ch])  # then down the columns: (N, C, OH, OW)
 
     for_blocks(channels, c, x.size)
     return y, MaxPoolCache("cpu", x.shape, tuple(kernel), tuple(stride), tuple(pad), (row_winner, col_winner))
@@ -82,10 +84,11 @@ def backward(dy, cache):
     pad_h, pad_w = padded_shape(x_shape, kernel, stride, pad)
     dx = np.empty(x_shape, dtype=dy.dtype)
 
-    def channels(ch):
-        d_row_max = _scatter(dy[:, ch], row_winner[:, ch], 2, kh, sh, pad_h)
-        dxpad = _scatter(d_row_max, col_winner[:, ch], 3, kw, sw, pad_w)
-        dx[:, ch] = unpad(dxpad, x_shape, kernel, stride, pad)
+    def channels(block):
+        for ch in cache_pieces(block, x_shape[0] * x_shape[2] * x_shape[3]):
+            d_row_max = _scatter(dy[:, ch], row_winner[:, ch], 2, kh, sh, pad_h)
+            dxpad = _scatter(d_row_max, col_winner[:, ch], 3, kw, sw, pad_w)
+            dx[:, ch] = unpad(dxpad, x_shape, kernel, stride, pad)
 
     for_blocks(channels, x_shape[1], dy.size)
     return dx
