@@ -198,17 +198,22 @@ def gradient(net, objective, x, tile, rng):
 
     Tiles get no context from their neighbours, so the tile grid is rolled by a fresh
     random offset every step: seams land somewhere else each time and average out.
+    The tiles of the rolled image are read from x (and their gradients written to g) through
+    wrapped row and column indices, so no rolled copy of the image is ever made: memory beyond
+    x is g and one tile's work, whatever the image size.
     """
     h, w = x.shape[-2:]
     if h <= tile and w <= tile:
         return _gradient_whole(net, objective, x)
     sy, sx = (int(v) for v in rng.integers(0, tile, size=2))
-    shifted = roll(x, sy, sx)
-    g = get_array_module(x).empty_like(x)
+    xp = get_array_module(x)
+    g = xp.empty_like(x)
     for y0, y1 in _splits(h, tile):
+        rows = (xp.arange(y0, y1) - sy)[:, None] % h  # tile row i of roll(x, sy, sx) is row i - sy of x
         for x0, x1 in _splits(w, tile):
-            g[..., y0:y1, x0:x1] = _gradient_whole(net, objective, shifted[..., y0:y1, x0:x1].copy())
-    return roll(g, -sy, -sx)
+            cols = (xp.arange(x0, x1) - sx) % w
+            g[..., rows, cols] = _gradient_whole(net, objective, x[..., rows, cols])
+    return g
 
 
 def _gradient_whole(net, objective, x):
