@@ -2,7 +2,8 @@
 peak memory of the work it times. Import this module before NumPy (it imports neither NumPy nor minidream's engine).
 
 BENCH_THREADS=k restricts the process to its first k CPUs before NumPy loads, so OpenBLAS, minidream's layer threads
-(minidream.layers.parallel) and PyTorch (torch.set_num_threads) all see k cores.
+(minidream.layers.parallel) and PyTorch (torch.set_num_threads) all see k cores. BENCH_NUMPY_FIRST=1 imports NumPy
+before tune_cpu(), as a script that does not call it early would (OpenBLAS then keeps its default thread timeout).
 """
 import ctypes
 import os
@@ -20,6 +21,8 @@ def limit_threads():
 
 
 THREADS = limit_threads()
+if os.environ.get("BENCH_NUMPY_FIRST"):  # how most scripts start: NumPy loaded before minidream's tuning
+    import numpy  # noqa: F401
 tune_cpu()  # before NumPy loads, as `python -m minidream` does (minidream/tuning.py)
 
 

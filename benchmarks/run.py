@@ -90,11 +90,16 @@ def child(impl, name, end, size, repeats):
             "peak_mem_mb": peak_memory_since(base_kb), "gflop": step_flops(net, end, size) / 1e9}
 
 
-def run_child(impl, name, end, size, repeats, threads=None):
-    """child() in a fresh process; threads: limit it to that many cores (BENCH_THREADS)."""
+def run_child(impl, name, end, size, repeats, threads=None, numpy_first=False):
+    """child() in a fresh process; threads: limit it to that many cores (BENCH_THREADS); numpy_first: import NumPy
+    before minidream's tuning (BENCH_NUMPY_FIRST)."""
     cmd = [sys.executable, "-m", "benchmarks.run", "--child", impl, name, end, f"{size[0]}x{size[1]}",
            str(repeats)]
-    env = dict(os.environ, BENCH_THREADS=str(threads)) if threads else None
+    env = dict(os.environ)
+    if threads:
+        env["BENCH_THREADS"] = str(threads)
+    if numpy_first:
+        env["BENCH_NUMPY_FIRST"] = "1"
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark child {' '.join(cmd[3:])} failed:\n{out.stderr}")
@@ -114,17 +119,20 @@ def markdown(results, baseline=None):
     before = _steps_by_key(baseline)
     lines = [f"GEMM peak (float32, NumPy BLAS): {results['gemm_gflops']:.0f} GFLOP/s; "
              f"{results['threads']} threads; {results['machine']}", "",
-             "| network | size | GFLOP | minidream ms | GFLOP/s | % peak | mem MB | PyTorch ms | mem MB | ratio |"
-             + (" before ms | before ratio |" if before else ""),
-             "|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if before else "")]
+             "| network | size | GFLOP | minidream ms | GFLOP/s | % peak | mem MB | PyTorch ms | mem MB | ratio "
+             "| NumPy first ms | ratio |" + (" before ms | before ratio |" if before else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if before else "")]
     for row in results["steps"]:
         ours, ref = row["minidream"], row.get("torch")
         rate = ours["gflop"] / ours["median_s"]
         torch_cols = (f"{1000 * ref['median_s']:.0f} | {ref['peak_mem_mb']:.0f} | "
                       f"{ours['median_s'] / ref['median_s']:.2f}") if ref else "– | – | –"
+        first = row.get("numpy_first")
+        first_cols = (f"{1000 * first['median_s']:.0f} | "
+                      + (f"{first['median_s'] / ref['median_s']:.2f}" if ref else "–")) if first else "– | –"
         line = (f"| {row['net']}→{row['end']} | {row['size'][1]}×{row['size'][0]} | {ours['gflop']:.1f} | "
                 f"{1000 * ours['median_s']:.0f} | {rate:.0f} | {100 * rate / results['gemm_gflops']:.0f}% | "
-                f"{ours['peak_mem_mb']:.0f} | {torch_cols} |")
+                f"{ours['peak_mem_mb']:.0f} | {torch_cols} | {first_cols} |")
         old = before.get(_step_key(row))
         if before:
             line += (f" {1000 * old['minidream']['median_s']:.0f} | " + (
@@ -187,7 +195,8 @@ def main(argv=None):
     for name, end in CASES:
         for size in sizes(args.quick):
             row = {"net": name, "end": end, "size": list(size),
-                   "minidream": run_child("minidream", name, end, size, args.repeats)}
+                   "minidream": run_child("minidream", name, end, size, args.repeats),
+                   "numpy_first": run_child("minidream", name, end, size, args.repeats, numpy_first=True)}
             if use_torch:
                 row["torch"] = run_child("torch", name, end, size, args.repeats)
             results["steps"].append(row)
