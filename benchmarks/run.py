@@ -1,7 +1,9 @@
 """The CPU benchmark suite: one DeepDream step (forward to a layer + backward to the input), per layer and whole,
 for minidream's NumPy engine and, when torch is importable, the same architectures in PyTorch.
 
-    python -m benchmarks                 # full suite: 224x224 and 640x480, per-layer table, default dream
+    python -m benchmarks                 # full suite: 224x224 and 640x480, 1 core vs all, per-layer tables,
+                                         # size sweep (benchmarks/sweeps.py) and the default dream's time split
+    python -m benchmarks --baseline old.json   # before/after columns against an earlier run's JSON
     python -m benchmarks --quick         # 224x224 only, no dream
     python -m benchmarks --json out.json
 
@@ -12,7 +14,6 @@ in the input-gradient backward (a dream step needs no weight gradients); % of pe
 GEMM measured in the same run. The GPU issue's columns come from benchmarks/gpu.py when a CUDA device exists.
 """
 import argparse
-import ctypes
 import json
 import os
 import platform
@@ -20,14 +21,11 @@ import subprocess
 import sys
 import time
 
-from minidream.tuning import tune_cpu
-
-tune_cpu()  # before NumPy loads, as `python -m minidream` does (minidream/tuning.py)
+from benchmarks.process import THREADS, peak_memory_since, reset_peak_memory  # first: threads and CPU tuning
 
 import numpy as np  # noqa: E402
 
-import minidream  # noqa: E402
-from benchmarks import gpu  # noqa: E402
+from benchmarks import gpu, sweeps  # noqa: E402
 from benchmarks.cases import CASES, SIZES, add_options, input_image, per_layer, sizes, step_flops  # noqa: E402
 from minidream.backend import GPUUnavailableError  # noqa: E402
 from minidream.models import random_model  # noqa: E402
@@ -62,7 +60,7 @@ def _torch_step(name, end):
 
     from benchmarks.torch_reference import TorchNet  # needs torch
 
-    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count())))
+    torch.set_num_threads(THREADS)
     net = random_model(name)
     tnet = TorchNet(net)
 
@@ -80,47 +78,32 @@ def child(impl, name, end, size, repeats):
     net, step = make(name, end)
     x = input_image(size)
     step(x)
-    base_kb = _reset_peak_memory()
-    times = [_timed(lambda: step(x)) for _ in range(repeats)]
-    peak_kb = _status_kb("VmHWM")
-    return {"impl": impl, "net": name, "end": end, "size": list(size), "median_s": float(np.median(times)),
-            "times_s": times, "peak_mem_mb": (peak_kb - base_kb) / 1024, "gflop": step_flops(net, end, size) / 1e9}
+    base_kb = reset_peak_memory()
+    times, cpu_times = [], []
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        step(x)
+        times.append(time.perf_counter() - t)
+        cpu_times.append(time.process_time() - c)
+    return {"impl": impl, "net": name, "end": end, "size": list(size), "threads": THREADS,
+            "median_s": float(np.median(times)), "times_s": times, "cpu_s": float(np.median(cpu_times)),
+            "peak_mem_mb": peak_memory_since(base_kb), "gflop": step_flops(net, end, size) / 1e9}
 
 
-def _status_kb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _reset_peak_memory():
-    """Give freed heap memory back to the OS and restart the peak-RSS counter; returns the RSS now (kB).
-
-    What the next steps add on top of this (the model and the input already count here) is their peak memory.
-    Linux only: /proc/self/clear_refs "5" resets VmHWM.
-    """
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    return _status_kb("VmRSS")
-
-
-def run_child(impl, name, end, size, repeats):
+def run_child(impl, name, end, size, repeats, threads=None, numpy_first=False):
+    """child() in a fresh process; threads: limit it to that many cores (BENCH_THREADS); numpy_first: import NumPy
+    before minidream's tuning (BENCH_NUMPY_FIRST)."""
     cmd = [sys.executable, "-m", "benchmarks.run", "--child", impl, name, end, f"{size[0]}x{size[1]}",
            str(repeats)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if threads:
+        env["BENCH_THREADS"] = str(threads)
+    if numpy_first:
+        env["BENCH_NUMPY_FIRST"] = "1"
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark child {' '.join(cmd[3:])} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def default_dream_time(size):
-    """Seconds for minidream.dream with the defaults (4 octaves x 10 steps) on random-weight GoogLeNet."""
-    image = (np.random.default_rng(0).random(tuple(size) + (3,)) * 255).astype(np.uint8)
-    net = random_model("googlenet")
-    return _timed(lambda: minidream.dream(image, model=net, seed=0, progress=False))
 
 
 def _torch_available():
@@ -131,25 +114,66 @@ def _torch_available():
     return True
 
 
-def markdown(results):
+def markdown(results, baseline=None):
+    """The tables; baseline: the results of an earlier run (--baseline) for before/after columns."""
+    before = _steps_by_key(baseline)
     lines = [f"GEMM peak (float32, NumPy BLAS): {results['gemm_gflops']:.0f} GFLOP/s; "
              f"{results['threads']} threads; {results['machine']}", "",
-             "| network | size | GFLOP | minidream ms | GFLOP/s | % peak | mem MB | PyTorch ms | mem MB | ratio |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| network | size | GFLOP | minidream ms | GFLOP/s | % peak | mem MB | PyTorch ms | mem MB | ratio "
+             "| NumPy first ms | ratio |" + (" before ms | before ratio |" if before else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if before else "")]
     for row in results["steps"]:
         ours, ref = row["minidream"], row.get("torch")
         rate = ours["gflop"] / ours["median_s"]
         torch_cols = (f"{1000 * ref['median_s']:.0f} | {ref['peak_mem_mb']:.0f} | "
                       f"{ours['median_s'] / ref['median_s']:.2f}") if ref else "– | – | –"
-        lines.append(f"| {row['net']}→{row['end']} | {row['size'][1]}×{row['size'][0]} | {ours['gflop']:.1f} | "
-                     f"{1000 * ours['median_s']:.0f} | {rate:.0f} | {100 * rate / results['gemm_gflops']:.0f}% | "
-                     f"{ours['peak_mem_mb']:.0f} | {torch_cols} |")
+        first = row.get("numpy_first")
+        first_cols = (f"{1000 * first['median_s']:.0f} | "
+                      + (f"{first['median_s'] / ref['median_s']:.2f}" if ref else "–")) if first else "– | –"
+        line = (f"| {row['net']}→{row['end']} | {row['size'][1]}×{row['size'][0]} | {ours['gflop']:.1f} | "
+                f"{1000 * ours['median_s']:.0f} | {rate:.0f} | {100 * rate / results['gemm_gflops']:.0f}% | "
+                f"{ours['peak_mem_mb']:.0f} | {torch_cols} | {first_cols} |")
+        old = before.get(_step_key(row))
+        if before:
+            line += (f" {1000 * old['minidream']['median_s']:.0f} | " + (
+                f"{old['minidream']['median_s'] / old['torch']['median_s']:.2f} |" if "torch" in old else "– |")
+                if old else " – | – |")
+        lines.append(line)
+    if results.get("thread_sweep"):
+        lines += ["", "Threads (640×480, ms; the process limited to the first k CPUs). On one core the CPU time "
+                  "is the step's cost even when other processes share the machine:", "",
+                  "| network | k | minidream | CPU ms | PyTorch | CPU ms | ratio | CPU ratio |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for row in results["thread_sweep"]:
+            ours, ref = row["minidream"], row.get("torch")
+            lines.append(f"| {row['net']}→{row['end']} | {ours['threads']} | {1000 * ours['median_s']:.0f} | "
+                         f"{1000 * ours['cpu_s']:.0f} | " + (
+                             f"{1000 * ref['median_s']:.0f} | {1000 * ref['cpu_s']:.0f} | "
+                             f"{ours['median_s'] / ref['median_s']:.2f} | {ours['cpu_s'] / ref['cpu_s']:.2f} |"
+                             if ref else "– | – | – | – |"))
+    old_layers = (baseline or {}).get("layers", {})
     for key, table in results.get("layers", {}).items():
-        lines += ["", f"Per layer, {key} (ms):", "", "| layer | forward | backward |", "|---|---|---|"]
-        lines += [f"| {layer} | {f:.1f} | {b:.1f} |" for layer, (f, b) in table.items()]
-    if results.get("dream_s") is not None:
-        lines += ["", f"Default dream (4 octaves × 10 steps, random GoogLeNet) at 640×480: {results['dream_s']:.1f} s"]
+        old = old_layers.get(key, {})
+        lines += ["", f"Per layer, {key} (ms):", "",
+                  "| layer | forward | backward |" + (" before fwd | before bwd |" if old else ""),
+                  "|---|---|---|" + ("---|---|" if old else "")]
+        for layer, (f, b) in table.items():
+            extra = (" {:.1f} | {:.1f} |".format(*old[layer]) if layer in old else " – | – |") if old else ""
+            lines.append(f"| {layer} | {f:.1f} | {b:.1f} |{extra}")
+        if old:
+            lines.append(f"| total | {sum(f for f, _ in table.values()):.1f} | {sum(b for _, b in table.values()):.1f} "
+                         f"| {sum(f for f, _ in old.values()):.1f} | {sum(b for _, b in old.values()):.1f} |")
+    if results.get("sizes"):
+        lines += ["", sweeps.markdown(results["sizes"], results.get("dream_split"))]
     return "\n".join(lines)
+
+
+def _step_key(row):
+    return row["net"], row["end"], tuple(row["size"])
+
+
+def _steps_by_key(results):
+    return {_step_key(row): row for row in (results or {}).get("steps", [])}
 
 
 def main(argv=None):
@@ -157,6 +181,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(parser)
     parser.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON results")
+    parser.add_argument("--baseline", help="the JSON of an earlier run: adds before columns to the tables")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -165,25 +190,37 @@ def main(argv=None):
         print(json.dumps(child(impl, name, end, (h, w), int(repeats))))
         return
     use_torch = _torch_available() and not args.no_torch
-    results = {"gemm_gflops": gemm_peak(), "threads": os.cpu_count(), "steps": [], "layers": {},
+    results = {"gemm_gflops": gemm_peak(), "threads": THREADS, "steps": [], "layers": {},
                "machine": f"{platform.machine()} {platform.processor() or ''}".strip()}
     for name, end in CASES:
         for size in sizes(args.quick):
             row = {"net": name, "end": end, "size": list(size),
-                   "minidream": run_child("minidream", name, end, size, args.repeats)}
+                   "minidream": run_child("minidream", name, end, size, args.repeats),
+                   "numpy_first": run_child("minidream", name, end, size, args.repeats, numpy_first=True)}
             if use_torch:
                 row["torch"] = run_child("torch", name, end, size, args.repeats)
             results["steps"].append(row)
             print(f"  {name} {size[1]}x{size[0]}: {1000 * row['minidream']['median_s']:.0f} ms", file=sys.stderr)
     if not args.quick:
+        if THREADS > 1:  # the same steps on one core: how both engines scale
+            results["thread_sweep"] = [
+                {"net": name, "end": end, "size": list(SIZES[1]),
+                 "minidream": run_child("minidream", name, end, SIZES[1], args.repeats, threads=1),
+                 **({"torch": run_child("torch", name, end, SIZES[1], args.repeats, threads=1)} if use_torch else {})}
+                for name, end in CASES]
         for name, end in CASES:
             results["layers"][f"{name}→{end} 640×480"] = per_layer(name, end, SIZES[1])
-        results["dream_s"] = default_dream_time(SIZES[1])
+        results["sizes"] = sweeps.size_rows()
+        results["dream_split"] = sweeps.split_row(SIZES[1])
     try:
         results["gpu"] = gpu.rows(quick=args.quick, repeats=args.repeats, torch=use_torch)
     except GPUUnavailableError as exc:
         results["gpu_unavailable"] = str(exc)
-    print(markdown(results))
+    baseline = None
+    if args.baseline:
+        with open(args.baseline) as f:
+            baseline = json.load(f)
+    print(markdown(results, baseline))
     print("\n" + (gpu.markdown(results["gpu"]) if "gpu" in results else f"GPU columns: none ({results['gpu_unavailable']})"))
     if args.json:
         with open(args.json, "w") as f:

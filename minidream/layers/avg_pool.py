@@ -20,7 +20,7 @@ import numpy as np
 
 from minidream import kernels
 from minidream.backend import is_gpu
-from minidream.layers.pool_shape import geometry, output_size, padded, padded_shape, tap_view, unpad
+from minidream.layers.pool_shape import add_taps, geometry, output_size, padded, padded_shape, tap_views, unpad
 
 
 def divisor(size, kernel, stride, pad, out):
@@ -75,20 +75,17 @@ def backward(dy, cache):
 
 
 def _tap_sum(a, axis, taps, stride, count):
-    total = tap_view(a, axis, 0, stride, count).copy()
-    for t in range(1, taps):
-        total += tap_view(a, axis, t, stride, count)
+    views = tap_views(a, axis, taps, stride, count)
+    total = views[0].copy()
+    for view in views[1:]:
+        total += view
     return total
 
 
 def _tap_spread(d, axis, taps, stride, size):
     """The adjoint of _tap_sum: every tap of a window receives the window's gradient."""
-    shape = list(d.shape)
-    shape[axis] = size
-    out = np.zeros(shape, dtype=d.dtype)
-    for t in range(taps):
-        tap_view(out, axis, t, stride, d.shape[axis])[...] += d
-    return out
+    shape = d.shape[:axis] + (size,) + d.shape[axis + 1:]
+    return add_taps(shape, axis, stride, (d for _ in range(taps)), d.dtype)
 
 
 def forward_naive(x, kernel, stride=(1, 1), pad=(0, 0)):

@@ -11,8 +11,9 @@ Shapes: x, y (N, C, H, W); n = local_size (odd, as Caffe requires).
 Backward (y_i depends on x_j for every j in i's window; the window is symmetric so i is in j's window too):
     dx_j = dy_j * scale_j^(-beta) - (2 * alpha * beta / n) * x_j * sum_{i in window(j)} dy_i * y_i / scale_i
 
-Fast path: the window sum is a sum of n shifted channel slices of x^2 (zero-padded), computed once in forward and
-kept in the cache so backward reuses scale instead of recomputing it. GPU path (kernels/lrn.cu): one fused thread
+Fast path: the window sum is a sum of n shifted channel slices of x^2, computed once in forward and kept in the
+cache so backward reuses scale instead of recomputing it; every step writes into its output array (out=, in
+place) rather than into temporaries. GPU path (kernels/lrn.cu): one fused thread
 per element computes its window sum, scale and output; backward likewise.
 """
 from collections import namedtuple
@@ -29,16 +30,20 @@ def _check(local_size):
         raise ValueError(f"LRN local_size must be a positive odd number (Caffe's rule), got {local_size}")
 
 
-def _window_sum(a, local_size):
-    """sum over channels c' in [c - (n-1)/2, c + (n-1)/2] of a[:, c'], zero outside [0, C)."""
+def _window_sum(a, local_size, out):
+    """out[:, c] = sum over channels c' in [c - (n-1)/2, c + (n-1)/2] of a[:, c'], zero outside [0, C).
+
+    The terms are added in order of c', as a sum over a zero-padded copy would add them (adding a zero changes
+    nothing), but without that copy: the window sum is a third of LRN's passes over memory.
+    """
     half = (local_size - 1) // 2
-    n, c, h, w = a.shape
-    padded = np.zeros((n, c + 2 * half, h, w), dtype=a.dtype)
-    padded[:, half:half + c] = a
-    total = padded[:, 0:c].copy()
-    for shift in range(1, local_size):
-        total += padded[:, shift:shift + c]
-    return total
+    c = a.shape[1]
+    out[:, :half] = 0  # the first term, a[:, c - half], is outside [0, C) there
+    out[:, half:] = a[:, :max(c - half, 0)]
+    for shift in range(1 - half, half + 1):
+        lo, hi = max(0, -shift), min(c, c - shift)
+        out[:, lo:hi] += a[:, lo + shift:hi + shift]
+    return out
 
 
 LRNCache = namedtuple("LRNCache", "path x y scale scale_pow local_size alpha beta")
@@ -59,9 +64,12 @@ def forward(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
     scale, scale_pow, y = np.empty_like(x), np.empty_like(x), np.empty_like(x)
 
     def rows(r):  # channel windows never cross rows, so rows can be done apart (and in parallel)
-        xr = x[:, :, r]
-        scale[:, :, r] = _window_sum(xr * xr, local_size) * (alpha / local_size) + k
-        np.power(scale[:, :, r], -beta, out=scale_pow[:, :, r])
+        xr, scale_r = x[:, :, r], scale[:, :, r]
+        square = np.multiply(xr, xr, out=y[:, :, r])  # y holds x^2 until the last line
+        _window_sum(square, local_size, scale_r)
+        scale_r *= alpha / local_size
+        scale_r += k
+        np.power(scale_r, -beta, out=scale_pow[:, :, r])
         np.multiply(xr, scale_pow[:, :, r], out=y[:, :, r])
 
     for_blocks(rows, x.shape[2], x.size)
@@ -81,10 +89,14 @@ def backward(dy, cache):
     dx = np.empty_like(dy)
 
     def rows(r):
-        ratio = _window_sum(dy[:, :, r] * y[:, :, r] / scale[:, :, r], local_size)
+        dy_r, dx_r = dy[:, :, r], dx[:, :, r]
+        share = np.multiply(dy_r, y[:, :, r], out=dx_r)  # dx holds dy * y / scale until the last two lines
+        share /= scale[:, :, r]
+        ratio = _window_sum(share, local_size, np.empty(share.shape, dtype=share.dtype))
         ratio *= x[:, :, r]
         ratio *= 2.0 * alpha * beta / local_size
-        np.subtract(dy[:, :, r] * scale_pow[:, :, r], ratio, out=dx[:, :, r])
+        np.multiply(dy_r, scale_pow[:, :, r], out=dx_r)
+        dx_r -= ratio
 
     for_blocks(rows, dy.shape[2], dy.size)
     return dx

@@ -10,8 +10,9 @@ Backward: the gradient flows only to the winner of each window,
     dx[n, c, argmax(i, j)] += dy[n, c, i, j].
 
 Fast path: a 2-D max is a max of row maxima, so the window is done in two 1-D passes — first along each row
-(KW strided views of the padded input), then down the columns of those row maxima (KH views) — remembering in
-small int8 arrays which tap won each pass. Keeping the first winner in each pass keeps Caffe's row-major tie rule.
+(KW strided views of the padded input, taken from contiguous stride phases: pool_shape.tap_views), then down the
+columns of those row maxima (KH views) — remembering in small int8 arrays which tap won each pass. Channels go
+in L2-sized pieces, so the ten or so passes over a piece read the cache, not main memory. Keeping the first winner in each pass keeps Caffe's row-major tie rule.
 Backward retraces the two passes in reverse with KH + KW strided adds — no window tensor, no np.add.at.
 GPU path (kernels/max_pool.cu): one thread per output scans its window with the same strict '>' and keeps the
 winner's flat index; backward gathers, one thread per input pixel.
@@ -22,17 +23,16 @@ import numpy as np
 
 from minidream import kernels
 from minidream.backend import is_gpu
-from minidream.layers.parallel import for_blocks
-from minidream.layers.pool_shape import geometry, output_size, padded, padded_shape, tap_view, unpad
+from minidream.layers.parallel import cache_pieces, for_blocks
+from minidream.layers.pool_shape import add_taps, geometry, output_size, padded, padded_shape, tap_views, unpad
 
 
 def _running_max(a, axis, taps, stride, best, winner):
     """Max over `taps` strided views of `a` along `axis` into `best`, and into `winner` the first view reaching it."""
-    count = best.shape[axis]
-    best[...] = tap_view(a, axis, 0, stride, count)
+    views = tap_views(a, axis, taps, stride, best.shape[axis])
+    best[...] = views[0]
     winner[...] = 0
-    for t in range(1, taps):
-        candidate = tap_view(a, axis, t, stride, count)
+    for t, candidate in enumerate(views[1:], 1):
         # winner = t where candidate > best, else unchanged. Taps only grow, so a max does it — arithmetic
         # instead of a masked copy, whose branches on a random mask cost ~20x more.
         np.maximum(winner, (candidate > best) * np.int8(t), out=winner)
@@ -41,12 +41,8 @@ def _running_max(a, axis, taps, stride, best, winner):
 
 def _scatter(d, winner, axis, taps, stride, size):
     """The adjoint of _running_max: send each gradient to the tap that won; `size` is the input length."""
-    shape = list(d.shape)
-    shape[axis] = size
-    out = np.zeros(shape, dtype=d.dtype)
-    for t in range(taps):
-        tap_view(out, axis, t, stride, d.shape[axis])[...] += d * (winner == t)
-    return out
+    shape = d.shape[:axis] + (size,) + d.shape[axis + 1:]
+    return add_taps(shape, axis, stride, (d * (winner == t) for t in range(taps)), d.dtype)
 
 
 MaxPoolCache = namedtuple("MaxPoolCache", "path x_shape kernel stride pad winners")
@@ -67,11 +63,12 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
     row_winner = np.empty((n, c, oh, ow), dtype=np.int8)
     col_winner = np.empty((n, c, pad_h, ow), dtype=np.int8)
 
-    def channels(ch):
-        xpad, _, _ = padded(x[:, ch], kernel, stride, pad, -np.inf)
-        row_max = np.empty(xpad.shape[:3] + (ow,), dtype=x.dtype)
-        _running_max(xpad, 3, kw, sw, row_max, col_winner[:, ch])   # max along each row: (N, C, Hpad, OW)
-        _running_max(row_max, 2, kh, sh, y[:, ch], row_winner[:, ch])  # then down the columns: (N, C, OH, OW)
+    def channels(block):
+        for ch in cache_pieces(block, n * h * w):
+            xpad, _, _ = padded(x[:, ch], kernel, stride, pad, -np.inf)
+            row_max = np.empty(xpad.shape[:3] + (ow,), dtype=x.dtype)
+            _running_max(xpad, 3, kw, sw, row_max, col_winner[:, ch])   # max along each row: (N, C, Hpad, OW)
+            _running_max(row_max, 2, kh, sh, y[:, ch], row_winner[:, ch])  # then down the columns: (N, C, OH, OW)
 
     for_blocks(channels, c, x.size)
     return y, MaxPoolCache("cpu", x.shape, tuple(kernel), tuple(stride), tuple(pad), (row_winner, col_winner))
@@ -87,10 +84,11 @@ def backward(dy, cache):
     pad_h, pad_w = padded_shape(x_shape, kernel, stride, pad)
     dx = np.empty(x_shape, dtype=dy.dtype)
 
-    def channels(ch):
-        d_row_max = _scatter(dy[:, ch], row_winner[:, ch], 2, kh, sh, pad_h)
-        dxpad = _scatter(d_row_max, col_winner[:, ch], 3, kw, sw, pad_w)
-        dx[:, ch] = unpad(dxpad, x_shape, kernel, stride, pad)
+    def channels(block):
+        for ch in cache_pieces(block, x_shape[0] * x_shape[2] * x_shape[3]):
+            d_row_max = _scatter(dy[:, ch], row_winner[:, ch], 2, kh, sh, pad_h)
+            dxpad = _scatter(d_row_max, col_winner[:, ch], 3, kw, sw, pad_w)
+            dx[:, ch] = unpad(dxpad, x_shape, kernel, stride, pad)
 
     for_blocks(channels, x_shape[1], dy.size)
     return dx

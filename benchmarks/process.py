@@ -1,0 +1,51 @@
+"""Process settings and measurements every benchmark child shares: how many cores it uses, the CPU tuning, and the
+peak memory of the work it times. Import this module before NumPy (it imports neither NumPy nor minidream's engine).
+
+BENCH_THREADS=k restricts the process to its first k CPUs before NumPy loads, so OpenBLAS, minidream's layer threads
+(minidream.layers.parallel) and PyTorch (torch.set_num_threads) all see k cores. BENCH_NUMPY_FIRST=1 imports NumPy
+before tune_cpu(), as a script that does not call it early would (OpenBLAS then keeps its default thread timeout).
+"""
+import ctypes
+import os
+
+from minidream.tuning import tune_cpu
+
+
+def limit_threads():
+    """Apply BENCH_THREADS (when set); returns the number of CPUs the process may use."""
+    cpus = sorted(os.sched_getaffinity(0))
+    k = int(os.environ.get("BENCH_THREADS") or len(cpus))
+    if k < len(cpus):
+        os.sched_setaffinity(0, cpus[:k])
+    return len(os.sched_getaffinity(0))
+
+
+THREADS = limit_threads()
+if os.environ.get("BENCH_NUMPY_FIRST"):  # how most scripts start: NumPy loaded before minidream's tuning
+    import numpy  # noqa: F401
+tune_cpu()  # before NumPy loads, as `python -m minidream` does (minidream/tuning.py)
+
+
+def status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_memory():
+    """Give freed heap memory back to the OS and restart the peak-RSS counter; returns the RSS now (kB).
+
+    What the next steps add on top of this (the model and the input already count here) is their peak memory.
+    Linux only: /proc/self/clear_refs "5" resets VmHWM.
+    """
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return status_kb("VmRSS")
+
+
+def peak_memory_since(base_kb):
+    """MB the peak RSS rose above base_kb (from reset_peak_memory)."""
+    return (status_kb("VmHWM") - base_kb) / 1024

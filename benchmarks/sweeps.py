@@ -1,0 +1,129 @@
+"""How the CPU step scales: with image size (tiled, per megapixel, with peak memory) and where a default dream's
+time goes (the network steps against everything else).
+
+    python -m benchmarks.sweeps              # size sweep 0.3 / 1 / 3 / 12 MP and the dream's time split
+    python -m benchmarks.sweeps --quick      # 0.3 and 1 MP only
+
+A size point is one gradient of the default dream objective (L2 of inception_4c/output on random-weight GoogLeNet)
+over the whole image, tile by tile with the default tile size, as minidream.dream computes it every step; each
+size runs in a fresh subprocess (benchmarks/run.py measures peak memory the same way). The thread count follows the
+CPUs the process may use (BENCH_THREADS=k limits it to k, see benchmarks/run.py).
+"""
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+from benchmarks.process import peak_memory_since, reset_peak_memory  # first: threads, CPU tuning
+
+import numpy as np  # noqa: E402
+
+import minidream  # noqa: E402
+from minidream.jitter import AUTO_TILE, gradient, margin_for  # noqa: E402
+from minidream.models import random_model  # noqa: E402
+from minidream.objectives import L2  # noqa: E402
+
+LAYER = "inception_4c/output"
+SWEEP = [(480, 640), (866, 1155), (1500, 2000), (3000, 4000)]  # (H, W): 0.3, 1, 3 and 12 megapixels
+
+
+def size_child(size, repeats):
+    """Runs in a subprocess: seconds per tiled gradient of an image of `size`, and the peak memory it adds."""
+    net = random_model("googlenet")
+    objective = L2(LAYER).bind(net)
+    x = (np.random.default_rng(0).standard_normal((1, 3) + tuple(size)) * 50).astype(np.float32)
+    rng = np.random.default_rng(1)
+    margin = margin_for(net, objective.layers)  # the dream's own mirrored context (default jitter 32)
+    gradient(net, objective, x, AUTO_TILE, rng, (0, 0), 32, margin)
+    base_kb = reset_peak_memory()
+    times, cpu_times = [], []
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        gradient(net, objective, x, AUTO_TILE, rng, (0, 0), 32, margin)
+        times.append(time.perf_counter() - t)
+        cpu_times.append(time.process_time() - c)
+    megapixels = size[0] * size[1] / 1e6
+    return {"size": list(size), "megapixels": megapixels, "median_s": float(np.median(times)),
+            "s_per_mp": float(np.median(times)) / megapixels, "cpu_s_per_mp": float(np.median(cpu_times)) / megapixels,
+            "peak_mem_mb": peak_memory_since(base_kb)}
+
+
+def dream_split(size=(480, 640)):
+    """(CPU seconds of a default dream, CPU seconds of it inside net.forward / net.backward) on random GoogLeNet.
+
+    CPU time, not wall time: on a machine shared with other work, waiting for a core inflates the threaded network
+    steps far more than the single-threaded rest, and would flatter the split."""
+    image = (np.random.default_rng(0).random(tuple(size) + (3,)) * 255).astype(np.uint8)
+    net = random_model("googlenet")
+    inside = [0.0]
+
+    def timed(method):
+        def run(*args, **kwargs):
+            t = time.process_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                inside[0] += time.process_time() - t
+        return run
+
+    net.forward, net.backward = timed(net.forward), timed(net.backward)
+    t = time.process_time()
+    minidream.dream(image, model=net, seed=0, progress=False)
+    return time.process_time() - t, inside[0]
+
+
+def _child_json(args):
+    out = subprocess.run([sys.executable, "-m", "benchmarks.sweeps", "--child"] + [str(a) for a in args],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child {args} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def size_rows(quick=False, repeats=2):
+    return [_child_json(["size", h, w, repeats]) for h, w in (SWEEP[:2] if quick else SWEEP)]
+
+
+def split_row(size=(480, 640)):
+    return _child_json(["split", *size])
+
+
+def markdown(sizes, split=None):
+    lines = [f"Cost against size: one tiled gradient ({LAYER}, tile {AUTO_TILE}), GoogLeNet", "",
+             "| image | MP | s | s per MP | vs 0.3 MP | CPU s per MP | vs 0.3 MP | peak mem MB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in sizes:
+        lines.append(f"| {row['size'][1]}×{row['size'][0]} | {row['megapixels']:.1f} | {row['median_s']:.2f} | "
+                     f"{row['s_per_mp']:.2f} | {row['s_per_mp'] / sizes[0]['s_per_mp']:.2f} | "
+                     f"{row['cpu_s_per_mp']:.2f} | {row['cpu_s_per_mp'] / sizes[0]['cpu_s_per_mp']:.2f} | "
+                     f"{row['peak_mem_mb']:.0f} |")
+    if split:
+        lines += ["", f"Default dream at {split['size'][1]}×{split['size'][0]} (4 octaves × 10 steps, random GoogLeNet):"
+                  f" {split['total_s']:.1f} CPU s, of which {split['steps_s']:.1f} s in the network's forward and backward"
+                  f" ({100 * split['steps_s'] / split['total_s']:.0f}%)"]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sweeps", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="0.3 and 1 MP only, no dream")
+    parser.add_argument("--repeats", type=int, default=2, help="timed gradients per size (default 2)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        if kind == "size":
+            h, w, repeats = (int(v) for v in rest)
+            print(json.dumps(size_child((h, w), repeats)))
+        else:
+            h, w = (int(v) for v in rest)
+            total, steps = dream_split((h, w))
+            print(json.dumps({"size": [h, w], "total_s": total, "steps_s": steps}))
+        return
+    print(markdown(size_rows(args.quick, args.repeats), None if args.quick else split_row()))
+
+
+if __name__ == "__main__":
+    main()
