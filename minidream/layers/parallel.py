@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 MIN_ELEMENTS = 1 << 15  # below this, starting threads costs more than it saves
-PIECE_ELEMENTS = 1 << 16  # 256 KB of float32: a piece and its temporaries stay in a 512 KB L2
+PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: measured best on 2 cores (1 << 16 cost 2x at 224x224 in per-piece overhead)
 _executor = None
 
 
