@@ -9,6 +9,9 @@
 A missing image or model file is a FileNotFoundError (an OSError) where the caller passed a path. Every message is
 one line naming the file (and the layer or field) and the fix.
 """
+# The one import of minidream's ground floor that reaches up: converting is weights_tools' boundary, so its error
+# type is defined there (weights_tools must stand without the engine) and re-exported here, so that minidream's
+# users find every error type in one module.
 from weights_tools.errors import CaffeModelError
 
 __all__ = ["CaffeModelError", "ImageError", "ModelFileError", "NonFiniteError", "TooBigError"]
