@@ -8,6 +8,11 @@ import os
 
 import numpy as np
 
+from minidream.backend import as_numpy, to_device
+from minidream.imageio import to_network
+from minidream.metadata import default_layer
+from minidream.objectives import L2, Channel, ClassNeuron, Guide
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -80,9 +85,6 @@ def expand_inputs(items):
 
 def strongest_channel(net, layer, rgb):
     """The channel of `layer` with the largest mean activation on the image rgb (H, W, 3)."""
-    from minidream.backend import as_numpy, to_device
-    from minidream.imageio import to_network
-
     a = net.forward(to_device(to_network(rgb, net.meta), net.device), end=layer)
     return int(np.argmax(as_numpy(a)[0].reshape(a.shape[1], -1).mean(axis=1)))
 
@@ -94,9 +96,6 @@ def build_objective(net, layers=(), channels=None, cls=None, guide=None, rgb=Non
     the single layer given; guide: an image path, on that layer; cls: a class name or index. Every option
     given counts: --class with --layer is L2(layer) + ClassNeuron(class).
     """
-    from minidream.metadata import default_layer
-    from minidream.objectives import L2, Channel, ClassNeuron, Guide
-
     layers = list(layers) or ([] if cls is not None and not (channels or guide) else
                               [(default_layer(net.meta), 1.0)])
     terms = []

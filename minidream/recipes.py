@@ -19,8 +19,11 @@ import hashlib
 import json
 
 import numpy as np
+from PIL import Image
 
+from minidream import __version__
 from minidream.backend import as_numpy
+from minidream.imageio import METADATA_KEY, read_params
 from minidream.objectives import L2, Channel, ClassNeuron, Guide, Sum
 
 # dream() parameters a recipe records, besides model, input, objective and seed
@@ -87,8 +90,6 @@ def objective_from_data(data):
 
 def make_recipe(kind, net, bound_objective, input_name, rgb, seed, params):
     """The recipe of a dream or zoom (params: the DREAM_PARAMS values, plus frames/scale for a zoom)."""
-    from minidream import __version__
-
     layers = list(bound_objective.layers)
     recipe = dict(params, kind=kind, model=model_name(net), model_sha256=weights_sha256(net),
                   input=input_name, input_sha256=pixels_sha256(rgb) if rgb is not None else None,
@@ -101,9 +102,7 @@ def make_recipe(kind, net, bound_objective, input_name, rgb, seed, params):
 
 def read_recipe(source):
     """A recipe from a dict, a PIL image that carries one, or an image file written by minidream."""
-    from PIL import Image
 
-    from minidream.imageio import read_params, METADATA_KEY
 
     if isinstance(source, dict):
         recipe = source
