@@ -676,7 +676,8 @@ def run_train(args):
 def run_finetune(args):
     from minidream.finetuning import finetune
 
-    result = finetune(args.model, args.data_dir, args.output, train_from=args.train_from, **_solver_kwargs(args))
+    result = finetune(args.model, args.data_dir, args.output, train_from=args.train_from, bn_stats=args.bn_stats,
+                      **_solver_kwargs(args))
     return _report_training(result, args.output)
 
 
@@ -717,6 +718,9 @@ def _add_training_commands(sub):
     p.add_argument("--model", default="alexnet", help="built-in model name or .h5 file (default: alexnet)")
     p.add_argument("--train-from", metavar="LAYER",
                    help="first layer to train (default: the fully connected layers at the top)")
+    p.add_argument("--bn-stats", choices=("frozen", "reestimate"), default="frozen",
+                   help="BatchNorm statistics of the frozen layers: kept as trained, or recomputed on DATA_DIR's "
+                        "images first (default: frozen)")
     _solver_options(p, "finetuned.h5")
     p.set_defaults(func=run_finetune)
 

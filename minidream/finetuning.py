@@ -18,6 +18,8 @@ from minidream.training import Result, fit, with_classes
 
 # Layers a fine-tuned head may contain; the frozen body ends at the last layer of another type.
 HEAD_TYPES = ("InnerProduct", "ReLU", "Dropout", "Softmax")
+# What happens to the frozen body's BatchNorm statistics: kept as trained, or recomputed on the new images.
+BN_STATS = ("frozen", "reestimate")
 
 
 def head_start(specs, train_from=None):
@@ -60,26 +62,58 @@ def _features(net, end, images, crop, mean_bgr, batch_size, desc, progress):
     return np.concatenate(out)
 
 
-def finetune(model, data, output=None, *, train_from=None, val=None, epochs=10, batch_size=64, lr=0.01,
-             schedule="cosine", optimizer="sgd", momentum=0.9, weight_decay=5e-4, val_fraction=0.1, seed=0,
+def reestimate_batch_norm(net, end, images, crop, mean_bgr, batch_size, seed=0, progress=True):
+    """Recompute the running statistics of every BatchNorm layer up to `end` on centre crops of `images`, in place.
+
+    Caffe keeps them as sums with a moving-average factor s (minidream/layers/batch_norm.py): they are zeroed, then
+    forward passes in training mode accumulate every batch's mean and variance, so afterwards mean/s and var/s
+    are the (moving-average weighted) statistics of these images. Dropout in the body is on during those passes,
+    as it would be while training.
+    """
+    from tqdm import tqdm
+
+    graph = net.graph
+    layers = [graph.names[i] for i in graph.ancestors([graph.slot(end)]) if graph.specs[i]["type"] == "BatchNorm"]
+    for name in layers:
+        for blob in net.params[name]:
+            blob[...] = 0
+    rng = np.random.default_rng(seed)
+    for start in tqdm(range(0, len(images), batch_size), desc="BatchNorm statistics", unit="batch",
+                      disable=not progress):
+        x = image_folder.to_input(image_folder.center_crops(images[start:start + batch_size], crop), mean_bgr)
+        net.forward(to_device(x, net.device), end=end, train=True, rng=rng)
+    return layers
+
+
+def finetune(model, data, output=None, *, train_from=None, bn_stats="frozen", val=None, epochs=10, batch_size=64,
+             lr=0.01, schedule="cosine", optimizer="sgd", momentum=0.9, weight_decay=5e-4, val_fraction=0.1, seed=0,
              device="cpu", progress=True):
     """Replace the classifier of ``model`` for the classes of ``data`` and train the top layers.
 
     model: a Net, a file or a built-in name (``load_model``). The layers before
     ``head_start(specs, train_from)`` stay frozen, so their outputs are computed once per
     image (and once for its mirror image, which stands in for flip augmentation); only the
-    head runs during the epochs. The saved file is the whole network with the new classes, with
+    head runs during the epochs. bn_stats: the frozen body's BatchNorm statistics stay as trained
+    ("frozen"), or are recomputed on the new training images first ("reestimate", on a copy: the
+    given model is left as it was). The saved file is the whole network with the new classes, with
     the reports of minidream.reports beside it. Returns Result(net, history, confusion) with the
     whole network.
     """
+    if bn_stats not in BN_STATS:
+        raise ValueError(f"bn_stats must be one of {', '.join(BN_STATS)}, got {bn_stats!r}")
     if not isinstance(model, Net):
         model = load_model(model, device=device)
+    elif bn_stats == "reestimate":
+        model = Net(model.specs, {k: [np.array(as_numpy(a)) for a in v] for k, v in model.params.items()},
+                    model.meta, device=model.device)  # copies: re-estimating writes the statistics in place
     specs = model.specs
     start = head_start(specs, train_from)
     body_end = model.bottom_layers(specs[start]["name"])[0]
     crop = int(model.meta["input_size"][0])
     train_set, val_set = image_folder.datasets(data, val, image_folder.load_size(crop), val_fraction, seed, progress)
     mean = model.meta["mean_bgr"]
+    if bn_stats == "reestimate":
+        reestimate_batch_norm(model, body_end, train_set.images, crop, mean, batch_size, seed, progress)
     plain = _features(model, body_end, train_set.images, crop, mean, batch_size, "features", progress)
     mirrored = _features(model, body_end, train_set.images[:, :, ::-1], crop, mean, batch_size,
                          "features (mirrored)", progress)
@@ -99,7 +133,7 @@ def finetune(model, data, output=None, *, train_from=None, val=None, epochs=10, 
                meta={"input_blob": specs[start]["bottoms"][0], "input_size": plain.shape[2:],
                      "input_channels": plain.shape[1]})
     meta = dict(model.meta, class_names=classes, name=f"{model.meta.get('name') or 'model'}-finetuned")
-    meta["extra"] = dict(meta.get("extra", {}), trained_by="minidream.finetune",
+    meta["extra"] = dict(meta.get("extra", {}), trained_by="minidream.finetune", bn_stats=bn_stats,
                          finetuned_from=model.meta.get("name", ""), trained_layers=[s["name"] for s in specs[start:]])
 
     def whole():
