@@ -546,6 +546,9 @@ def _add_batch_parser(sub):
                                                               "patterns such as 'shots/*.jpg' (quote them)")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the results")
     p.add_argument("--format", default="png", choices=("png", "jpg"), help="output format (default: png)")
+    p.add_argument("--atlas", nargs="?", const="", metavar="LAYER[,LAYER...]",
+                   help="write an atlas sheet per image instead of one dream: the image dreamed at each layer "
+                        "(default layers: one per stage of the net, as `minidream atlas`)")
     _cluster_options(p)
     _dream_options(p)
     p.set_defaults(func=run_batch, seed=0)
@@ -590,7 +593,14 @@ def run_video(args):
 def run_batch(args):
     from minidream.batches import batch
 
-    kwargs, recipe, _ = _job_kwargs(args)
+    kwargs, recipe, net = _job_kwargs(args)
+    if args.atlas is not None:
+        from minidream.atlas import stage_layers
+
+        # An atlas dreams the L2 of each layer: the objective options give way to the layers.
+        kwargs["atlas"] = recipe["atlas"] = [n for n in args.atlas.split(",") if n] or stage_layers(net)
+        for name in kwargs["atlas"]:
+            net.layer_index(name)  # an unknown layer fails now, with the closest names, not on every worker
     report = batch(args.inputs, args.output, scheduler=args.scheduler, workers=args.workers, ext="." + args.format,
                    recipe=recipe, **dict(kwargs, progress=args.progress))
     for name, error in report.failed:

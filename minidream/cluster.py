@@ -15,6 +15,8 @@ import io
 import json
 import os
 
+import numpy as np
+
 from minidream.imageio import read_params, save_image
 
 # Worker processes compute one image each with one BLAS thread: processes, not threads, scale a NumPy engine.
@@ -124,6 +126,7 @@ def dream_task(source, model, dream_kwargs):
     The worker's Net is cached per (model, device). Errors come back as values, so a bad
     image is not logged as a crash by every worker; a worker that dies is Dask's business.
     """
+    from minidream.atlas import atlas
     from minidream.dreaming import dream
     from minidream.loading import load_model
 
@@ -132,7 +135,12 @@ def dream_task(source, model, dream_kwargs):
         if (model, device) not in _NETS:
             _NETS[(model, device)] = load_model(model, device=device)
         rgb = _decode(source) if isinstance(source, bytes) else source
-        return dream(rgb, model=_NETS[(model, device)], **dict(dream_kwargs, progress=False)), None
+        kwargs = dict(dream_kwargs, progress=False)
+        layers = kwargs.pop("atlas", None)
+        if layers is not None:  # a sheet of the image dreamed at each layer (minidream.atlas)
+            kwargs.pop("objective", None)
+            return np.asarray(atlas(rgb, _NETS[(model, device)], layers, **kwargs).convert("RGB")), None
+        return dream(rgb, model=_NETS[(model, device)], **kwargs), None
     except Exception as exc:
         return None, " ".join(str(exc).split()) or type(exc).__name__
 

@@ -133,3 +133,17 @@ def test_existing_cluster_finishes_after_its_worker_is_killed(tmp_path, monkeypa
     assert sorted(saved) == sorted(str(out / n) for n in names)  # each written exactly once
     for name in names:
         assert read_params(out / name)["input"] == name  # complete files with their recipe
+
+
+def test_a_worker_task_makes_an_atlas_sheet_when_asked(tmp_path):
+    # `batch --atlas`: each image becomes a sheet of it dreamed at each layer (on a worker: cluster.dream_task).
+    from minidream.cluster import dream_task
+
+    path = make_images(tmp_path, 1)[0]
+    kwargs = dict(octaves=1, steps=1, jitter=2, seed=0, objective=None, atlas=["conv1", "conv3"])
+    sheet, error = dream_task(path.read_bytes(), "mini", kwargs)
+    assert error is None and sheet.dtype == np.uint8 and sheet.shape[1] > 2 * sheet.shape[0] / 2
+    single, error = dream_task(path.read_bytes(), "mini", dict(kwargs, atlas=None, objective=None))
+    assert error is None and single.shape[:2] == np.asarray(Image.open(path)).shape[:2]
+    bad, error = dream_task(path.read_bytes(), "mini", dict(kwargs, atlas=["nope"]))
+    assert bad is None and "nope" in error
