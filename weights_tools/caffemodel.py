@@ -12,7 +12,7 @@ does with the arrays.
 import os
 
 from weights_tools import graph, schema
-from weights_tools.prototxt import parse_prototxt
+from weights_tools.prototxt import net_layers, parse_prototxt
 from weights_tools.training_net import is_data_layer
 from weights_tools.errors import CaffeModelError
 from weights_tools.wire import decode
@@ -36,26 +36,8 @@ def parse_layers(buf):
     if not len(buf):
         raise CaffeModelError("empty file: a .caffemodel holds at least one layer")
     net = decode(buf, schema.NET)
-    v1, current = net.get("layers", []), net.get("layer", [])
-    if v1 and current:
-        raise CaffeModelError("corrupt file: it mixes V1 `layers` and current `layer` messages")
-    if not v1 and not current:
-        raise CaffeModelError(
-            "no layers found: this is not a Caffe NetParameter (.caffemodel), or it is empty or damaged"
-        )
-    if current:
-        for layer in current:
-            layer.setdefault("type", "")
-        return net, current, "current"
-    for layer in v1:
-        if "v0_layer" in layer and "type" not in layer:
-            raise CaffeModelError(
-                f"layer {layer.get('name', '?')!r} is in Caffe's V0 format (pre-2014); upgrade the file "
-                "with Caffe's upgrade_net_proto_binary tool, then convert it"
-            )
-        code = layer.get("type", 0)
-        layer["type"] = schema.V1_TYPES.get(code, f"V1 type #{code}")
-    return net, v1, "V1"
+    layers, generation = net_layers(net, "upgrade_net_proto_binary")
+    return net, layers, generation
 
 
 def with_prototxt(weights_net, weights_layers, prototxt):

@@ -192,13 +192,15 @@ class _Parser:
             tokens.take()
 
 
-def net_layers(net):
-    """(layers, generation) of a decoded NetParameter; the rules caffemodel.parse_layers applies."""
+def net_layers(net, upgrade_tool="upgrade_net_proto_text"):
+    """(layers, generation) of a decoded NetParameter, binary or text: the current `layer` messages, or the V1
+    `layers` with their enum types as the current type strings. upgrade_tool: Caffe's tool named for V0 files."""
     v1, current = net.get("layers", []), net.get("layer", [])
     if v1 and current:
-        raise CaffeModelError("the net mixes V1 `layers` and current `layer` messages")
+        raise CaffeModelError("corrupt net: it mixes V1 `layers` and current `layer` messages")
     if not v1 and not current:
-        raise CaffeModelError("no layers found: this is not a Caffe NetParameter, or it is empty or damaged")
+        raise CaffeModelError("no layers found: this is not a Caffe NetParameter (.caffemodel or .prototxt), or "
+                              "it is empty or damaged")
     if current:
         for layer in current:
             layer.setdefault("type", "")
@@ -207,7 +209,7 @@ def net_layers(net):
         if "v0_layer" in layer and "type" not in layer:
             raise CaffeModelError(
                 f"layer {layer.get('name', '?')!r} is in Caffe's V0 format (pre-2014); upgrade the file "
-                "with Caffe's upgrade_net_proto_text tool, then convert it"
+                f"with Caffe's {upgrade_tool} tool, then convert it"
             )
         code = layer.get("type", 0)
         layer["type"] = schema.V1_TYPES.get(code, f"V1 type #{code}")
