@@ -143,13 +143,9 @@ def _check_specs(specs):
                     isinstance(spec.get(k), list) and all(isinstance(b, str) for b in spec[k])
                     for k in ("bottoms", "tops"))):
             raise ModelFileError(f"layer #{i} is not {{name, type, bottoms: [names], tops: [names], params: {{}}}}")
-        problem = limits.params_problem(spec["params"])
+        problem, about_a_name = limits.spec_problem(spec)
         if problem:
-            raise ModelFileError(f"layer {spec['name']!r}: parameter {problem}")
-        for name in [spec["name"], *spec["bottoms"], *spec["tops"]]:
-            problem = limits.name_problem(name)
-            if problem:
-                raise ModelFileError(f"layer #{i}: {problem}")
+            raise ModelFileError(f"layer #{i}: {problem}" if about_a_name else f"layer {spec['name']!r}: {problem}")
 
 
 def read_checked(f, max_version):

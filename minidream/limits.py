@@ -99,6 +99,20 @@ def value_problem(array):
     return None
 
 
+def spec_problem(spec):
+    """(problem, about_a_name) for the first bound a layer spec breaks, or (None, False): an out-of-bounds parameter
+    ("parameter ...", about_a_name False) or an unusable layer or blob name (about_a_name True: the message must
+    not print that name as the layer's)."""
+    problem = params_problem(spec["params"])
+    if problem:
+        return f"parameter {problem}", False
+    for name in [spec["name"], *spec["bottoms"], *spec["tops"]]:
+        problem = name_problem(name)
+        if problem:
+            return problem, True
+    return None, False
+
+
 def params_problem(params):
     """The first out-of-bounds value in a layer's params (nested lists/dicts), as 'field value is ...', or None:
     non-finite floats, geometry (kernel, pad, stride) beyond MAX_GEOMETRY, other integers beyond MAX_INT_PARAM."""

@@ -16,14 +16,11 @@ def check_declared(graph, info):
         problem = limits.input_problem(info["input_size"], graph.input_channels)
         if problem:
             raise CaffeModelError(f"{problem}; this is not a real model's input (fix the input_shape / crop_size)")
-    for spec in graph.specs:
-        problem = limits.params_problem(spec["params"])
+    for i, spec in enumerate(graph.specs):
+        problem, about_a_name = limits.spec_problem(spec)
         if problem:
-            raise CaffeModelError(f"layer {spec['name']!r}: parameter {problem}; the file is damaged")
-        for name in [spec["name"], *spec["bottoms"], *spec["tops"]]:
-            problem = limits.name_problem(name)
-            if problem:
-                raise CaffeModelError(f"layer #{graph.index[spec['name']]}: {problem}")
+            raise CaffeModelError(f"layer #{i}: {problem}" if about_a_name
+                                  else f"layer {spec['name']!r}: {problem}; the file is damaged")
     problem = limits.name_problem(info["input_blob"])
     if problem:
         raise CaffeModelError(f"the input blob's {problem}")
