@@ -3,7 +3,7 @@ peak memory of the work it times. Import this module before NumPy (it imports ne
 
 BENCH_THREADS=k restricts the process to its first k CPUs before NumPy loads, so OpenBLAS, minidream's layer threads
 (minidream.layers.parallel) and PyTorch (torch.set_num_threads) all see k cores. BENCH_NUMPY_FIRST=1 imports NumPy
-before tune_cpu(), as a script that does not call it early would (OpenBLAS then keeps its default thread timeout).
+before tune_cpu(), as most scripts start: the import order should not matter, and the suite shows that it does not.
 """
 import ctypes
 import os
@@ -23,7 +23,7 @@ def limit_threads():
 THREADS = limit_threads()
 if os.environ.get("BENCH_NUMPY_FIRST"):  # how most scripts start: NumPy loaded before minidream's tuning
     import numpy  # noqa: F401
-tune_cpu()  # before NumPy loads, as `python -m minidream` does (minidream/tuning.py)
+tune_cpu()  # as `python -m minidream` does (minidream/tuning.py)
 
 
 def status_kb(field):

@@ -16,7 +16,7 @@ import tempfile
 import time
 import warnings
 
-import minidream  # before NumPy: its BLAS setting applies (see minidream/__init__.py)
+import minidream
 import numpy as np
 from PIL import Image
 

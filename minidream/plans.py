@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple, Tuple
 
 from minidream.backend import get_array_module, is_gpu
 from minidream.graph import INPUT
-from minidream.layers import conv
+from minidream.layers import conv, parallel
 
 
 class Step(NamedTuple):
@@ -125,7 +125,7 @@ def forward_shared_input(x, weights, biases):
         raise ValueError(f"forward_shared_input takes 1x1 filters over {c} channels, got "
                          f"{[tuple(wk.shape) for wk in weights]}")
     w_all = xp.concatenate([wk.reshape(wk.shape[0], c) for wk in weights])
-    y_all = xp.matmul(w_all, x.reshape(n, c, h * w)).reshape(n, sum(sizes), h, w)
+    y_all = parallel.matmul(w_all, x.reshape(n, c, h * w)).reshape(n, sum(sizes), h, w)
     results, start = [], 0
     path = "gpu" if is_gpu(x) else "cpu"
     for wk, bk, size in zip(weights, biases, sizes):

@@ -51,9 +51,9 @@ def test_the_kernel_loader_imports_nothing_from_minidream():
     assert out == "['minidream', 'minidream.kernels']"
 
 
-def test_tune_cpu_applies_both_settings_before_numpy():
-    out = _run("import os, minidream\nr = minidream.tune_cpu()\nimport numpy\n"
-               "print(r['openblas_thread_timeout'], os.environ['OPENBLAS_THREAD_TIMEOUT'], minidream.tune_cpu() == r)")
-    assert out == "True 4 True"
-    late = _run("import numpy, minidream\nprint(minidream.tune_cpu()['openblas_thread_timeout'])")
-    assert late == "False"  # OpenBLAS already read its settings: tune_cpu says so instead of pretending
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+@pytest.mark.parametrize("numpy_first", [False, True])
+def test_tune_cpu_applies_in_either_import_order(numpy_first):
+    code = "import os, minidream\nr = minidream.tune_cpu()\nprint(r, minidream.tune_cpu() == r, os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    out = _run(("import numpy\n" if numpy_first else "") + code)
+    assert out == "{'keep_freed_memory': True} True None"

@@ -1,9 +1,9 @@
-"""The threaded paths of minidream.layers.parallel.for_blocks: inputs large enough to be split over the cores give
-what the naive loop versions give."""
+"""The threaded paths of minidream.layers.parallel (for_blocks, matmul): inputs large enough to be split over the
+cores give what the naive loop versions (and np.matmul) give."""
 import numpy as np
 import pytest
 
-from minidream.layers import conv, lrn, max_pool, parallel
+from minidream.layers import blas, conv, lrn, max_pool, parallel
 from tests.gradcheck import rel_error, tie_free
 
 
@@ -56,3 +56,68 @@ def test_conv_im2col_and_col2im_in_blocks_match_naive(split):
     for fast, naive in zip(conv.backward(dy, cache), conv.backward_naive(dy, cache_ref)):
         assert rel_error(fast, naive) < 1e-12
     assert all(split) and len(split) == 3  # im2col (forward), col2im and im2col again (dw)
+
+
+@pytest.fixture
+def blas_count(monkeypatch):
+    """A stand-in for OpenBLAS's thread count setter (set(n) -> previous n), starting at 4 threads."""
+    state = {"threads": 4, "seen_by_products": []}
+
+    def setter(n):
+        previous, state["threads"] = state["threads"], n
+        return previous
+
+    original = np.matmul
+
+    def recording(*args, **kwargs):
+        state["seen_by_products"].append(state["threads"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "WORKERS", 3)
+    monkeypatch.setattr(parallel, "_executor", None)
+    monkeypatch.setattr(parallel.blas, "thread_count_setter", lambda: setter)
+    monkeypatch.setattr(parallel.np, "matmul", recording)
+    return state
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [
+    ((2, 40, 300), (1, 2, 300, 700)),   # forward, two groups: M < K, bands of columns
+    ((1, 300, 40), (1, 1, 40, 700)),    # backward w^T @ dy: M >= K, bands of rows
+    ((5, 4000), (4000, 7)),             # a fully connected layer with the transposed weights as a view
+])
+def test_matmul_in_bands_matches_numpy_on_one_blas_thread(blas_count, a_shape, b_shape):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape[::-1]).T.reshape(b_shape)
+    pieces = 3 if a.shape[-2] * a.shape[-1] * b.shape[-1] >= parallel.MIN_PRODUCT else 1  # small: one product
+    product = parallel.matmul(a, b)
+    assert blas_count["seen_by_products"] == [1] * pieces and blas_count["threads"] == 4  # one BLAS thread, put back
+    assert rel_error(product, np.matmul(a, b)) < 1e-14
+
+
+def test_matmul_without_thread_control_is_numpy(monkeypatch):
+    monkeypatch.setattr(parallel, "_executor", None)
+    monkeypatch.setattr(parallel.blas, "thread_count_setter", lambda: None)
+    a, b = np.ones((64, 512)), np.ones((512, 512))
+    assert np.array_equal(parallel.matmul(a, b), np.full((64, 512), 512.0))
+
+
+def test_numpys_openblas_thread_count_is_found_and_put_back():
+    setter = blas.thread_count_setter()
+    if setter is None:
+        pytest.skip("NumPy here is not linked to an OpenBLAS with openblas_set_num_threads_local")
+    before = setter(2)
+    try:
+        a = np.random.default_rng(4).standard_normal((256, 256), dtype=np.float32)
+        parallel.matmul(a, np.ascontiguousarray(a.T))
+        assert setter(2) == 2
+    finally:
+        setter(before)
+
+
+def test_loaded_libraries_reads_the_memory_map(tmp_path):
+    maps = tmp_path / "maps"
+    maps.write_text("7f00-7f01 r-xp 00000000 08:01 42 /usr/lib/libscipy_openblas64_-ab.so\n"
+                    "7f01-7f02 rw-p 00000000 00:00 0 \n"
+                    "7f02-7f03 r--p 00000000 08:01 43 /opt/my libs/libm.so.6\n")
+    assert blas.loaded_libraries(str(maps)) == ["/opt/my libs/libm.so.6", "/usr/lib/libscipy_openblas64_-ab.so"]
+    assert blas.loaded_libraries(str(tmp_path / "missing")) == []

@@ -25,7 +25,7 @@ def build_parser():
 
 
 def main(argv=None):
-    tune_cpu()  # before anything imports NumPy (the handlers import the engine): minidream/tuning.py
+    tune_cpu()  # the allocator setting: minidream/tuning.py
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv

@@ -23,7 +23,7 @@ Cache: ("cpu" | "gpu", x, w, has_bias, stride, pad, groups): the path that made 
 import numpy as np
 
 from minidream.backend import get_array_module, is_gpu
-from minidream.layers import conv
+from minidream.layers import conv, parallel
 
 
 def output_size(size, kernel, stride, pad):
@@ -52,7 +52,7 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
     c_in, cg_out, kh, kw = w.shape
     x_mat = x.reshape(n, groups, c_in // groups, x.shape[2] * x.shape[3])
     w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
-    col = xp.matmul(xp.ascontiguousarray(w_mat.transpose(0, 2, 1)), x_mat)
+    col = parallel.matmul(xp.ascontiguousarray(w_mat.transpose(0, 2, 1)), x_mat)
     y = (conv.col2im_gpu if gpu else conv.col2im)(col.reshape(n, c_out * kh * kw, -1), (n, c_out, oh, ow), kh, kw,
                                                   stride, pad)
     if b is not None:
@@ -63,17 +63,16 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
 def backward(dy, cache, weight_grads=True):
     """Returns (dx, dw, db); dw and db are None when weight_grads is False (dreams need only dx)."""
     path, x, w, has_bias, stride, pad, groups = cache
-    xp = get_array_module(dy)
     n, c_in, h, wd = x.shape
     _, cg_out, kh, kw = w.shape
     col = (conv.im2col_gpu if path == "gpu" else conv.im2col)(dy, kh, kw, stride, pad)
     col = col.reshape(n, groups, cg_out * kh * kw, h * wd)
     w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
-    dx = xp.matmul(w_mat, col).reshape(x.shape)
+    dx = parallel.matmul(w_mat, col).reshape(x.shape)
     dw = None
     if weight_grads:
         x_mat = x.reshape(n, groups, c_in // groups, h * wd)
-        dw = xp.matmul(x_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+        dw = parallel.matmul(x_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
     db = dy.sum(axis=(0, 2, 3)) if weight_grads and has_bias else None
     return dx, dw, db
 

@@ -8,6 +8,8 @@ Backward: dx = dy · w (reshaped to x's shape),  dw = dyᵀ · x,  db = sum_n dy
 """
 import numpy as np
 
+from minidream.layers import parallel
+
 
 def _flat(x, w):
     x_flat = x.reshape(x.shape[0], -1)
@@ -25,7 +27,7 @@ def forward(x, w, b):
     cache = (x_flat (N, K), x's shape, w, whether there is a bias): dw needs x_flat, dx needs w and x's shape.
     NumPy or CuPy arrays alike (one matrix product)."""
     x_flat = _flat(x, w)
-    y = x_flat @ w.T
+    y = parallel.matmul(x_flat, w.T)
     if b is not None:
         y += b
     return y, (x_flat, x.shape, w, b is not None)
@@ -35,10 +37,10 @@ def backward(dy, cache, weight_grads=True):
     """Inputs: dy (N, Nout), the cache of forward. Returns (dx (x's shape), dw, db); dw, db None without
     weight_grads, db None without a bias."""
     x_flat, x_shape, w, has_bias = cache
-    dx = (dy @ w).reshape(x_shape)
+    dx = parallel.matmul(dy, w).reshape(x_shape)
     if not weight_grads:
         return dx, None, None
-    return dx, dy.T @ x_flat, (dy.sum(axis=0) if has_bias else None)
+    return dx, parallel.matmul(dy.T, x_flat), (dy.sum(axis=0) if has_bias else None)
 
 
 def forward_naive(x, w, b):

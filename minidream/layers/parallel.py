@@ -1,9 +1,14 @@
-"""Elementwise layer work split over the CPU cores.
+"""A step's CPU work split over the cores: elementwise layers and the big matrix products, in one pool of threads.
 
-NumPy's BLAS already runs matrix products on every core, but its elementwise loops (pooling, im2col, LRN) run on
-one. NumPy releases the GIL inside those loops, so threads that work on separate slices of an array really do run
-at once. A layer keeps its work as a plain function of one slice (of channels, or of rows) and hands it to
-`for_blocks`, which calls it on a few slices that together cover the whole range.
+NumPy's elementwise loops (pooling, im2col, LRN) run on one core. NumPy releases the GIL inside them, so threads that
+work on separate slices of an array really do run at once. A layer keeps its work as a plain function of one slice
+(of channels, or of rows) and hands it to `for_blocks`, which calls it on a few slices that together cover the
+whole range.
+
+Matrix products (`matmul`) go through the same pool, each worker's piece on one BLAS thread (minidream.layers.blas).
+Left to OpenBLAS's own threads they were as fast alone, but those threads spin for a while after each product on
+the cores that the next layer's threads need: unless OPENBLAS_THREAD_TIMEOUT was set before NumPy loaded, that cost
+a quarter of a GoogLeNet step on 2 cores (docs/speed.md). Now the import order does not matter.
 
 A layer that makes many passes over its data (max pooling: about ten) walks its slice in `cache_pieces`: when a
 piece's arrays fit in the core's L2 cache, the later passes read them from there instead of from main memory
@@ -13,24 +18,66 @@ piece's arrays fit in the core's L2 cache, the later passes read them from there
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
+from minidream.backend import get_array_module, is_gpu
+from minidream.layers import blas
+
 WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 MIN_ELEMENTS = 1 << 15  # below this, starting threads costs more than it saves
+MIN_PRODUCT = 1 << 21  # multiply-adds: a smaller matrix product takes less time than handing it to the pool
 PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: measured best on 2 cores (1 << 16 cost 2x at 224x224 in per-piece overhead)
 _executor = None
+_blas_threads = None  # blas.thread_count_setter(), looked up with the pool (NumPy has loaded its BLAS by then)
+
+
+def _pool():
+    global _executor, _blas_threads
+    if _executor is None:
+        _blas_threads = blas.thread_count_setter()
+        _executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="minidream")
+    return _executor
 
 
 def for_blocks(work, length, elements):
     """Call work(slice) for consecutive slices covering range(length); in parallel when `elements` is large."""
-    global _executor
     blocks = min(WORKERS, length)
     if blocks < 2 or elements < MIN_ELEMENTS:
         work(slice(0, length))
         return
-    if _executor is None:
-        _executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="minidream")
     bounds = [length * i // blocks for i in range(blocks + 1)]
-    for future in [_executor.submit(work, slice(a, b)) for a, b in zip(bounds, bounds[1:])]:
+    for future in [_pool().submit(work, slice(a, b)) for a, b in zip(bounds, bounds[1:])]:
         future.result()  # re-raises an exception from the worker
+
+
+def matmul(a, b):
+    """a (..., M, K) @ b (..., K, P) -> (..., M, P), as np.matmul, on this pool's threads only (CuPy: cupy.matmul).
+
+    A large product is split into one band of the output per worker: of rows when M >= K (a backward product,
+    w^T @ dy), of columns otherwise (a forward one: few filters, many pixels), so the operand read twice is the
+    smaller one. Every piece, and a product too small to split, runs on one BLAS thread: OpenBLAS's own threads
+    are never woken. Where the BLAS is not an OpenBLAS whose thread count can be set, this is np.matmul.
+    """
+    if is_gpu(a):
+        return get_array_module(a).matmul(a, b)  # cuBLAS
+    _pool()
+    if _blas_threads is None:
+        return np.matmul(a, b)
+    m, k, p = a.shape[-2], a.shape[-1], b.shape[-1]
+    with blas.one_thread(_blas_threads):
+        if WORKERS < 2 or m * k * p < MIN_PRODUCT:
+            return np.matmul(a, b)
+        out = np.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (m, p), dtype=np.result_type(a, b))
+
+        def row_band(rows):
+            np.matmul(a[..., rows, :], b, out=out[..., rows, :])
+
+        def column_band(cols):
+            np.matmul(a, b[..., cols], out=out[..., cols])
+
+        band, length = (row_band, m) if m >= k else (column_band, p)
+        for_blocks(band, length, out.size)
+    return out
 
 
 def cache_pieces(block, item_elements):
