@@ -53,10 +53,12 @@ def for_blocks(work, length, elements):
 def matmul(a, b):
     """a (..., M, K) @ b (..., K, P) -> (..., M, P), as np.matmul, on this pool's threads only (CuPy: cupy.matmul).
 
-    A large product is split into one band of the output per worker: of rows when M >= K (a backward product,
-    w^T @ dy), of columns otherwise (a forward one: few filters, many pixels), so the operand read twice is the
-    smaller one. Every piece, and a product too small to split, runs on one BLAS thread: OpenBLAS's own threads
-    are never woken. Where the BLAS is not an OpenBLAS whose thread count can be set, this is np.matmul.
+    A large product is split into one band of the output per worker. A stack of products (Winograd's 16) is split
+    between its products, which share nothing. A single product is split into bands of rows when M >= K (a
+    backward product, w^T @ dy), of columns otherwise (a forward one: few filters, many pixels), so the operand
+    every worker reads is the smaller one. Every piece, and a product too small to split, runs on one BLAS thread:
+    OpenBLAS's own threads are never woken. Where the BLAS is not an OpenBLAS whose thread count can be set, this
+    is np.matmul.
     """
     if is_gpu(a):
         return get_array_module(a).matmul(a, b)  # cuBLAS
@@ -64,10 +66,14 @@ def matmul(a, b):
     if _blas_threads is None:
         return np.matmul(a, b)
     m, k, p = a.shape[-2], a.shape[-1], b.shape[-1]
+    stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     with blas.one_thread(_blas_threads):
-        if WORKERS < 2 or m * k * p < MIN_PRODUCT:
+        if WORKERS < 2 or int(np.prod(stack)) * m * k * p < MIN_PRODUCT:
             return np.matmul(a, b)
-        out = np.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (m, p), dtype=np.result_type(a, b))
+        out = np.empty(stack + (m, p), dtype=np.result_type(a, b))
+
+        def stack_band(s):
+            np.matmul(a[s] if len(a) > 1 else a, b[s] if len(b) > 1 else b, out=out[s])
 
         def row_band(rows):
             np.matmul(a[..., rows, :], b, out=out[..., rows, :])
@@ -75,7 +81,10 @@ def matmul(a, b):
         def column_band(cols):
             np.matmul(a, b[..., cols], out=out[..., cols])
 
-        band, length = (row_band, m) if m >= k else (column_band, p)
+        if a.ndim == b.ndim > 2 and stack[0] >= WORKERS:
+            band, length = stack_band, stack[0]
+        else:
+            band, length = (row_band, m) if m >= k else (column_band, p)
         for_blocks(band, length, out.size)
     return out
 

@@ -1,0 +1,176 @@
+"""Winograd's minimal filtering F(2x2, 3x3): the CPU path of conv.forward and conv.backward for 3x3, stride-1
+convolutions (VGG, GoogLeNet's 3x3 branches and conv2, AlexNet's conv3-5, ResNet's bottlenecks).
+
+A 2x2 block of a 3x3 filter's outputs reads a 4x4 tile d of the (padded) input. Directly that is 2*2*9 = 36
+multiply-adds per pair of channels; Winograd (Lavin & Gray 2015) needs 16:
+
+    Y (2x2) = A^T [ (G g G^T) (.) (B^T d B) ] A          (.) elementwise, g the 3x3 filter
+
+    B^T = [1  0 -1  0]    G = [ 1    0    0 ]    A^T = [1  1  1  0]
+          [0  1  1  0]        [1/2  1/2  1/2]          [0  1 -1 -1]
+          [0 -1  1  0]        [1/2 -1/2  1/2]
+          [0  1  0 -1]        [ 0    0    1 ]
+
+Summed over the input channels, the elementwise product becomes 16 matrix products, one per tile position (a, b):
+
+    U[a, b] = (G g G^T)[a, b]    (F, C)   filters, transformed once per call
+    V[a, b] = (B^T d B)[a, b]    (C, T)   T = number of 2x2 output tiles
+    M[a, b] = U[a, b] @ V[a, b]  (F, T),  y = A^T M A, tile by tile
+
+so a convolution costs 16*F*C*T = 4*F*C*OH*OW multiply-adds instead of im2col's 9*F*C*OH*OW (2.25x fewer), plus
+the transforms: additions and halvings over arrays about as large as im2col's columns. Rounding: every transform is
+a sum of at most four terms with coefficients 0, +-1/2, +-1, so float32 results differ from im2col + GEMM by about
+the same few ulps as any other order of the sums.
+
+Backward of a stride-1 convolution is again one: dx = conv(dy, w'), where w'[c, f] = w[f, c] turned by 180
+degrees and the padding is 2 - pad (dy's border reaches every input pixel a window covered).
+Shapes follow conv: x (N, C, H, W), w (F, C/G, 3, 3), groups G; y (N, F, OH, OW).
+"""
+import numpy as np
+
+from minidream.layers import parallel
+from minidream.layers.parallel import cache_pieces, for_blocks
+
+MIN_CHANNELS = 8  # per group: below this the 16 products are too thin for BLAS (depthwise convolutions)
+
+
+def applies(w_shape, stride, pad, groups):
+    """Whether Winograd runs this convolution: 3x3 filters, stride 1, pad at most 2 (so that backward is one too),
+    and enough channels per group on both sides for the products to pay."""
+    f, cg, kh, kw = w_shape
+    return ((kh, kw) == (3, 3) and tuple(stride) == (1, 1) and max(pad) <= 2
+            and min(cg, f // groups) >= MIN_CHANNELS)
+
+
+def forward(x, w, pad, groups=1):
+    """y = conv(x, w) for a 3x3 filter, stride 1: x (N, C, H, W), w (F, C/G, 3, 3), pad (ph, pw) -> y (N, F, OH, OW)."""
+    n, c, h, wd = x.shape
+    f, cg = w.shape[:2]
+    (ph, pw) = pad
+    oh, ow = h + 2 * ph - 2, wd + 2 * pw - 2
+    th, tw = -(-oh // 2), -(-ow // 2)  # tiles down and across; the last may stick out (zero input beyond)
+    u = filter_transform(w, groups)                     # (4, 4, G, F/G, C/G)
+    v = input_transform(x, pad, th, tw)                 # (4, 4, N, C, T)
+    m = parallel.matmul(u[:, :, None], v.reshape(4, 4, n, groups, cg, th * tw))   # (4, 4, N, G, F/G, T)
+    return output_transform(m.reshape(4, 4, n, f, th, tw), oh, ow)
+
+
+def backward_dx(dy, w, x_shape, pad, groups=1):
+    """dx (x_shape) of forward: a stride-1 3x3 convolution of dy with w' and padding 2 - pad."""
+    f, cg = w.shape[:2]
+    fg = f // groups
+    # w'[g, c, f] = w[g, f, c] rotated 180 degrees: (C, F/G, 3, 3), group by group.
+    w_turned = w.reshape(groups, fg, cg, 3, 3).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1].reshape(groups * cg, fg, 3, 3)
+    dx = forward(dy, w_turned, (2 - pad[0], 2 - pad[1]), groups)
+    assert dx.shape == tuple(x_shape), (dx.shape, x_shape)
+    return dx
+
+
+def filter_transform(w, groups):
+    """U = G g G^T for every filter: w (F, C/G, 3, 3) -> (4, 4, G, F/G, C/G), in w's dtype; G along the filter's
+    rows, then along its columns, each a few passes over whole (F, C/G) planes."""
+    f, cg = w.shape[:2]
+    taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1))  # (3, 3, F, C/G): taps[i, j] is one plane
+    rows = _apply_g(taps, np.empty((4, 3, f, cg), dtype=w.dtype))
+    u = np.empty((4, 4, f, cg), dtype=w.dtype)
+    for a in range(4):
+        _apply_g(rows[a], u[a])
+    return u.reshape(4, 4, groups, f // groups, cg)
+
+
+def _apply_g(g, out):
+    """G applied along the first axis of g (3, ...) into out (4, ...): (g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2)."""
+    g0, g1, g2 = g
+    out[0], out[3] = g0, g2
+    half_outer, half_middle = (g0 + g2) * 0.5, g1 * 0.5
+    np.add(half_outer, half_middle, out=out[1])
+    np.subtract(half_outer, half_middle, out=out[2])
+    return out
+
+
+def input_transform(x, pad, th, tw):
+    """V = B^T d B for every 4x4 input tile (stride 2 in both directions): x (N, C, H, W) -> (4, 4, N, C, th*tw).
+
+    Columns first: the padded image's even and odd columns as contiguous arrays make every column of a tile a
+    unit-stride slice (NumPy's strided loops are several times slower); then rows, whose stride does not matter.
+    """
+    n, c = x.shape[:2]
+    v = np.empty((4, 4, n, c, th, tw), dtype=x.dtype)
+
+    def channels(block):
+        for ch in cache_pieces(block, n * (2 * th + 2) * (tw + 1)):  # a piece's ~8 temporaries stay in cache
+            even, odd = (_column_phase(x[:, ch], pad, 2 * th + 2, tw + 1, phase) for phase in (0, 1))
+            d = (even[..., :tw], odd[..., :tw], even[..., 1:], odd[..., 1:])  # tile columns 0..3
+            for b, s in enumerate(_apply_bt(d)):
+                rows = tuple(s[:, :, i:i + 2 * th:2] for i in range(4))  # tile rows 0..3
+                _apply_bt(rows, out=[v[a, b, :, ch] for a in range(4)])
+
+    for_blocks(channels, c, v.size)
+    return v.reshape(4, 4, n, c, th * tw)
+
+
+def _column_phase(x, pad, rows, cols, phase):
+    """Columns phase, phase + 2, ... of x zero-padded by pad (and with zeros past its end) as a contiguous
+    (N, C, rows, cols) array: column j is padded column 2*j + phase, that is x's column 2*j + phase - pw."""
+    n, c, h, wd = x.shape
+    ph, pw = pad
+    out = np.zeros((n, c, rows, cols), dtype=x.dtype)
+    first = max(0, (pw - phase + 1) // 2)  # the first j that lands inside x
+    source = x[..., 2 * first + phase - pw::2]
+    out[:, :, ph:ph + h, first:first + source.shape[-1]] = source
+    return out
+
+
+def _apply_bt(d, out=(None,) * 4):
+    """B^T applied along one axis to its four slices d0..d3: (d0 - d2, d1 + d2, d2 - d1, d1 - d3)."""
+    d0, d1, d2, d3 = d
+    return (np.subtract(d0, d2, out=out[0]), np.add(d1, d2, out=out[1]),
+            np.subtract(d2, d1, out=out[2]), np.subtract(d1, d3, out=out[3]))
+
+
+def output_transform(m, oh, ow):
+    """y = A^T M A for every tile: m (4, 4, N, F, th, tw) -> y (N, F, oh, ow), the tiles sticking out cut off."""
+    n, f, th, tw = m.shape[2:]
+    y = np.empty((n, f, oh, ow), dtype=m.dtype)
+    ohs, ows = (th, oh // 2), (tw, ow // 2)  # rows (columns) of the even and the odd output phase
+
+    def filters(block):
+        for fs in cache_pieces(block, 4 * n * th * tw):  # a quarter of m's planes: the temporaries stay in cache
+            p = [_apply_at([m[a, b, :, fs] for a in range(4)]) for b in range(4)]  # p[b][r]: A^T along a
+            for r in range(2):
+                for s, phase in enumerate(_apply_at([p[b][r] for b in range(4)])):
+                    y[:, fs, r::2, s::2] = phase[:, :, :ohs[r], :ows[s]]
+
+    for_blocks(filters, f, m.size)
+    return y
+
+
+def _apply_at(m):
+    """A^T applied along one axis to its four slices m0..m3: (m0 + m1 + m2, m1 - m2 - m3)."""
+    m0, m1, m2, m3 = m
+    return (m0 + m1 + m2, m1 - m2 - m3)
+
+
+def forward_naive(x, w, pad):
+    """Winograd tile by tile with the 4x4 matrices above (one group): the textbook version the fast one is checked
+    against. x (N, C, H, W), w (F, C, 3, 3) -> y (N, F, OH, OW)."""
+    bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
+    g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+    at = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
+    n, c, h, wd = x.shape
+    f = w.shape[0]
+    oh, ow = h + 2 * pad[0] - 2, wd + 2 * pad[1] - 2
+    th, tw = -(-oh // 2), -(-ow // 2)
+    xpad = np.zeros((n, c, 2 * th + 2, 2 * tw + 2))
+    xpad[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + wd] = x[:, :, :2 * th + 2 - pad[0], :2 * tw + 2 - pad[1]]
+    y = np.zeros((n, f, 2 * th, 2 * tw))
+    for i_n in range(n):
+        for i_f in range(f):
+            for i in range(th):
+                for j in range(tw):
+                    m = np.zeros((4, 4))
+                    for i_c in range(c):
+                        d = xpad[i_n, i_c, 2 * i:2 * i + 4, 2 * j:2 * j + 4]
+                        m += (g @ w[i_f, i_c] @ g.T) * (bt @ d @ bt.T)
+                    y[i_n, i_f, 2 * i:2 * i + 2, 2 * j:2 * j + 2] = at @ m @ at.T
+    return y[:, :, :oh, :ow].astype(x.dtype)
