@@ -49,7 +49,7 @@ def im2col(x, kh, kw, stride, pad):
     col = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
 
     def channels(ch):
-        phases = _phases(xpad[:, ch], sh, sw)
+        phases = _phases(xpad[:, ch], sh, sw, kh, kw)
         for u in range(kh):
             for v in range(kw):
                 a, b = u // sh, v // sw
@@ -84,7 +84,7 @@ def col2im(col, x_shape, kh, kw, stride, pad):
     return dxpad[:, :, ph:ph + h, pw:pw + w]
 
 
-def _phases(xpad, sh, sw):
+def _phases(xpad, sh, sw, kh, kw):
     """xpad split by (row mod sh, column mod sw) into contiguous sub-images.
 
     A strided convolution's tap (u, v) reads xpad[u + sh*i, v + sw*j]: in phase (u % sh, v % sw) that is the
@@ -93,7 +93,8 @@ def _phases(xpad, sh, sw):
     """
     if sh == sw == 1:
         return [[xpad]]
-    return [[np.ascontiguousarray(xpad[:, :, p::sh, q::sw]) for q in range(sw)] for p in range(sh)]
+    # Only the phases a tap reads: a 1x1 stride-2 convolution (ResNet's downsampling) reads one of four.
+    return [[np.ascontiguousarray(xpad[:, :, p::sh, q::sw]) for q in range(min(sw, kw))] for p in range(min(sh, kh))]
 
 
 ConvCache = namedtuple("ConvCache", "path x w has_bias stride pad groups")
@@ -117,12 +118,12 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
                          f"{h}x{wd} input; use a larger image")
     gpu = is_gpu(x)
     if not gpu and winograd.applies(w.shape, stride, pad, groups):
-        y = winograd.forward(x, w, pad, groups)
+        y = winograd.forward(x, w, pad, groups, b)
     else:
         col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
         y = parallel.matmul(w.reshape(groups, f // groups, cg * kh * kw), col).reshape(n, f, oh, ow)
-    if b is not None:
-        y += b.reshape(1, f, 1, 1)
+        if b is not None:
+            y += b.reshape(1, f, 1, 1)
     return y, ConvCache("gpu" if gpu else "cpu", x, w, b is not None, tuple(stride), tuple(pad), groups)
 
 

@@ -42,8 +42,9 @@ def applies(w_shape, stride, pad, groups):
             and min(cg, f // groups) >= MIN_CHANNELS)
 
 
-def forward(x, w, pad, groups=1):
-    """y = conv(x, w) for a 3x3 filter, stride 1: x (N, C, H, W), w (F, C/G, 3, 3), pad (ph, pw) -> y (N, F, OH, OW)."""
+def forward(x, w, pad, groups=1, b=None):
+    """y = conv(x, w) + b for a 3x3 filter, stride 1: x (N, C, H, W), w (F, C/G, 3, 3), pad (ph, pw), b (F,) or
+    None -> y (N, F, OH, OW)."""
     n, c, h, wd = x.shape
     f, cg = w.shape[:2]
     (ph, pw) = pad
@@ -52,7 +53,10 @@ def forward(x, w, pad, groups=1):
     u = filter_transform(w, groups)                     # (4, 4, G, F/G, C/G)
     v = input_transform(x, pad, th, tw)                 # (4, 4, N, C, T)
     m = parallel.matmul(u[:, :, None], v.reshape(4, 4, n, groups, cg, th * tw))   # (4, 4, N, G, F/G, T)
-    return output_transform(m.reshape(4, 4, n, f, th, tw), oh, ow)
+    m = m.reshape(4, 4, n, f, th, tw)
+    if b is not None:
+        m[1, 1] += b.reshape(1, f, 1, 1)  # A^T's column 1 is all ones: M[1, 1] reaches every output with weight 1
+    return output_transform(m, oh, ow)
 
 
 def backward_dx(dy, w, x_shape, pad, groups=1):

@@ -25,8 +25,9 @@ def _inputs(case, dtype=np.float64, seed=0):
 @pytest.mark.parametrize("case", CASES)
 def test_forward_and_dx_match_the_direct_loops(case):
     x, w, pad, groups = _inputs(case)
-    y_ref, cache = conv.forward_naive(x, w, None, (1, 1), pad, groups)
-    y = winograd.forward(x, w, pad, groups)
+    b = np.random.default_rng(8).standard_normal(w.shape[0])
+    y_ref, cache = conv.forward_naive(x, w, b, (1, 1), pad, groups)
+    y = winograd.forward(x, w, pad, groups, b)
     assert y.shape == y_ref.shape and rel_error(y, y_ref) < 1e-13
     dy = np.random.default_rng(1).standard_normal(y.shape)
     dx = winograd.backward_dx(dy, w, x.shape, pad, groups)
