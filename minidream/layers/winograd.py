@@ -31,6 +31,7 @@ import numpy as np
 from minidream.layers import parallel
 from minidream.layers.parallel import cache_pieces, for_blocks
 
+BAND_ELEMENTS = 1 << 24  # V (or M) of one band of tile rows: 64 MB of float32, allocated band after band
 MIN_CHANNELS = 8  # per group: below this the 16 products are too thin for BLAS (depthwise convolutions)
 
 
@@ -50,13 +51,19 @@ def forward(x, w, pad, groups=1, b=None):
     (ph, pw) = pad
     oh, ow = h + 2 * ph - 2, wd + 2 * pw - 2
     th, tw = -(-oh // 2), -(-ow // 2)  # tiles down and across; the last may stick out (zero input beyond)
-    u = filter_transform(w, groups)                     # (4, 4, G, F/G, C/G)
-    v = input_transform(x, pad, th, tw)                 # (4, 4, N, C, T)
-    m = parallel.matmul(u[:, :, None], v.reshape(4, 4, n, groups, cg, th * tw))   # (4, 4, N, G, F/G, T)
-    m = m.reshape(4, 4, n, f, th, tw)
-    if b is not None:
-        m[1, 1] += b.reshape(1, f, 1, 1)  # A^T's column 1 is all ones: M[1, 1] reaches every output with weight 1
-    return output_transform(m, oh, ow)
+    u = filter_transform(w, groups)  # (4, 4, G, F/G, C/G)
+    y = np.empty((n, f, oh, ow), dtype=x.dtype)
+    rows = max(1, BAND_ELEMENTS // (16 * n * max(c, f) * tw))  # tile rows per band
+    for i0 in range(0, th, rows):  # a band of tile rows at a time: V and M stay small and warm
+        i1 = min(i0 + rows, th)
+        top = 2 * i0 - ph  # the band's first input row (negative: in the padding)
+        v = input_transform(x[:, :, max(top, 0):max(2 * i1 + 2 - ph, 0)], (max(-top, 0), pw), i1 - i0, tw)
+        m = parallel.matmul(u[:, :, None], v.reshape(4, 4, n, groups, cg, -1))  # (4, 4, N, G, F/G, T)
+        m = m.reshape(4, 4, n, f, i1 - i0, tw)
+        if b is not None:
+            m[1, 1] += b.reshape(1, f, 1, 1)  # A^T's column 1 is all ones: M[1, 1] reaches every output once
+        output_transform(m, y[:, :, 2 * i0:2 * i1])
+    return y
 
 
 def backward_dx(dy, w, x_shape, pad, groups=1):
@@ -132,10 +139,10 @@ def _apply_bt(d, out=(None,) * 4):
             np.subtract(d2, d1, out=out[2]), np.subtract(d1, d3, out=out[3]))
 
 
-def output_transform(m, oh, ow):
-    """y = A^T M A for every tile: m (4, 4, N, F, th, tw) -> y (N, F, oh, ow), the tiles sticking out cut off."""
+def output_transform(m, y):
+    """y = A^T M A for every tile: m (4, 4, N, F, th, tw) into y (N, F, oh, ow), the tiles sticking out cut off."""
     n, f, th, tw = m.shape[2:]
-    y = np.empty((n, f, oh, ow), dtype=m.dtype)
+    oh, ow = y.shape[2:]
     ohs, ows = (th, oh // 2), (tw, ow // 2)  # rows (columns) of the even and the odd output phase
 
     def filters(block):
@@ -146,7 +153,6 @@ def output_transform(m, oh, ow):
                     y[:, fs, r::2, s::2] = phase[:, :, :ohs[r], :ows[s]]
 
     for_blocks(filters, f, m.size)
-    return y
 
 
 def _apply_at(m):

@@ -83,3 +83,14 @@ def test_conv_runs_3x3_stride_1_through_winograd_with_bias_and_weight_gradients(
 ])
 def test_which_convolutions_take_winograd(w_shape, stride, pad, groups, expected):
     assert winograd.applies(w_shape, stride, pad, groups) is expected
+
+
+@pytest.mark.parametrize("pad", [(0, 0), (1, 1), (2, 1)])
+def test_in_bands_of_tile_rows(monkeypatch, pad):
+    """Bands of one or two tile rows (as a large image is cut) give what one band gives, at the edges too."""
+    x, w, _, groups = _inputs((1, 8, 11, 7, 8, pad, 1), seed=9)
+    b = np.random.default_rng(10).standard_normal(8)
+    whole = winograd.forward(x, w, pad, groups, b)
+    for elements in (16 * 8 * 5, 16 * 8 * 5 * 2):  # tw = 4 or 5 tiles across: one or two tile rows per band
+        monkeypatch.setattr(winograd, "BAND_ELEMENTS", elements)
+        assert np.array_equal(winograd.forward(x, w, pad, groups, b), whole)
