@@ -8,12 +8,17 @@ changing a single number, and each is a separate function with its own tests:
   a fresh array nobody else reads (not an end, one reader, and a producer whose backward does not read it).
 - pointwise_groups: sibling 1x1 convolutions (stride 1, no padding, one group) that read the same blob — an
   inception module's 1x1, 3x3_reduce and 5x5_reduce — run as ONE taller matrix product that reads x once.
+
+A third pass changes numbers by rounding only: affine_chains finds a convolution whose output goes only through
+per-channel affine layers (ResNet's BatchNorm and Scale); at inference they fold into the convolution's weights and
+bias, w' = w * k, b' = b * k + shift, so the two passes over the output (and two in backward) disappear. Training,
+and any backward that asks for the layers' own gradients, runs them one by one.
 """
 from typing import Callable, NamedTuple, Tuple
 
 from minidream.backend import get_array_module, is_gpu
 from minidream.graph import INPUT
-from minidream.layers import conv, parallel
+from minidream.layers import batch_norm, conv, parallel
 
 
 class Step(NamedTuple):
@@ -50,15 +55,45 @@ def pointwise_groups(graph, order):
     return [members for members in groups.values() if len(members) > 1]
 
 
+def affine_chains(graph, order, end_slots, taken=()):
+    """[convolution, affine layer, ...] for each convolution (not in `taken`) whose output only feeds a chain of
+    BatchNorm (not forced to batch statistics) or per-channel one-bottom Scale layers; each link's output read by the
+    next layer alone and not an end."""
+    readers = {}
+    for i in order:
+        for slot in graph.bottoms[i]:
+            readers.setdefault(slot, []).append(i)
+    chains = []
+    for i in order:
+        if graph.specs[i]["type"] != "Convolution" or i in taken:
+            continue
+        chain = [i]
+        while (chain[-1], 0) not in end_slots and len(readers.get((chain[-1], 0), [])) == 1 \
+                and _per_channel_affine(graph, readers[(chain[-1], 0)][0]):
+            chain.append(readers[(chain[-1], 0)][0])
+        if len(chain) > 1:
+            chains.append(chain)
+    return chains
+
+
+def _per_channel_affine(graph, i):
+    spec, p = graph.specs[i], graph.specs[i]["params"]
+    if spec["type"] == "BatchNorm":
+        return p["use_global_stats"] is not False
+    return (spec["type"] == "Scale" and len(graph.bottoms[i]) == 1 and p["axis"] in (1, -3)
+            and p["num_axes"] == 1)
+
+
 def plan(net, end_slots):
     """The Steps that compute end_slots, in graph order."""
     graph = net.graph
     order = graph.ancestors(end_slots)
     in_place = in_place_layers(graph, order, end_slots)
     grouped = {members[0]: members for members in pointwise_groups(graph, order)}
-    skip = {i for members in grouped.values() for i in members[1:]}
-    return [pointwise_step(net, grouped[i]) if i in grouped else layer_step(net, i, i in in_place)
-            for i in order if i not in skip]
+    chains = {chain[0]: chain for chain in affine_chains(graph, order, end_slots, taken=set().union(*grouped.values()))}
+    skip = {i for members in [*grouped.values(), *chains.values()] for i in members[1:]}
+    return [pointwise_step(net, grouped[i]) if i in grouped else affine_step(net, chains[i]) if i in chains
+            else layer_step(net, i, i in in_place) for i in order if i not in skip]
 
 
 def layer_step(net, i, in_place=False):
@@ -110,6 +145,57 @@ def pointwise_step(net, members):
     # x once per member (reversed, matching the dxs), so that each member's gradient is summed into it.
     return Step(" + ".join(names), tuple(members), graph.bottoms[members[0]] * len(members),
                 [(m, 0) for m in members], forward, backward)
+
+
+def affine_step(net, members):
+    """A convolution and the affine layers after it (affine_chains) as one convolution with folded weights."""
+    graph = net.graph
+    conv_i, conv_params = members[0], dict(graph.specs[members[0]]["params"], bias_term=True)
+    one_by_one = [layer_step(net, m) for m in members]
+
+    def folded_weights():
+        w, *b = net.params[graph.names[conv_i]]
+        k, shift = 1.0, (b[0] if b else 0.0)
+        for m in members[1:]:
+            weights = net.params[graph.names[m]]
+            if graph.specs[m]["type"] == "BatchNorm":
+                k_m, shift_m = batch_norm.affine(*weights, eps=graph.specs[m]["params"]["eps"])
+            else:
+                k_m, shift_m = weights[0], (weights[1] if len(weights) > 1 else 0.0)
+            k, shift = k * k_m, shift * k_m + shift_m
+        xp = get_array_module(w)
+        return (w * xp.asarray(k, dtype=w.dtype).reshape(-1, 1, 1, 1),
+                xp.broadcast_to(xp.asarray(shift, dtype=w.dtype), (w.shape[0],)))
+
+    def run_one_by_one(inputs, ctx):
+        caches = []
+        for step in one_by_one:
+            inputs, cache = step.forward(inputs, ctx)
+            caches.append(cache)
+        return inputs, caches
+
+    def forward(inputs, ctx):
+        if ctx.train:  # batch statistics in BatchNorm, and a backward that will want the layers' own gradients
+            outputs, caches = run_one_by_one(inputs, ctx)
+            return outputs, ("one by one", caches, None)
+        weights = folded_weights()
+        outputs, cache = graph.types[conv_i].forward(conv_params, weights, inputs, ctx)
+        return outputs, ("folded", cache, (inputs, ctx, weights))
+
+    def backward(dys, cache, param_grads):
+        how, caches, replay = cache
+        if how == "folded" and not param_grads:
+            return graph.types[conv_i].backward(conv_params, replay[2], dys, caches, False)[0], {}
+        if how == "folded":  # the layers' own gradients after an inference forward: run them again one by one
+            _, caches = run_one_by_one(*replay[:2])
+        dweights = {}
+        for step, step_cache in zip(one_by_one[::-1], caches[::-1]):
+            dys, grads = step.backward(dys, step_cache, param_grads)
+            dweights.update(grads)
+        return dys, dweights
+
+    return Step(" + ".join(graph.names[m] for m in members), tuple(members), graph.bottoms[conv_i],
+                [(members[-1], 0)], forward, backward)
 
 
 def forward_shared_input(x, weights, biases):

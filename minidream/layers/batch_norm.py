@@ -57,6 +57,14 @@ def _update_running(mean, variance, scale_factor, mu, var, m, maf):
     variance += var * (m / (m - 1) if m > 1 else 1.0)  # the running variance is unbiased
 
 
+def affine(mean, variance, scale_factor, eps=1e-5):
+    """The global-statistics form as y = x * k + shift per channel: k = 1/std, shift = -mu/std (for folding it into
+    the convolution before it: minidream/plans.py)."""
+    mu, var = _global_stats(mean, variance, scale_factor)
+    k = 1 / np.sqrt(var.astype(np.float64) + eps)
+    return k, -mu * k
+
+
 def forward(x, mean, variance, scale_factor, eps=1e-5, use_global_stats=True, moving_average_fraction=0.999):
     xp = get_array_module(x)
     _check(x, mean, variance)

@@ -1,0 +1,84 @@
+"""The plan's affine fold (minidream/plans.py: affine_chains, affine_step): BatchNorm and Scale after a convolution
+fold into its weights at inference, and the Net gives what the layer-by-layer walk gives, gradients included."""
+import numpy as np
+
+from minidream import plans
+from minidream.graph import Graph
+from minidream.net import Net
+from minidream.specs import layer
+from tests.gradcheck import numerical_gradient, rel_error
+
+
+def conv(name, bottom, n, **kw):
+    return layer(name, "Convolution", bottom, num_output=n, kernel_size=[3, 3], pad=[1, 1], **kw)
+
+
+SPECS = [
+    conv("c1", "data", 8, bias_term=False),
+    layer("bn1", "BatchNorm", "c1", "c1", eps=0.1), layer("sc1", "Scale", "c1", "c1", bias_term=True),
+    layer("relu1", "ReLU", "c1", "c1"),
+    conv("c2", "c1", 8), layer("sc2", "Scale", "c2", "c2"),          # Scale alone, no bias
+    conv("c3", "c2", 8), layer("bn3", "BatchNorm", "c3"),             # c3 also read below: no fold
+    conv("c4", "c3", 8), layer("bn4", "BatchNorm", "c4", use_global_stats=False),  # always batch statistics
+    layer("out", "Eltwise", ["bn3", "bn4", "c3"]),
+]
+
+
+def _net(seed=0):
+    net = Net(SPECS, meta={"input_size": (6, 7)}, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    for name, arrays in net.params.items():
+        for a in arrays:
+            a[...] = rng.standard_normal(a.shape)
+        if name.startswith("bn"):
+            arrays[1][...] = rng.random(8) + 0.5  # variance sums > 0
+            arrays[2][...] = 2.0  # moving-average factor
+    return net
+
+
+def test_chains_stop_at_forks_ends_and_batch_statistics():
+    graph = Graph(SPECS)
+    order = list(range(len(SPECS)))
+    named = lambda chains: [[graph.names[i] for i in c] for c in chains]  # noqa: E731
+    assert named(plans.affine_chains(graph, order, [])) == [["c1", "bn1", "sc1"], ["c2", "sc2"]]
+    assert named(plans.affine_chains(graph, order, [(graph.index["bn1"], 0)])) == [["c1", "bn1"], ["c2", "sc2"]]
+    assert named(plans.affine_chains(graph, order, [], taken={graph.index["c1"]})) == [["c2", "sc2"]]
+
+
+def _walk(net, x, dy, train=False, param_grads=False):
+    y = net.forward(x, end="out", train=train)
+    return y.copy(), net.backward(dy, param_grads=param_grads), dict(getattr(net, "grads", {}))
+
+
+def test_folded_walk_matches_the_layer_by_layer_walk(monkeypatch):
+    x = np.random.default_rng(1).standard_normal((2, 3, 6, 7))
+    dy = np.random.default_rng(2).standard_normal((2, 8, 6, 7))
+    folded = _net()
+    labels = [step.label for step in folded._plan([(folded.graph.index["out"], 0)])]
+    assert "c1 + bn1 + sc1" in labels and "c2 + sc2" in labels
+    results = {}
+    for fold in (True, False):
+        if not fold:
+            monkeypatch.setattr(plans, "affine_chains", lambda *a, **k: [])
+        net = _net()
+        results[fold] = [_walk(net, x, dy), _walk(net, x, dy, param_grads=True), _walk(net, x, dy, train=True),
+                         [a.copy() for a in net.params["bn1"]]]
+    (y, dx, _), (_, _, grads), (y_train, dx_train, _), bn1_after = results[True]
+    (y_ref, dx_ref, _), (_, _, grads_ref), (y_train_ref, dx_train_ref, _), bn1_ref = results[False]
+    assert rel_error(y, y_ref) < 1e-13 and rel_error(dx, dx_ref) < 1e-13
+    assert grads.keys() == grads_ref.keys() and {"c1", "sc1", "c2", "sc2"} <= grads.keys()
+    for name in grads:  # the layers' own gradients after an inference forward: the chain runs again, unfolded
+        for g, g_ref in zip(grads[name], grads_ref[name]):  # (c4's bias gradient through batch statistics is ~0)
+            np.testing.assert_allclose(g, g_ref, rtol=1e-11, atol=1e-13, err_msg=name)
+    # Training runs the layers one by one: batch statistics, and the running sums updated once.
+    assert np.array_equal(y_train, y_train_ref) and np.array_equal(dx_train, dx_train_ref)
+    assert all(np.array_equal(a, b) for a, b in zip(bn1_after, bn1_ref))
+
+
+def test_folded_input_gradient_matches_finite_differences():
+    net = _net(seed=3)
+    x = np.random.default_rng(4).standard_normal((1, 3, 6, 7))
+    dy = np.random.default_rng(5).standard_normal((1, 8, 6, 7))
+    net.forward(x, end="out")
+    dx = net.backward(dy)
+    assert rel_error(dx, numerical_gradient(lambda v: net.forward(v, end="out").copy(), x, dy)) < 1e-7
