@@ -42,7 +42,6 @@ def test_chains_stop_at_forks_ends_and_batch_statistics():
     named = lambda chains: [[graph.names[i] for i in c] for c in chains]  # noqa: E731
     assert named(plans.affine_chains(graph, order, [])) == [["c1", "bn1", "sc1"], ["c2", "sc2"]]
     assert named(plans.affine_chains(graph, order, [(graph.index["bn1"], 0)])) == [["c1", "bn1"], ["c2", "sc2"]]
-    assert named(plans.affine_chains(graph, order, [], taken={graph.index["c1"]})) == [["c2", "sc2"]]
 
 
 def _walk(net, x, dy, train=False, param_grads=False):
@@ -82,3 +81,12 @@ def test_folded_input_gradient_matches_finite_differences():
     net.forward(x, end="out")
     dx = net.backward(dy)
     assert rel_error(dx, numerical_gradient(lambda v: net.forward(v, end="out").copy(), x, dy)) < 1e-7
+
+
+def test_a_chain_is_folded_rather_than_grouped_with_its_1x1_siblings():
+    specs = [layer("p", "Convolution", "data", num_output=4, kernel_size=[1, 1]), layer("bnp", "BatchNorm", "p"),
+             layer("q", "Convolution", "data", num_output=2, kernel_size=[1, 1]),
+             layer("r", "Convolution", "data", num_output=2, kernel_size=[1, 1]),
+             layer("out", "Concat", ["bnp", "q", "r"])]
+    net = Net(specs, meta={"input_size": (5, 5)}, dtype=np.float64)
+    assert [step.label for step in net._plan([(net.graph.index["out"], 0)])] == ["p + bnp", "q + r", "out"]
