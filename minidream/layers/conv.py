@@ -117,7 +117,7 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
         raise ValueError(f"a {kh}x{kw} convolution (stride {tuple(stride)}, pad {tuple(pad)}) does not fit a "
                          f"{h}x{wd} input; use a larger image")
     gpu = is_gpu(x)
-    if not gpu and winograd.applies(w.shape, stride, pad, groups):
+    if not gpu and winograd.applies(w.shape, stride, pad, groups, (oh, ow)):
         y = winograd.forward(x, w, pad, groups, b)
     else:
         col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
@@ -136,7 +136,7 @@ def backward(dy, cache, weight_grads=True):
     n, f, oh, ow = dy.shape
     _, cg, kh, kw = w.shape
     dy_mat = dy.reshape(n, groups, f // groups, oh * ow)
-    if not gpu and winograd.applies(w.shape, stride, pad, groups):
+    if not gpu and winograd.applies(w.shape, stride, pad, groups, (oh, ow)):
         dx = winograd.backward_dx(dy, w, x.shape, pad, groups)
     else:
         # A contiguous copy of w's transpose (small) makes NumPy's product ~25% faster than through the view.

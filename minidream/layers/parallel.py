@@ -39,10 +39,11 @@ def _pool():
     return _executor
 
 
-def for_blocks(work, length, elements):
-    """Call work(slice) for consecutive slices covering range(length); in parallel when `elements` is large."""
+def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
+    """Call work(slice) for consecutive slices covering range(length); in parallel when `elements` (the size of
+    the work) is at least min_elements."""
     blocks = min(WORKERS, length)
-    if blocks < 2 or elements < MIN_ELEMENTS:
+    if blocks < 2 or elements < min_elements:
         work(slice(0, length))
         return
     bounds = [length * i // blocks for i in range(blocks + 1)]

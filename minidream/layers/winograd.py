@@ -33,14 +33,18 @@ from minidream.layers.parallel import cache_pieces, for_blocks
 
 BAND_ELEMENTS = 1 << 24  # V (or M) of one band of tile rows: 64 MB of float32, allocated band after band
 MIN_CHANNELS = 8  # per group: below this the 16 products are too thin for BLAS (depthwise convolutions)
+MIN_OUTPUTS = 400  # per channel: below ~20x20 the filter transform costs more than the products save (measured:
+#                    AlexNet's conv3 at 13x13 4.8 ms against im2col's 3.8; at 29x39 15.5 against 22)
+MIN_THREADED = 1 << 19  # elements of V or M: smaller transforms (~40 NumPy calls a piece) run on one thread, where
+#                         two threads would mostly wait for each other's GIL (GoogLeNet's 14x14 layers: 2x slower)
 
 
-def applies(w_shape, stride, pad, groups):
+def applies(w_shape, stride, pad, groups, out_size):
     """Whether Winograd runs this convolution: 3x3 filters, stride 1, pad at most 2 (so that backward is one too),
-    and enough channels per group on both sides for the products to pay."""
+    enough channels per group on both sides for the products to pay, and an output (OH, OW) large enough."""
     f, cg, kh, kw = w_shape
     return ((kh, kw) == (3, 3) and tuple(stride) == (1, 1) and max(pad) <= 2
-            and min(cg, f // groups) >= MIN_CHANNELS)
+            and min(cg, f // groups) >= MIN_CHANNELS and out_size[0] * out_size[1] >= MIN_OUTPUTS)
 
 
 def forward(x, w, pad, groups=1, b=None):
@@ -116,7 +120,7 @@ def input_transform(x, pad, th, tw):
                 rows = tuple(s[:, :, i:i + 2 * th:2] for i in range(4))  # tile rows 0..3
                 _apply_bt(rows, out=[v[a, b, :, ch] for a in range(4)])
 
-    for_blocks(channels, c, v.size)
+    for_blocks(channels, c, v.size, MIN_THREADED)
     return v.reshape(4, 4, n, c, th * tw)
 
 
@@ -152,7 +156,7 @@ def output_transform(m, y):
                 for s, phase in enumerate(_apply_at([p[b][r] for b in range(4)])):
                     y[:, fs, r::2, s::2] = phase[:, :, :ohs[r], :ows[s]]
 
-    for_blocks(filters, f, m.size)
+    for_blocks(filters, f, m.size, MIN_THREADED)
 
 
 def _apply_at(m):

@@ -54,11 +54,12 @@ def test_in_pieces_and_worker_blocks(monkeypatch):
     monkeypatch.setattr(parallel, "WORKERS", 3)
     monkeypatch.setattr(parallel, "_executor", None)
     monkeypatch.setattr(parallel, "PIECE_ELEMENTS", 2000)  # 1-2 channels per piece
+    monkeypatch.setattr(winograd, "MIN_THREADED", 0)
     assert np.array_equal(winograd.forward(x, w, pad, groups), whole)
 
 
 def test_conv_runs_3x3_stride_1_through_winograd_with_bias_and_weight_gradients(monkeypatch):
-    x, w, pad, groups = _inputs((2, 16, 9, 8, 16, (1, 1), 2), dtype=np.float32, seed=5)
+    x, w, pad, groups = _inputs((2, 16, 20, 21, 16, (1, 1), 2), dtype=np.float32, seed=5)
     b = np.random.default_rng(6).standard_normal(16).astype(np.float32)
     calls = []
     for name in ("forward", "backward_dx"):
@@ -73,16 +74,17 @@ def test_conv_runs_3x3_stride_1_through_winograd_with_bias_and_weight_gradients(
     assert calls == ["forward", "backward_dx", "forward"]  # dx is itself a Winograd convolution
 
 
-@pytest.mark.parametrize("w_shape, stride, pad, groups, expected", [
-    ((16, 8, 3, 3), (1, 1), (1, 1), 1, True),
-    ((16, 8, 3, 3), (2, 2), (1, 1), 1, False),   # stride 2: im2col
-    ((16, 8, 5, 5), (1, 1), (2, 2), 1, False),   # 5x5
-    ((16, 8, 3, 3), (1, 1), (3, 3), 1, False),   # backward would need a negative padding
-    ((32, 1, 3, 3), (1, 1), (1, 1), 32, False),  # depthwise: 16 products of one channel each
-    ((4, 8, 3, 3), (1, 1), (1, 1), 1, False),    # 4 filters: too thin
+@pytest.mark.parametrize("w_shape, stride, pad, groups, out_size, expected", [
+    ((16, 8, 3, 3), (1, 1), (1, 1), 1, (20, 20), True),
+    ((16, 8, 3, 3), (2, 2), (1, 1), 1, (20, 20), False),   # stride 2: im2col
+    ((16, 8, 5, 5), (1, 1), (2, 2), 1, (20, 20), False),   # 5x5
+    ((16, 8, 3, 3), (1, 1), (3, 3), 1, (20, 20), False),   # backward would need a negative padding
+    ((32, 1, 3, 3), (1, 1), (1, 1), 32, (20, 20), False),  # depthwise: 16 products of one channel each
+    ((4, 8, 3, 3), (1, 1), (1, 1), 1, (20, 20), False),    # 4 filters: too thin
+    ((16, 8, 3, 3), (1, 1), (1, 1), 1, (13, 13), False),   # a small output: the filter transform would not pay
 ])
-def test_which_convolutions_take_winograd(w_shape, stride, pad, groups, expected):
-    assert winograd.applies(w_shape, stride, pad, groups) is expected
+def test_which_convolutions_take_winograd(w_shape, stride, pad, groups, out_size, expected):
+    assert winograd.applies(w_shape, stride, pad, groups, out_size) is expected
 
 
 @pytest.mark.parametrize("pad", [(0, 0), (1, 1), (2, 1)])
