@@ -3,7 +3,7 @@ cores give what the naive loop versions (and np.matmul) give."""
 import numpy as np
 import pytest
 
-from minidream.layers import blas, conv, lrn, max_pool, parallel
+from minidream.layers import blas, conv, lrn, max_pool, parallel, relu
 from tests.gradcheck import rel_error, tie_free
 
 
@@ -121,3 +121,20 @@ def test_loaded_libraries_reads_the_memory_map(tmp_path):
                     "7f02-7f03 r--p 00000000 08:01 43 /opt/my libs/libm.so.6\n")
     assert blas.loaded_libraries(str(maps)) == ["/opt/my libs/libm.so.6", "/usr/lib/libscipy_openblas64_-ab.so"]
     assert blas.loaded_libraries(str(tmp_path / "missing")) == []
+
+
+def test_relu_in_flat_ranges_and_pieces_matches_naive(monkeypatch):
+    monkeypatch.setattr(parallel, "WORKERS", 3)
+    monkeypatch.setattr(parallel, "_executor", None)
+    monkeypatch.setattr(parallel, "PIECE_ELEMENTS", 1000)
+    monkeypatch.setattr(relu, "MIN_SPLIT", 10_000)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((1, 7, 41, 43))  # 12,341 values: three ranges, each in several pieces
+    dy = rng.standard_normal(x.shape)
+    y_ref, cache_ref = relu.forward_naive(x)
+    y, cache = relu.forward(x)
+    assert np.array_equal(y, y_ref) and np.array_equal(relu.backward(dy, cache), relu.backward_naive(dy, cache_ref))
+    in_place = x.copy()
+    assert relu.forward(in_place, out=in_place)[0] is in_place and np.array_equal(in_place, y_ref)
+    strided = x[:, ::2]  # not contiguous: one np.maximum over the view
+    assert np.array_equal(relu.forward(strided)[0], relu.forward_naive(strided)[0])

@@ -4,6 +4,8 @@ Shapes: x, y (N, ...) — any shape.
 Formula: y = max(x, 0) + negative_slope * min(x, 0)
 Backward: dx = dy where x > 0, negative_slope * dy elsewhere. Only y is kept: x > 0 exactly where y > 0
 (for slope >= 0), which lets the Net run ReLU in place over its input.
+CPU: a large contiguous array (VGG's 640x480 layers: 20 M values) is split over the cores in flat ranges, and
+backward walks each range in cache-sized pieces so that its mask never leaves the cache (one pass, not two).
 """
 from collections import namedtuple
 
@@ -11,6 +13,9 @@ import numpy as np
 
 from minidream import kernels
 from minidream.backend import is_gpu
+from minidream.layers.parallel import cache_pieces, for_blocks
+
+MIN_SPLIT = 1 << 21  # values: below this, handing ranges to threads costs more than the one pass (measured)
 
 
 ReLUCache = namedtuple("ReLUCache", "path y negative_slope")
@@ -31,7 +36,12 @@ def forward(x, negative_slope=0.0, out=None):
             y = out
         return y, ReLUCache("gpu", y, negative_slope)
     if negative_slope == 0.0:
-        y = np.maximum(x, 0, out=out)
+        y = np.empty_like(x) if out is None else out
+        if x.size >= MIN_SPLIT and x.flags.c_contiguous and y.flags.c_contiguous:
+            x_flat, y_flat = x.reshape(-1), y.reshape(-1)
+            for_blocks(lambda r: np.maximum(x_flat[r], 0, out=y_flat[r]), x.size, x.size, MIN_SPLIT)
+        else:
+            np.maximum(x, 0, out=y)
     else:
         y = np.where(x > 0, x, x * x.dtype.type(negative_slope))
         if out is not None:
@@ -50,7 +60,17 @@ def backward(dy, cache):
             negative_slope)
         return dx
     if negative_slope == 0.0:
-        return dy * (y > 0)  # a product, not np.where: no branch on a random mask
+        if dy.size < MIN_SPLIT or not (dy.flags.c_contiguous and y.flags.c_contiguous):
+            return dy * (y > 0)  # a product, not np.where: no branch on a random mask
+        dx = np.empty_like(dy)
+        dy_flat, y_flat, dx_flat = dy.reshape(-1), y.reshape(-1), dx.reshape(-1)
+
+        def ranges(block):
+            for r in cache_pieces(block, 1):
+                np.multiply(dy_flat[r], y_flat[r] > 0, out=dx_flat[r])
+
+        for_blocks(ranges, dy.size, dy.size, MIN_SPLIT)
+        return dx
     return np.where(y > 0, dy, dy * dy.dtype.type(negative_slope))
 
 
