@@ -3,7 +3,7 @@ peak memory of the work it times. Import this module before NumPy (it imports ne
 
 BENCH_THREADS=k restricts the process to its first k CPUs before NumPy loads, so OpenBLAS, minidream's layer threads
 (minidream.layers.parallel) and PyTorch (torch.set_num_threads) all see k cores. BENCH_NUMPY_FIRST=1 imports NumPy
-before tune_cpu(), as most scripts start: the import order should not matter, and the suite shows that it does not.
+before tune_cpu(), as most scripts start: the import order should not matter, and the NumPy-first column checks it.
 """
 import ctypes
 import os
