@@ -138,3 +138,20 @@ def test_relu_in_flat_ranges_and_pieces_matches_naive(monkeypatch):
     assert relu.forward(in_place, out=in_place)[0] is in_place and np.array_equal(in_place, y_ref)
     strided = x[:, ::2]  # not contiguous: one np.maximum over the view
     assert np.array_equal(relu.forward(strided)[0], relu.forward_naive(strided)[0])
+
+
+def test_overlapping_one_thread_blocks_put_back_the_first_count():
+    """Two Nets in two threads: the inner block must not restore its 1, the last one out restores the 4."""
+    state = {"threads": 4}
+
+    def setter(n):
+        previous, state["threads"] = state["threads"], n
+        return previous
+
+    first, second = blas.one_thread(setter), blas.one_thread(setter)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert state["threads"] == 1  # the second block still runs its products
+    second.__exit__(None, None, None)
+    assert state["threads"] == 4

@@ -11,6 +11,7 @@ thread_count_setter() finds that function in the OpenBLAS the process has loaded
 other BLAS libraries or systems it returns None and the products keep the BLAS's own threading.
 """
 import ctypes
+import threading
 from contextlib import contextmanager
 
 SETTERS = ("openblas_set_num_threads_local", "scipy_openblas_set_num_threads_local64_")
@@ -43,11 +44,24 @@ def thread_count_setter():
     return None
 
 
+_lock = threading.Lock()
+_inside = 0  # blocks open now, in any thread (two Nets may run at once)
+_previous = None  # the count the first of them found
+
+
 @contextmanager
 def one_thread(setter):
-    """Within the block, OpenBLAS runs each call on the thread that makes it; the count is put back after."""
-    previous = setter(1)
+    """Within the block, OpenBLAS runs each call on the thread that makes it; the last block to close puts back the
+    count the first one found (the count is process-wide, so overlapping blocks must not restore each other's 1)."""
+    global _inside, _previous
+    with _lock:
+        if _inside == 0:
+            _previous = setter(1)
+        _inside += 1
     try:
         yield
     finally:
-        setter(previous)
+        with _lock:
+            _inside -= 1
+            if _inside == 0:
+                setter(_previous)
