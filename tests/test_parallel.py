@@ -3,7 +3,7 @@ cores give what the naive loop versions (and np.matmul) give."""
 import numpy as np
 import pytest
 
-from minidream.layers import blas, conv, eltwise, lrn, max_pool, parallel, relu
+from minidream.layers import blas, conv, lrn, max_pool, parallel, relu
 from tests.gradcheck import rel_error, tie_free
 
 
@@ -127,7 +127,7 @@ def test_relu_in_flat_ranges_and_pieces_matches_naive(monkeypatch):
     monkeypatch.setattr(parallel, "WORKERS", 3)
     monkeypatch.setattr(parallel, "_executor", None)
     monkeypatch.setattr(parallel, "PIECE_ELEMENTS", 1000)
-    monkeypatch.setattr(parallel, "MIN_ONE_PASS", 10_000)
+    monkeypatch.setattr(relu, "MIN_SPLIT", 10_000)
     rng = np.random.default_rng(8)
     x = rng.standard_normal((1, 7, 41, 43))  # 12,341 values: three ranges, each in several pieces
     dy = rng.standard_normal(x.shape)
@@ -155,17 +155,3 @@ def test_overlapping_one_thread_blocks_put_back_the_first_count():
     assert state["threads"] == 1  # the second block still runs its products
     second.__exit__(None, None, None)
     assert state["threads"] == 4
-
-
-def test_eltwise_sum_in_flat_ranges_matches_the_plain_sum(monkeypatch):
-    monkeypatch.setattr(parallel, "WORKERS", 3)
-    monkeypatch.setattr(parallel, "_executor", None)
-    monkeypatch.setattr(parallel, "MIN_ONE_PASS", 10_000)
-    rng = np.random.default_rng(9)
-    xs = [rng.standard_normal((1, 7, 41, 43)).astype(np.float32) for _ in range(3)]
-    in_ranges = []
-    original = eltwise._sum_in_ranges
-    monkeypatch.setattr(eltwise, "_sum_in_ranges", lambda arrays: in_ranges.append(1) or original(arrays))
-    y, _ = eltwise.forward(xs, "SUM", [1.0, -0.5, 1.0])
-    assert in_ranges == [1]
-    assert np.array_equal(y, (xs[0] + np.float32(-0.5) * xs[1]) + xs[2])  # the same sums in the same order

@@ -17,7 +17,6 @@ Cache: ("SUM", coeffs) | ("PROD", xs, y, stable_prod_grad) | ("MAX", mask, k), m
 import numpy as np
 
 from minidream.backend import get_array_module
-from minidream.layers import parallel
 
 OPERATIONS = ("SUM", "PROD", "MAX")
 
@@ -43,8 +42,6 @@ def forward(xs, operation="SUM", coeffs=None, stable_prod_grad=True):
     if operation == "SUM":
         # A coefficient of 1 (ResNet's shortcuts) multiplies nothing: one pass per input instead of three.
         scaled = [x if c == 1 else c * x for c, x in zip(coeffs, xs)]
-        if xp is np and xs[0].size >= parallel.MIN_ONE_PASS and all(x.flags.c_contiguous for x in scaled):
-            return _sum_in_ranges(scaled), ("SUM", coeffs)
         y = scaled[0] + scaled[1]
         for x in scaled[2:]:
             y += x
@@ -62,20 +59,6 @@ def forward(xs, operation="SUM", coeffs=None, stable_prod_grad=True):
         y = xp.where(takes_over, x, y)
         mask[takes_over] = i
     return y, ("MAX", mask, len(xs))
-
-
-def _sum_in_ranges(xs):
-    """xs[0] + xs[1] + ... (in that order) in flat ranges over the cores: a large sum is one memory-bound pass."""
-    y = np.empty_like(xs[0])
-    flat, y_flat = [x.reshape(-1) for x in xs], y.reshape(-1)
-
-    def ranges(r):
-        np.add(flat[0][r], flat[1][r], out=y_flat[r])
-        for x in flat[2:]:
-            y_flat[r] += x[r]
-
-    parallel.for_blocks(ranges, y.size, y.size, parallel.MIN_ONE_PASS)
-    return y
 
 
 def backward(dy, cache):

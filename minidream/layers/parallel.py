@@ -25,8 +25,6 @@ from minidream.layers import blas
 
 WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 MIN_ELEMENTS = 1 << 15  # below this, starting threads costs more than it saves
-MIN_ONE_PASS = 1 << 21  # values: a one-pass op (ReLU, Eltwise SUM) below this runs on one thread (measured: on
-#                         1.2 M values two threads were slower, on 20 M ReLU backward 19.3 -> 10.7 ms)
 MIN_PRODUCT = 1 << 21  # multiply-adds: a smaller matrix product takes less time than handing it to the pool
 PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: measured best on 2 cores (1 << 16 cost 2x at 224x224 in per-piece overhead)
 _executor = None
