@@ -16,6 +16,7 @@ piece's arrays fit in the core's L2 cache, the later passes read them from there
 (im2col) gains nothing from it, and LRN's row slices lose their long contiguous runs.
 """
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -29,13 +30,15 @@ MIN_PRODUCT = 1 << 21  # multiply-adds: a smaller matrix product takes less time
 PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: measured best on 2 cores (1 << 16 cost 2x at 224x224 in per-piece overhead)
 _executor = None
 _blas_threads = None  # blas.thread_count_setter(), looked up with the pool (NumPy has loaded its BLAS by then)
+_starting = threading.Lock()  # two Nets in two threads start one pool
 
 
 def _pool():
     global _executor, _blas_threads
-    if _executor is None:
-        _blas_threads = blas.thread_count_setter()
-        _executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="minidream")
+    with _starting:
+        if _executor is None:
+            _blas_threads = blas.thread_count_setter()
+            _executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="minidream")
     return _executor
 
 
