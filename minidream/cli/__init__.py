@@ -2,7 +2,7 @@
 
 Every subcommand handler takes the parsed args and returns an exit code. Any error is printed as one line,
 `minidream: error: ...`, with exit code 2 (set MINIDREAM_TRACEBACK=1 to see the traceback instead). The handlers
-import the engine when they run, so `--help` stays fast; main() applies the CPU settings first (tune_cpu).
+import the engine when they run, so `--help` stays fast; main() applies the CPU setting first (tune_cpu).
 """
 import os
 import sys
