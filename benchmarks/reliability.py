@@ -156,18 +156,15 @@ def main(argv=None):
     print(f"reliability attacks on {tree}", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         stages = args.stages.split(",")
-        if "caffemodel" in stages:
-            n = 200 if args.quick else 2000
-            counts, slowest, ratio = caffemodels(n, folder)
-            bad, text = _fmt(counts)
-            _row(f"{n} mutated caffemodels: undocumented exceptions", bad, text)
-            _row("  slowest case (s) / peak allocation / (file + 1 MiB)", f"{slowest:.2f} / {ratio:.1f}x")
-        if "h5" in stages:
-            n = 50 if args.quick else 500
-            counts, slowest, ratio = h5_files(n, folder)
-            bad, text = _fmt(counts)
-            _row(f"{n} mutated .h5 files: undocumented exceptions or NaN accepted", bad, text)
-            _row("  slowest case (s) / peak allocation / (file + 1 MiB)", f"{slowest:.2f} / {ratio:.1f}x")
+        file_attacks = [("caffemodel", caffemodels, (200, 2000), "mutated caffemodels: undocumented exceptions"),
+                        ("h5", h5_files, (50, 500), "mutated .h5 files: undocumented exceptions or NaN accepted")]
+        for stage, attack, (quick_n, full_n), label in file_attacks:
+            if stage in stages:
+                n = quick_n if args.quick else full_n
+                counts, slowest, ratio = attack(n, folder)
+                bad, text = _fmt(counts)
+                _row(f"{n} {label}", bad, text)
+                _row("  slowest case (s) / peak allocation / (file + 1 MiB)", f"{slowest:.2f} / {ratio:.1f}x")
         if "cli" in stages:
             _cli_attacks(tree, folder, args.quick)
 

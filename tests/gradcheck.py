@@ -16,6 +16,23 @@ def numerical_gradient(f, x, dy, h=1e-5):
     return grad
 
 
+def param_grad_errors(net, x, end, dy, layers):
+    """{(layer, blob index): rel_error of net.grads (from the last backward with param_grads=True) against
+    centered differences of sum(forward(x, end) * dy) in that blob}; every blob is put back as it was."""
+    errors = {}
+    for layer in layers:
+        for k, (blob, grad) in enumerate(zip(net.params[layer], net.grads[layer])):
+            original = blob.copy()
+
+            def f(v, blob=blob):
+                blob[...] = v
+                return net.forward(x, end=end).copy()
+
+            errors[layer, k] = rel_error(grad, numerical_gradient(f, original.copy(), dy))
+            blob[...] = original
+    return errors
+
+
 def rel_error(a, b):
     """max |a - b| / max(|a| + |b|), robust to tiny values."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

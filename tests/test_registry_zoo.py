@@ -8,7 +8,7 @@ from minidream.net import Net
 from minidream.plans import in_place_layers
 from minidream.registry import TYPES, SpecError
 from minidream.specs import layer
-from tests.gradcheck import numerical_gradient, rel_error
+from tests.gradcheck import numerical_gradient, param_grad_errors, rel_error
 
 ZOO_TYPES = ["BatchNorm", "Scale", "Bias", "Eltwise", "PReLU", "ELU", "TanH", "Sigmoid", "AbsVal", "Power", "BNLL",
              "Flatten", "Reshape", "Slice", "Crop", "Deconvolution"]
@@ -85,17 +85,8 @@ def test_parameter_gradients_match_finite_differences():
     dy = np.random.default_rng(5).standard_normal(y.shape)
     net.backward(dy, param_grads=True)
     assert "bn" not in net.grads  # statistics: Caffe fixes lr_mult 0, SGD leaves them alone
-    for name in ("sc", "pr", "pr_shared", "bias", "dc"):
-        for blob, grad in zip(net.params[name], net.grads[name]):
-            original = blob.copy()
-
-            def f(v):
-                blob[...] = v
-                return net.forward(x, end="rs").copy()
-
-            num = numerical_gradient(f, original.copy(), dy)
-            blob[...] = original
-            assert rel_error(grad, num) < 1e-6, name
+    errors = param_grad_errors(net, x, "rs", dy, ("sc", "pr", "pr_shared", "bias", "dc"))
+    assert max(errors.values()) < 1e-6, errors
 
 
 def test_batch_norm_follows_caffes_phase_rule():
