@@ -121,13 +121,13 @@ class Graph:
             stack.extend(j for j, _ in self.bottoms[i])
         return sorted(needed)
 
-    def consumers(self, order):
-        """{slot: how many reads of it the layers in order make}."""
-        counts = {}
+    def readers(self, order):
+        """{slot: [the layers in order that read it, once per read]}."""
+        found = {}
         for i in order:
             for slot in self.bottoms[i]:
-                counts[slot] = counts.get(slot, 0) + 1
-        return counts
+                found.setdefault(slot, []).append(i)
+        return found
 
     # ---------------------------------------------------------------- shapes, computing nothing
     def shapes(self, input_shape, only=None):

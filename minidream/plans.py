@@ -32,12 +32,12 @@ class Step(NamedTuple):
 
 def in_place_layers(graph, order, end_slots):
     """Indices of the layers in order that may overwrite their input (see the module doc)."""
-    reads = graph.consumers(order)
+    readers = graph.readers(order)
     found = set()
     for i in order:
         source = graph.bottoms[i][0]
         if (graph.types[i].runs_in_place and source != INPUT and source not in end_slots
-                and reads[source] == 1
+                and len(readers[source]) == 1
                 and not graph.types[source[0]].keeps_output(graph.specs[source[0]]["params"])):
             found.add(i)
     return found
@@ -59,18 +59,18 @@ def affine_chains(graph, order, end_slots):
     """[convolution, affine layer, ...] for each convolution whose output only feeds a chain of
     BatchNorm (not forced to batch statistics) or per-channel one-bottom Scale layers; each link's output read by the
     next layer alone and not an end."""
-    readers = {}
-    for i in order:
-        for slot in graph.bottoms[i]:
-            readers.setdefault(slot, []).append(i)
+    readers = graph.readers(order)
     chains = []
     for i in order:
         if graph.specs[i]["type"] != "Convolution":
             continue
         chain = [i]
-        while (chain[-1], 0) not in end_slots and len(readers.get((chain[-1], 0), [])) == 1 \
-                and _per_channel_affine(graph, readers[(chain[-1], 0)][0]):
-            chain.append(readers[(chain[-1], 0)][0])
+        while True:
+            top = (chain[-1], 0)
+            after = readers.get(top, [])
+            if top in end_slots or len(after) != 1 or not _per_channel_affine(graph, after[0]):
+                break
+            chain.append(after[0])
         if len(chain) > 1:
             chains.append(chain)
     return chains
