@@ -120,12 +120,15 @@ def _gradient_whole(net, objective, x):
 
 
 def _offset_splits(n, core, rng):
-    """Tiles of n pixels, each at most core: nearly equal pieces of at most 2/3 core, all inner cuts moved
-    by one random offset within a quarter piece (so every piece is between core / 6 and core)."""
-    pieces = _splits(n, max(1, 2 * core // 3))
+    """Tiles of n pixels, each at most core: nearly equal pieces of at most 4/5 core, all inner cuts moved
+    by one random offset within a quarter of that (so every piece is between core / 5 and core: a piece of at
+    least 2/5 core, once there are two, loses or gains at most core / 5). The pieces are as large as the offset
+    allows: each carries the same context, so larger pieces compute fewer pixels per image pixel."""
+    largest = max(1, 4 * core // 5)
+    pieces = _splits(n, largest)
     if len(pieces) == 1:
         return pieces
-    quarter = (2 * core // 3) // 4
+    quarter = largest // 4
     offset = int(rng.integers(-quarter, quarter + 1))
     edges = [0] + [start + offset for start, _ in pieces[1:]] + [n]
     return list(zip(edges[:-1], edges[1:]))
@@ -147,7 +150,7 @@ def checked_tile(tile_size, side, margin, jitter, objective):
     """The tile size to use (None -> AUTO_TILE), checked to leave room for tiles plus their context."""
     tile = AUTO_TILE if tile_size is None else int(tile_size)
     extra = 2 * (margin + jitter)
-    least = extra + max(1, 6 * (side - extra))  # tiles are at least core / 6 plus the context (_offset_splits)
+    least = extra + max(1, 5 * (side - extra))  # tiles are at least core / 5 plus the context (_offset_splits)
     if tile < least:
         raise ValueError(f"tile_size must be at least {least} for {', '.join(objective.layers)} with jitter "
                          f"{jitter} (each tile carries {extra} pixels of context), got {tile}")
