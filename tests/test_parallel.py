@@ -1,5 +1,8 @@
 """The threaded paths of minidream.layers.parallel (for_blocks, matmul): inputs large enough to be split over the
 cores give what the naive loop versions (and np.matmul) give."""
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -56,6 +59,34 @@ def test_conv_im2col_and_col2im_in_blocks_match_naive(split):
     for fast, naive in zip(conv.backward(dy, cache), conv.backward_naive(dy, cache_ref)):
         assert rel_error(fast, naive) < 1e-12
     assert all(split) and len(split) == 3  # im2col (forward), col2im and im2col again (dw)
+
+
+def test_for_blocks_runs_the_first_block_on_the_caller_and_waits_for_every_worker(monkeypatch):
+    monkeypatch.setattr(parallel, "WORKERS", 3)
+    monkeypatch.setattr(parallel, "_executor", None)
+    caller, seen = threading.get_ident(), {}
+    parallel.for_blocks(lambda s: seen.setdefault((s.start, s.stop), threading.get_ident()), 10, 10, 0)
+    assert sorted(seen) == [(0, 3), (3, 6), (6, 10)]
+    assert seen[0, 3] == caller and caller not in (seen[3, 6], seen[6, 10])
+
+    finished = []
+
+    def work(s):
+        if s.start == 0:
+            raise ValueError("the caller's block failed")
+        time.sleep(0.05)
+        finished.append(s.start)
+
+    with pytest.raises(ValueError, match="caller's block"):
+        parallel.for_blocks(work, 9, 9, 0)
+    assert sorted(finished) == [3, 6]  # nobody is still writing when the error reaches the caller
+
+    def worker_fails(s):
+        if s.start == 6:
+            raise KeyError("a worker's block failed")
+
+    with pytest.raises(KeyError, match="worker's block"):
+        parallel.for_blocks(worker_fails, 9, 9, 0)
 
 
 @pytest.fixture

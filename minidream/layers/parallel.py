@@ -38,7 +38,7 @@ def _pool():
     with _starting:
         if _executor is None:
             _blas_threads = blas.thread_count_setter()
-            _executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="minidream")
+            _executor = ThreadPoolExecutor(max(1, WORKERS - 1), thread_name_prefix="minidream")  # + the caller
     return _executor
 
 
@@ -50,8 +50,12 @@ def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
         work(slice(0, length))
         return
     bounds = [length * i // blocks for i in range(blocks + 1)]
-    for future in [_pool().submit(work, slice(a, b)) for a, b in zip(bounds, bounds[1:])]:
-        future.result()  # re-raises an exception from the worker
+    futures = [_pool().submit(work, slice(a, b)) for a, b in zip(bounds[1:], bounds[2:])]
+    try:
+        work(slice(bounds[0], bounds[1]))  # the caller's own share: one thread fewer to wake, and it stays busy
+    finally:
+        for future in futures:
+            future.result()  # re-raises an exception from a worker; waits for all before the caller's own
 
 
 def matmul(a, b):
