@@ -113,7 +113,8 @@ def blas_count(monkeypatch):
 
 @pytest.mark.parametrize("a_shape, b_shape", [
     ((2, 40, 300), (1, 2, 300, 700)),   # forward, two groups: M < K, bands of columns
-    ((1, 300, 40), (1, 1, 40, 700)),    # backward w^T @ dy: M >= K, bands of rows
+    ((1, 300, 40), (1, 1, 40, 700)),    # a late layer's backward w^T @ dy, tall: bands of rows
+    ((1, 150, 64), (1, 1, 64, 3000)),   # conv1's backward, M >= K but wide: bands of columns
     ((5, 4000), (4000, 7)),             # a fully connected layer with the transposed weights as a view
 ])
 def test_matmul_in_bands_matches_numpy_on_one_blas_thread(blas_count, a_shape, b_shape):
