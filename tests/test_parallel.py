@@ -22,7 +22,7 @@ def split(monkeypatch):
         calls.append(min(parallel.WORKERS, length) >= 2 and elements >= parallel.MIN_ELEMENTS)
         return original(work, length, elements)
 
-    for module in (conv, lrn, max_pool):
+    for module in (parallel, lrn, max_pool):  # conv's im2col and col2im: through parallel.for_channel_parts
         monkeypatch.setattr(module, "for_blocks", counting)
     return calls
 
@@ -87,6 +87,30 @@ def test_for_blocks_runs_the_first_block_on_the_caller_and_waits_for_every_worke
 
     with pytest.raises(KeyError, match="worker's block"):
         parallel.for_blocks(worker_fails, 9, 9, 0)
+
+
+@pytest.mark.parametrize("kernel, stride, pad", [((7, 7), (2, 2), (3, 3)), ((11, 11), (4, 4), (0, 0))])
+def test_first_convolutions_split_their_three_channels_by_filter_rows(split, kernel, stride, pad):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 3, 71, 69))  # an RGB input: 3 channels over 3 blocks of (channel, filter row)
+    w = rng.standard_normal((4, 3) + kernel)
+    y, cache = conv.forward(x, w, None, stride, pad)
+    y_ref, cache_ref = conv.forward_naive(x, w, None, stride, pad)
+    dy = rng.standard_normal(y.shape)
+    assert rel_error(y, y_ref) < 1e-12
+    assert rel_error(conv.backward(dy, cache, False)[0], conv.backward_naive(dy, cache_ref, False)[0]) < 1e-12
+    assert all(split) and len(split) == 2
+
+
+def test_for_channel_parts_covers_every_pair_once_in_few_calls(monkeypatch):
+    monkeypatch.setattr(parallel, "WORKERS", 3)
+    monkeypatch.setattr(parallel, "_executor", None)
+    for channels, parts in [(3, 7), (3, 2), (10, 4), (1, 5), (64, 1)]:
+        calls = []
+        parallel.for_channel_parts(lambda ch, ps: calls.append((ch, ps)), channels, parts, 1 << 20)
+        pairs = sorted((c, p) for ch, ps in calls for c in range(ch.start, ch.stop) for p in ps)
+        assert pairs == [(c, p) for c in range(channels) for p in range(parts)]
+        assert len(calls) <= 3 * 3  # a block: whole channels in one call, a partial channel at either end
 
 
 @pytest.fixture

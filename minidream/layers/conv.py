@@ -25,7 +25,7 @@ import numpy as np
 from minidream import kernels
 from minidream.backend import get_array_module, is_gpu
 from minidream.layers import parallel, winograd
-from minidream.layers.parallel import for_blocks
+from minidream.layers.parallel import for_channel_parts
 
 
 def output_size(size, kernel, stride, pad):
@@ -48,14 +48,14 @@ def im2col(x, kh, kw, stride, pad):
     xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
     col = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
 
-    def channels(ch):
+    def rows(ch, filter_rows):
         phases = _phases(xpad[:, ch], sh, sw, kh, kw)
-        for u in range(kh):
+        for u in filter_rows:
             for v in range(kw):
                 a, b = u // sh, v // sw
                 col[:, ch, u, v] = phases[u % sh][v % sw][:, :, a:a + oh, b:b + ow]
 
-    for_blocks(channels, c, col.size)
+    for_channel_parts(rows, c, kh, col.size)
     return col.reshape(n, c * kh * kw, oh * ow)
 
 
@@ -69,8 +69,8 @@ def col2im(col, x_shape, kh, kw, stride, pad):
     col = col.reshape(n, c, kh, kw, oh, ow)
     dxpad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
 
-    def channels(ch):
-        for p in range(min(sh, kh)):
+    def phase_rows(ch, row_phases):  # a row phase p of a channel is written by the filter rows u = p mod sh only
+        for p in row_phases:
             for q in range(min(sw, kw)):
                 phase = dxpad[:, ch, p::sh, q::sw]
                 # Accumulate each phase in a contiguous array, then write it into its strided place once.
@@ -80,7 +80,7 @@ def col2im(col, x_shape, kh, kw, stride, pad):
                         d_phase[:, :, u // sh:u // sh + oh, v // sw:v // sw + ow] += col[:, ch, u, v]
                 phase[...] = d_phase
 
-    for_blocks(channels, c, col.size)
+    for_channel_parts(phase_rows, c, min(sh, kh), col.size)
     return dxpad[:, :, ph:ph + h, pw:pw + w]
 
 

@@ -58,6 +58,27 @@ def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
             future.result()  # re-raises an exception from a worker; waits for all before the caller's own
 
 
+def for_channel_parts(work, channels, parts, elements):
+    """Call work(channel slice, range of parts) over every (channel, part) pair, split over the cores by pairs, so
+    that an RGB input's 3 channels split evenly too (im2col's filter rows, col2im's stride phases). A block gets
+    whole channels in one call, with at most a partial channel at each end."""
+    def block(pairs):
+        first, first_part = divmod(pairs.start, parts)
+        last, last_part = divmod(pairs.stop, parts)
+        if first == last:
+            work(slice(first, first + 1), range(first_part, last_part))
+            return
+        if first_part:
+            work(slice(first, first + 1), range(first_part, parts))
+            first += 1
+        if last > first:
+            work(slice(first, last), range(parts))
+        if last_part:
+            work(slice(last, last + 1), range(last_part))
+
+    for_blocks(block, channels * parts, elements)
+
+
 def matmul(a, b):
     """a (..., M, K) @ b (..., K, P) -> (..., M, P), as np.matmul, on this pool's threads only (CuPy: cupy.matmul).
 
