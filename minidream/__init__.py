@@ -5,7 +5,7 @@
 
 Importing minidream is cheap and changes nothing in the process: each public name below loads its module the
 first time it is used (so `import weights_tools`, which reads minidream's graph and file format, never pulls in
-the dream, and `python -m weights_tools` starts fast). minidream.tune_cpu() applies the CPU setting.
+the dream, and `python -m weights_tools` starts fast). minidream.tune_cpu() applies the CPU settings.
 """
 import importlib
 

@@ -1,4 +1,4 @@
-"""`python -m minidream ...`: see minidream.cli (which applies the CPU setting, tune_cpu). Ctrl-C
+"""`python -m minidream ...`: see minidream.cli (which applies the CPU settings, tune_cpu). Ctrl-C
 exits 130 with one line from the first statement on (minidream/interrupts.py)."""
 import sys
 

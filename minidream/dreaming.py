@@ -89,7 +89,7 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octav
     _check_numbers(octaves, octave_scale, steps, step_size, jitter, tile_size, blur, decay, lapnorm, tv)
     if param not in PARAMS:
         raise ValueError(f"param must be one of {', '.join(PARAMS)}, got {param!r}")
-    tune_cpu()  # the allocator setting (see minidream/tuning.py); a no-op after the first call
+    tune_cpu(blas_kernels=False)  # the allocator setting (minidream/tuning.py); a no-op after the first call
     if objective is not None and layer is not None:
         raise ValueError("give either layer or objective, not both (objectives name their own layers)")
     device = check_device(device)

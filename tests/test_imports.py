@@ -14,7 +14,8 @@ ENGINE = ("minidream.net", "minidream.dreaming", "minidream.objectives", "minidr
 
 
 def _run(code):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "MINIDREAM_KEEP_MEMORY")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_THREAD_TIMEOUT", "OPENBLAS_CORETYPE", "MINIDREAM_KEEP_MEMORY")}
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
     assert done.returncode == 0, done.stderr
@@ -54,6 +55,11 @@ def test_the_kernel_loader_imports_nothing_from_minidream():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
 @pytest.mark.parametrize("numpy_first", [False, True])
 def test_tune_cpu_applies_in_either_import_order(numpy_first):
-    code = "import os, minidream\nr = minidream.tune_cpu()\nprint(r, minidream.tune_cpu() == r, os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    code = ("import os, minidream\nr = minidream.tune_cpu()\n"
+            "print(r['keep_freed_memory'], r['blas_kernels'] in (None, 'Haswell'), minidream.tune_cpu() == r,"
+            " os.environ.get('OPENBLAS_THREAD_TIMEOUT'), os.environ.get('OPENBLAS_CORETYPE') == r['blas_kernels'])\n"
+            "import numpy as np\na = np.random.default_rng(0).standard_normal((300, 200), dtype=np.float32)\n"
+            "print(np.allclose(a @ a.T, a.astype(np.float64) @ a.T.astype(np.float64), rtol=1e-4, atol=1e-3))")
     out = _run(("import numpy\n" if numpy_first else "") + code)
-    assert out == "{'keep_freed_memory': True} True None"
+    # The kernel choice (AMD Zen 4 only) is left in OPENBLAS_CORETYPE for child processes; products stay right.
+    assert out == "True True True None True\nTrue"

@@ -1,5 +1,6 @@
 """The threaded paths of minidream.layers.parallel (for_blocks, matmul): inputs large enough to be split over the
 cores give what the naive loop versions (and np.matmul) give."""
+import os
 import threading
 import time
 
@@ -168,6 +169,46 @@ def test_numpys_openblas_thread_count_is_found_and_put_back():
         assert setter(2) == 2
     finally:
         setter(before)
+
+
+class FakeOpenBLAS:
+    """The three functions of a DYNAMIC_ARCH OpenBLAS that prefer_avx2_kernels uses, recording the calls."""
+
+    def __init__(self, core):
+        self.core, self.calls = core, []
+        self.gotoblas_corename = lambda: self.core.encode()
+        self.gotoblas_dynamic_quit = lambda: self.calls.append("quit")
+        self.gotoblas_dynamic_init = self._select
+
+    def _select(self):
+        self.calls.append("init")
+        self.core = os.environ.get("OPENBLAS_CORETYPE", "SkylakeX")
+
+
+def _cpuinfo(tmp_path, vendor, family):
+    path = tmp_path / "cpuinfo"
+    path.write_text(f"processor\t: 0\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: 17\n\n"
+                    f"processor\t: 1\nvendor_id\t: {vendor}\n")
+    return str(path)
+
+
+def test_avx2_kernels_are_chosen_on_zen4_only(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    zen4 = _cpuinfo(tmp_path, "AuthenticAMD", 25)
+    library = FakeOpenBLAS("SkylakeX")
+    assert blas.prefer_avx2_kernels([library], zen4) == "Haswell"
+    assert library.calls == ["quit", "init"] and os.environ["OPENBLAS_CORETYPE"] == "Haswell"  # for child processes
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    for core in ("Haswell", "Zen"):  # OpenBLAS already runs AVX2 kernels
+        library = FakeOpenBLAS(core)
+        assert blas.prefer_avx2_kernels([library], zen4) is None and library.calls == []
+    for vendor, family in (("GenuineIntel", 6), ("AuthenticAMD", 26)):  # Intel's AVX-512 kernels; Zen 5
+        library = FakeOpenBLAS("SkylakeX")
+        assert blas.prefer_avx2_kernels([library], _cpuinfo(tmp_path, vendor, family)) is None
+        assert library.calls == []
+    assert blas.prefer_avx2_kernels([library], str(tmp_path / "no-such-file")) is None
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "SkylakeX")  # the user's choice wins
+    assert blas.prefer_avx2_kernels([library], zen4) is None and library.calls == []
 
 
 def test_loaded_libraries_reads_the_memory_map(tmp_path):

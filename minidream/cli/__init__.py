@@ -2,7 +2,8 @@
 
 Every subcommand handler takes the parsed args and returns an exit code. Any error is printed as one line,
 `minidream: error: ...`, with exit code 2 (set MINIDREAM_TRACEBACK=1 to see the traceback instead). The handlers
-import the engine when they run, so `--help` stays fast; main() applies the CPU setting first (tune_cpu).
+import the engine when they run, so `--help` stays fast; main() applies the CPU settings (tune_cpu)
+before the subcommand runs.
 """
 import os
 import sys
@@ -25,9 +26,9 @@ def build_parser():
 
 
 def main(argv=None):
-    tune_cpu()  # the allocator setting: minidream/tuning.py
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    tune_cpu()  # the process-wide CPU settings (minidream/tuning.py), before any work starts
     args.argv = argv
     if getattr(args, "max_pixels", None):
         os.environ["MINIDREAM_MAX_PIXELS"] = str(args.max_pixels)  # read by minidream.limits.max_pixels
