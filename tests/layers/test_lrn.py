@@ -40,3 +40,17 @@ def test_formula_by_hand():
 def test_even_local_size_rejected():
     with pytest.raises(ValueError, match="odd"):
         lrn.forward(np.zeros((1, 4, 2, 2), np.float32), local_size=4)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 6])
+@pytest.mark.parametrize("local_size", [3, 5, 9])
+def test_windows_wider_than_the_channels_match_naive(channels, local_size):
+    # The window sum runs on pairs of channels; near both edges, and when the window covers every channel, its
+    # pairs are partly padding.
+    rng = np.random.default_rng(channels * 10 + local_size)
+    x = rng.standard_normal((2, channels, 3, 4))
+    y, cache = lrn.forward(x, local_size, 1.0, 0.75, 1.0)
+    y_ref, cache_ref = lrn.forward_naive(x, local_size, 1.0, 0.75, 1.0)
+    dy = rng.standard_normal(y.shape)
+    assert rel_error(y, y_ref) < 1e-12
+    assert rel_error(lrn.backward(dy, cache), lrn.backward_naive(dy, cache_ref)) < 1e-12
