@@ -42,7 +42,8 @@ def _window_sum(a, local_size, out):
     out[:, half:] = a[:, :max(c - half, 0)]
     for shift in range(1 - half, half + 1):
         lo, hi = max(0, -shift), min(c, c - shift)
-        out[:, lo:hi] += a[:, lo + shift:hi + shift]
+        if lo < hi:  # a window wider than the channels: shifts by C or more reach no channel at all
+            out[:, lo:hi] += a[:, lo + shift:hi + shift]
     return out
 
 
