@@ -4,6 +4,7 @@ for minidream's NumPy engine and, when torch is importable, the same architectur
     python -m benchmarks                 # full suite: 224x224 and 640x480, 1 core vs all, per-layer tables,
                                          # size sweep (benchmarks/sweeps.py) and the default dream's time split
     python -m benchmarks --baseline old.json   # before/after columns against an earlier run's JSON
+    python -m benchmarks --rounds 3      # every step case 3 times in turns, the median run kept (shared machines)
     python -m benchmarks --quick         # 224x224 only, no dream
     python -m benchmarks --json out.json
 
@@ -106,6 +107,17 @@ def run_child(impl, name, end, size, repeats, threads=None, numpy_first=False):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def in_turns(impls, name, end, size, repeats, rounds):
+    """{label: run_child result} for impls {label: (impl, run_child options)}: each run `rounds` times, the
+    implementations taking turns, so that a slow spell of a shared machine falls on all of them alike; the run kept
+    is the one with the median time."""
+    runs = {label: [] for label in impls}
+    for _ in range(rounds):
+        for label, (impl, options) in impls.items():
+            runs[label].append(run_child(impl, name, end, size, repeats, **options))
+    return {label: sorted(done, key=lambda r: r["median_s"])[len(done) // 2] for label, done in runs.items()}
+
+
 def _torch_available():
     try:
         import torch  # noqa: F401
@@ -182,8 +194,13 @@ def main(argv=None):
     add_options(parser)
     parser.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON results")
     parser.add_argument("--baseline", help="the JSON of an earlier run: adds before columns to the tables")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every step case this many times, the implementations taking turns, and keep the "
+                             "median run (default 1; 3 or more on a machine shared with other work)")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.child:
         impl, name, end, size, repeats = args.child
         h, w = (int(v) for v in size.split("x"))
@@ -192,22 +209,20 @@ def main(argv=None):
     use_torch = _torch_available() and not args.no_torch
     results = {"gemm_gflops": gemm_peak(), "threads": THREADS, "steps": [], "layers": {},
                "machine": f"{platform.machine()} {platform.processor() or ''}".strip()}
+    impls = {"minidream": ("minidream", {}), "numpy_first": ("minidream", {"numpy_first": True}),
+             **({"torch": ("torch", {})} if use_torch else {})}
     for name, end in CASES:
         for size in sizes(args.quick):
             row = {"net": name, "end": end, "size": list(size),
-                   "minidream": run_child("minidream", name, end, size, args.repeats),
-                   "numpy_first": run_child("minidream", name, end, size, args.repeats, numpy_first=True)}
-            if use_torch:
-                row["torch"] = run_child("torch", name, end, size, args.repeats)
+                   **in_turns(impls, name, end, size, args.repeats, args.rounds)}
             results["steps"].append(row)
             print(f"  {name} {size[1]}x{size[0]}: {1000 * row['minidream']['median_s']:.0f} ms", file=sys.stderr)
     if not args.quick:
         if THREADS > 1:  # the same steps on one core: how both engines scale
-            results["thread_sweep"] = [
-                {"net": name, "end": end, "size": list(SIZES[1]),
-                 "minidream": run_child("minidream", name, end, SIZES[1], args.repeats, threads=1),
-                 **({"torch": run_child("torch", name, end, SIZES[1], args.repeats, threads=1)} if use_torch else {})}
-                for name, end in CASES]
+            one_core = {label: (impl, {"threads": 1}) for label, (impl, _) in impls.items() if label != "numpy_first"}
+            results["thread_sweep"] = [{"net": name, "end": end, "size": list(SIZES[1]),
+                                        **in_turns(one_core, name, end, SIZES[1], args.repeats, args.rounds)}
+                                       for name, end in CASES]
         for name, end in CASES:
             results["layers"][f"{name}→{end} 640×480"] = per_layer(name, end, SIZES[1])
         results["sizes"] = sweeps.size_rows()
