@@ -13,15 +13,17 @@ from tests.gradcheck import rel_error, tie_free
 
 @pytest.fixture
 def split(monkeypatch):
-    """Force 3 worker blocks (even on a 1-core machine) and count the calls that really ran in blocks."""
+    """Force 3 worker blocks (even on a 1-core machine) and count the elementwise calls that really ran in blocks
+    (matrix products' blocks, from for_blas_blocks, are left out of the count)."""
     monkeypatch.setattr(parallel, "WORKERS", 3)
     monkeypatch.setattr(parallel, "_executor", None)
     calls = []
     original = parallel.for_blocks
 
-    def counting(work, length, elements):
-        calls.append(min(parallel.WORKERS, length) >= 2 and elements >= parallel.MIN_ELEMENTS)
-        return original(work, length, elements)
+    def counting(work, length, elements, min_elements=parallel.MIN_ELEMENTS):
+        if min_elements != parallel.MIN_PRODUCT:
+            calls.append(min(parallel.WORKERS, length) >= 2 and elements >= min_elements)
+        return original(work, length, elements, min_elements)
 
     for module in (parallel, lrn, max_pool):  # conv's im2col and col2im: through parallel.for_channel_parts
         monkeypatch.setattr(module, "for_blocks", counting)

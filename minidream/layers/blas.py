@@ -12,6 +12,9 @@ other BLAS libraries or systems it returns None and the products keep the BLAS's
 
 prefer_avx2_kernels() (called by minidream.tune_cpu) makes OpenBLAS use its AVX2 kernels on AMD Zen 4, where they
 are faster than the AVX-512 ones it picks by itself.
+
+gemm(dtype) is that OpenBLAS's own matrix product, out = a @ b + beta * out: NumPy's matmul cannot add into its
+output, which a sum of products (minidream.layers.shifted_rows) needs.
 """
 import ctypes
 import os
@@ -19,6 +22,8 @@ import threading
 from contextlib import contextmanager
 
 SETTERS = ("openblas_set_num_threads_local", "scipy_openblas_set_num_threads_local64_")
+GEMM_NAMES = (("", ""), ("scipy_", "64_"), ("", "64_"), ("scipy_", ""))  # (prefix, suffix) of OpenBLAS's symbols
+ROW_MAJOR, NO_TRANSPOSE = 101, 111  # CBLAS's enums
 AVX512_KERNELS = ("SkylakeX", "Cooperlake", "SapphireRapids")  # OpenBLAS's names for its AVX-512 kernel tables
 
 
@@ -51,6 +56,49 @@ def thread_count_setter():
                 setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
                 return setter
     return None
+
+
+_gemms = {}  # dtype name -> gemm function or None, looked up once
+
+
+def gemm(dtype):
+    """OpenBLAS's product for float32 or float64 as f(a, b, out, beta): out = a @ b + beta * out, all 2-D of that
+    dtype with unit steps along rows (views with a row stride are fine: no copies); None when the process has no
+    OpenBLAS or the dtype has no BLAS product. Like any ctypes call it releases the GIL, so workers run at once."""
+    name = {"float32": "sgemm", "float64": "dgemm"}.get(str(dtype))
+    if name is None:
+        return None
+    if name not in _gemms:
+        _gemms[name] = _find_gemm(name)
+    return _gemms[name]
+
+
+def _find_gemm(name):
+    for library in openblas_libraries():
+        for prefix, suffix in GEMM_NAMES:
+            function = getattr(library, f"{prefix}cblas_{name}{suffix}", None)
+            config = getattr(library, f"{prefix}openblas_get_config{suffix}", None)
+            if function is None or config is None:
+                continue
+            config.restype = ctypes.c_char_p
+            index = ctypes.c_int64 if b"USE64BITINT" in config() else ctypes.c_int  # NumPy's wheels: 64-bit
+            scalar = ctypes.c_float if name == "sgemm" else ctypes.c_double
+            function.argtypes = [ctypes.c_int] * 3 + [index] * 3 + [scalar, ctypes.c_void_p, index,
+                                                                    ctypes.c_void_p, index, scalar, ctypes.c_void_p, index]
+            function.restype = None
+            return lambda a, b, out, beta, _f=function: _row_major_product(_f, a, b, out, beta)
+    return None
+
+
+def _row_major_product(function, a, b, out, beta):
+    (m, k), (k_b, n) = a.shape, b.shape
+    if out.shape != (m, n) or k_b != k or any(array.dtype != out.dtype or array.strides[1] != out.itemsize
+                                              or array.strides[0] < array.shape[1] * out.itemsize
+                                              for array in (a, b, out)):
+        raise ValueError(f"gemm needs a (m, k) @ (k, n) -> (m, n) of one dtype, rows of unit steps that do not overlap, got "
+                         f"{a.shape} {a.dtype}, {b.shape} {b.dtype} -> {out.shape} {out.dtype}")
+    function(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, m, n, k, 1.0, a.ctypes.data, a.strides[0] // a.itemsize,
+             b.ctypes.data, b.strides[0] // b.itemsize, beta, out.ctypes.data, out.strides[0] // out.itemsize)
 
 
 def prefer_avx2_kernels(libraries=None, cpuinfo="/proc/cpuinfo"):

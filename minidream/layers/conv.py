@@ -15,7 +15,8 @@ and backward is the same products transposed:
     dw_g = sum_n dy[n, g] @ col[n, g]^T,   db = sum_{n,i,j} dy,   dcol = w_g^T @ dy[n, g],   dx = col2im(dcol).
 CPU: im2col/col2im below (strided copies) and the products (parallel.matmul), split over the cores; 3x3 stride-1
 convolutions (most of a VGG or GoogLeNet step) take Winograd's F(2x2, 3x3) instead, 2.25x fewer multiply-adds
-(minidream/layers/winograd.py). GPU: im2col's layout from kernels/im2col.cu, and cuBLAS for the products.
+(minidream/layers/winograd.py), and other stride-1 filters KH products over KW shifted copies of the input instead
+of KH*KW (minidream/layers/shifted_rows.py). GPU: im2col's layout from kernels/im2col.cu, and cuBLAS for the products.
 A 1x1, stride-1, unpadded convolution needs no columns on either path.
 """
 from collections import namedtuple
@@ -24,7 +25,7 @@ import numpy as np
 
 from minidream import kernels
 from minidream.backend import get_array_module, is_gpu
-from minidream.layers import parallel, winograd
+from minidream.layers import parallel, shifted_rows, winograd
 from minidream.layers.parallel import for_channel_parts
 
 
@@ -97,6 +98,16 @@ def _phases(xpad, sh, sw, kh, kw):
     return [[np.ascontiguousarray(xpad[:, :, p::sh, q::sw]) for q in range(min(sw, kw))] for p in range(min(sh, kh))]
 
 
+def cpu_method(w_shape, stride, pad, groups, out_size, dtype):
+    """The module that runs a stride-1 convolution on the CPU instead of im2col + GEMM (forward and backward choose
+    alike from the cache): winograd for 3x3 filters, shifted_rows for other stride-1 filters; None for im2col."""
+    if winograd.applies(w_shape, stride, pad, groups, out_size):
+        return winograd
+    if shifted_rows.applies(w_shape, stride, dtype):
+        return shifted_rows
+    return None
+
+
 ConvCache = namedtuple("ConvCache", "path x w has_bias stride pad groups")
 ConvCache.__doc__ = """What backward needs: the path that made it ("cpu" or "gpu"), the input x (not col, which is KH*KW
 times larger: dx needs neither, and dw rebuilds col when training asks for it), w, whether there is a bias,
@@ -117,8 +128,9 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
         raise ValueError(f"a {kh}x{kw} convolution (stride {tuple(stride)}, pad {tuple(pad)}) does not fit a "
                          f"{h}x{wd} input; use a larger image")
     gpu = is_gpu(x)
-    if not gpu and winograd.applies(w.shape, stride, pad, groups, (oh, ow)):
-        y = winograd.forward(x, w, pad, groups, b)
+    method = None if gpu else cpu_method(w.shape, stride, pad, groups, (oh, ow), x.dtype)
+    if method is not None:
+        y = method.forward(x, w, pad, groups, b)
     else:
         col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
         y = parallel.matmul(w.reshape(groups, f // groups, cg * kh * kw), col).reshape(n, f, oh, ow)
@@ -136,8 +148,9 @@ def backward(dy, cache, weight_grads=True):
     n, f, oh, ow = dy.shape
     _, cg, kh, kw = w.shape
     dy_mat = dy.reshape(n, groups, f // groups, oh * ow)
-    if not gpu and winograd.applies(w.shape, stride, pad, groups, (oh, ow)):
-        dx = winograd.backward_dx(dy, w, x.shape, pad, groups)
+    method = None if gpu else cpu_method(w.shape, stride, pad, groups, (oh, ow), dy.dtype)
+    if method is not None:
+        dx = method.backward_dx(dy, w, x.shape, pad, groups)
     else:
         # A contiguous copy of w's transpose (small) makes NumPy's product ~25% faster than through the view.
         w_t = xp.ascontiguousarray(w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1))

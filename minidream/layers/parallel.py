@@ -79,6 +79,18 @@ def for_channel_parts(work, channels, parts, elements):
     for_blocks(block, channels * parts, elements)
 
 
+def for_blas_blocks(work, length, multiply_adds):
+    """for_blocks for work that makes BLAS calls: each block's calls run on one BLAS thread (OpenBLAS's own threads
+    are never woken), in parallel when the work has at least MIN_PRODUCT multiply-adds. Where the BLAS is not an
+    OpenBLAS whose thread count can be set, one call of work on the whole range, on the BLAS's own threads."""
+    _pool()
+    if _blas_threads is None:
+        work(slice(0, length))
+        return
+    with blas.one_thread(_blas_threads):
+        for_blocks(work, length, multiply_adds, MIN_PRODUCT)
+
+
 def matmul(a, b):
     """a (..., M, K) @ b (..., K, P) -> (..., M, P), as np.matmul, on this pool's threads only (CuPy: cupy.matmul).
 
@@ -87,36 +99,28 @@ def matmul(a, b):
     all of a, a part of b), or of rows (all of b) when it is tall: M >= K and M >= P / 4 (the backward of late
     layers, w^T @ dy with few pixels; fully connected layers). Measured on 2 cores: GoogLeNet conv1's backward
     (147 x 64 @ 64 x 76800) 13.1 ms in rows, 11.8 in columns; 2400 x 32 @ 32 x 4800 5.0 in rows, 5.8 in columns.
-    Every piece, and a product too small to split, runs on one BLAS thread:
-    OpenBLAS's own threads are never woken. Where the BLAS is not an OpenBLAS whose thread count can be set, this
-    is np.matmul.
+    Every piece, and a product too small to split, runs on one BLAS thread (for_blas_blocks).
     """
     if is_gpu(a):
         return get_array_module(a).matmul(a, b)  # cuBLAS
-    _pool()
-    if _blas_threads is None:
-        return np.matmul(a, b)
     m, k, p = a.shape[-2], a.shape[-1], b.shape[-1]
     stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    with blas.one_thread(_blas_threads):
-        if WORKERS < 2 or int(np.prod(stack)) * m * k * p < MIN_PRODUCT:
-            return np.matmul(a, b)
-        out = np.empty(stack + (m, p), dtype=np.result_type(a, b))
+    out = np.empty(stack + (m, p), dtype=np.result_type(a, b))
 
-        def stack_band(s):
-            np.matmul(a[s] if len(a) > 1 else a, b[s] if len(b) > 1 else b, out=out[s])
+    def stack_band(s):
+        np.matmul(a[s] if len(a) > 1 else a, b[s] if len(b) > 1 else b, out=out[s])
 
-        def row_band(rows):
-            np.matmul(a[..., rows, :], b, out=out[..., rows, :])
+    def row_band(rows):
+        np.matmul(a[..., rows, :], b, out=out[..., rows, :])
 
-        def column_band(cols):
-            np.matmul(a, b[..., cols], out=out[..., cols])
+    def column_band(cols):
+        np.matmul(a, b[..., cols], out=out[..., cols])
 
-        if a.ndim == b.ndim > 2 and stack[0] >= WORKERS:
-            band, length = stack_band, stack[0]
-        else:
-            band, length = (row_band, m) if m >= k and 4 * m >= p else (column_band, p)
-        for_blocks(band, length, out.size)
+    if a.ndim == b.ndim > 2 and stack[0] >= WORKERS:
+        band, length = stack_band, stack[0]
+    else:
+        band, length = (row_band, m) if m >= k and 4 * m >= p else (column_band, p)
+    for_blas_blocks(band, length, int(np.prod(stack)) * m * k * p)
     return out
 
 
