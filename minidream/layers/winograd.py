@@ -35,6 +35,8 @@ BAND_ELEMENTS = 1 << 24  # V (or M) of one band of tile rows: 64 MB of float32, 
 MIN_CHANNELS = 8  # per group: below this the 16 products are too thin for BLAS (depthwise convolutions)
 MIN_OUTPUTS = 400  # per channel: below ~20x20 the filter transform costs more than the products save (measured:
 #                    AlexNet's conv3 at 13x13 4.8 ms against im2col's 3.8; at 29x39 15.5 against 22)
+G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+G_KRON_G = np.kron(G, G)  # (16, 9): U[a, b] = sum_ij G[a, i] G[b, j] g[i, j] is row 4a + b on the taps 3i + j
 MIN_THREADED = 1 << 19  # elements of V or M: smaller transforms (~40 NumPy calls a piece) run on one thread, where
 #                         two threads would mostly wait for each other's GIL (GoogLeNet's 14x14 layers: 2x slower)
 
@@ -50,12 +52,28 @@ def applies(w_shape, stride, pad, groups, out_size):
 def forward(x, w, pad, groups=1, b=None):
     """y = conv(x, w) + b for a 3x3 filter, stride 1: x (N, C, H, W), w (F, C/G, 3, 3), pad (ph, pw), b (F,) or
     None -> y (N, F, OH, OW)."""
+    return _convolve(x, filter_transform(w, groups), pad, b)
+
+
+def backward_dx(dy, w, x_shape, pad, groups=1):
+    """dx (x_shape) of forward: a stride-1 3x3 convolution of dy with w' and padding 2 - pad.
+
+    w'[c, f] = w[f, c] turned by 180 degrees, group by group: its transform is w's taps in reverse order, and each
+    (F/G, C/G) matrix read transposed, which the products take as a view (no copy of w or U)."""
+    u_turned = filter_transform(w, groups, turned=True).transpose(0, 1, 2, 4, 3)  # (4, 4, G, C/G, F/G)
+    dx = _convolve(dy, u_turned, (2 - pad[0], 2 - pad[1]))
+    assert dx.shape == tuple(x_shape), (dx.shape, x_shape)
+    return dx
+
+
+def _convolve(x, u, pad, b=None):
+    """The convolution with transformed filters u (4, 4, G, F/G, C/G), in bands of tile rows."""
     n, c, h, wd = x.shape
-    f, cg = w.shape[:2]
+    groups, fg, cg = u.shape[2:]
+    f = groups * fg
     (ph, pw) = pad
     oh, ow = h + 2 * ph - 2, wd + 2 * pw - 2
     th, tw = -(-oh // 2), -(-ow // 2)  # tiles down and across; the last may stick out (zero input beyond)
-    u = filter_transform(w, groups)  # (4, 4, G, F/G, C/G)
     y = np.empty((n, f, oh, ow), dtype=x.dtype)
     rows = max(1, BAND_ELEMENTS // (16 * n * max(c, f) * tw))  # tile rows per band
     for i0 in range(0, th, rows):  # a band of tile rows at a time: V and M stay small and warm
@@ -70,37 +88,15 @@ def forward(x, w, pad, groups=1, b=None):
     return y
 
 
-def backward_dx(dy, w, x_shape, pad, groups=1):
-    """dx (x_shape) of forward: a stride-1 3x3 convolution of dy with w' and padding 2 - pad."""
+def filter_transform(w, groups, turned=False):
+    """U = G g G^T for every filter: w (F, C/G, 3, 3) -> (4, 4, G, F/G, C/G), in w's dtype; turned: of every filter
+    turned by 180 degrees. On the 9 taps of g (row by row) G g G^T is the 16 x 9 matrix G (x) G (Kronecker;
+    entries 0, +-1/4, +-1/2, 1, exact in floats), so all filters take one product, (G (x) G) @ taps^T, written
+    straight in U's layout. Turning a filter reverses its taps: the same product with the columns reversed."""
     f, cg = w.shape[:2]
-    fg = f // groups
-    # w'[g, c, f] = w[g, f, c] rotated 180 degrees: (C, F/G, 3, 3), group by group.
-    w_turned = w.reshape(groups, fg, cg, 3, 3).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1].reshape(groups * cg, fg, 3, 3)
-    dx = forward(dy, w_turned, (2 - pad[0], 2 - pad[1]), groups)
-    assert dx.shape == tuple(x_shape), (dx.shape, x_shape)
-    return dx
-
-
-def filter_transform(w, groups):
-    """U = G g G^T for every filter: w (F, C/G, 3, 3) -> (4, 4, G, F/G, C/G), in w's dtype; G along the filter's
-    rows, then along its columns, each a few passes over whole (F, C/G) planes."""
-    f, cg = w.shape[:2]
-    taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1))  # (3, 3, F, C/G): taps[i, j] is one plane
-    rows = _apply_g(taps, np.empty((4, 3, f, cg), dtype=w.dtype))
-    u = np.empty((4, 4, f, cg), dtype=w.dtype)
-    for a in range(4):
-        _apply_g(rows[a], u[a])
+    taps = w.reshape(f * cg, 9)
+    u = parallel.matmul((G_KRON_G[:, ::-1] if turned else G_KRON_G).astype(w.dtype), taps.T)  # (16, F * C/G)
     return u.reshape(4, 4, groups, f // groups, cg)
-
-
-def _apply_g(g, out):
-    """G applied along the first axis of g (3, ...) into out (4, ...): (g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2)."""
-    g0, g1, g2 = g
-    out[0], out[3] = g0, g2
-    half_outer, half_middle = (g0 + g2) * 0.5, g1 * 0.5
-    np.add(half_outer, half_middle, out=out[1])
-    np.subtract(half_outer, half_middle, out=out[2])
-    return out
 
 
 def input_transform(x, pad, th, tw):
@@ -176,7 +172,6 @@ def forward_naive(x, w, pad):
     """Winograd tile by tile with the 4x4 matrices above (one group): the textbook version the fast one is checked
     against. x (N, C, H, W), w (F, C, 3, 3) -> y (N, F, OH, OW)."""
     bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
-    g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
     at = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
     n, c, h, wd = x.shape
     f = w.shape[0]
@@ -192,6 +187,6 @@ def forward_naive(x, w, pad):
                     m = np.zeros((4, 4))
                     for i_c in range(c):
                         d = xpad[i_n, i_c, 2 * i:2 * i + 4, 2 * j:2 * j + 4]
-                        m += (g @ w[i_f, i_c] @ g.T) * (bt @ d @ bt.T)
+                        m += (G @ w[i_f, i_c] @ G.T) * (bt @ d @ bt.T)
                     y[i_n, i_f, 2 * i:2 * i + 2, 2 * j:2 * j + 2] = at @ m @ at.T
     return y[:, :, :oh, :ow].astype(x.dtype)
