@@ -212,13 +212,13 @@ def forward_shared_input(x, weights, biases):
         raise ValueError(f"forward_shared_input takes 1x1 filters over {c} channels, got "
                          f"{[tuple(wk.shape) for wk in weights]}")
     w_all = xp.concatenate([wk.reshape(wk.shape[0], c) for wk in weights])
-    y_all = parallel.matmul(w_all, x.reshape(n, c, h * w)).reshape(n, sum(sizes), h, w)
+    b_all = None if all(bk is None for bk in biases) else xp.concatenate(
+        [xp.zeros(size, dtype=x.dtype) if bk is None else bk.astype(x.dtype) for bk, size in zip(biases, sizes)])
+    y_all = parallel.matmul(w_all, x.reshape(n, c, h * w), b_all).reshape(n, sum(sizes), h, w)
     results, start = [], 0
     path = "gpu" if is_gpu(x) else "cpu"
     for wk, bk, size in zip(weights, biases, sizes):
         y = y_all[:, start:start + size]
-        if bk is not None:
-            y += bk.reshape(1, size, 1, 1)
         results.append((y, conv.ConvCache(path, x, wk, bk is not None, (1, 1), (0, 0), 1)))
         start += size
     return results

@@ -146,6 +146,28 @@ def test_matmul_in_bands_matches_numpy_on_one_blas_thread(blas_count, a_shape, b
     assert rel_error(product, np.matmul(a, b)) < 1e-14
 
 
+@pytest.mark.parametrize("with_gemm", [True, False])
+@pytest.mark.parametrize("a_shape, b_shape, bias_shape", [
+    ((2, 40, 300), (3, 2, 300, 700), (2, 40)),   # two groups, a batch of 3: bands of columns, one bias per group
+    ((300, 40), (40, 700), (300,)),              # tall: bands of rows
+    ((4, 30, 20), (4, 20, 50), (4, 30)),         # a stack split between its products
+    ((1, 5, 30), (1, 30, 1), (1, 5)),            # one column: any stride on a length-1 axis
+])
+def test_matmul_adds_a_bias_per_row_in_every_band(monkeypatch, a_shape, b_shape, bias_shape, with_gemm):
+    """With OpenBLAS's gemm the bias is written first and the product added to it; without, added after."""
+    monkeypatch.setattr(parallel, "WORKERS", 3)
+    monkeypatch.setattr(parallel, "_executor", None)
+    monkeypatch.setattr(parallel, "MIN_PRODUCT", 0)
+    if not with_gemm:
+        monkeypatch.setattr(blas, "_gemms", {"sgemm": None, "dgemm": None})
+    rng = np.random.default_rng(4)
+    a, b, bias = (rng.standard_normal(shape) for shape in (a_shape, b_shape, bias_shape))
+    expected = np.matmul(a, b) + bias[..., None]
+    assert rel_error(parallel.matmul(a, b, bias), expected) < 1e-14
+    assert rel_error(parallel.matmul(a.swapaxes(-1, -2).copy().swapaxes(-1, -2), b, bias), expected) < 1e-14  # a
+    #                                                  transposed in memory: no gemm for it, the bias added after
+
+
 def test_matmul_without_thread_control_is_numpy(monkeypatch):
     monkeypatch.setattr(parallel, "_executor", None)
     monkeypatch.setattr(parallel.blas, "thread_count_setter", lambda: None)

@@ -92,13 +92,25 @@ def _find_gemm(name):
 
 def _row_major_product(function, a, b, out, beta):
     (m, k), (k_b, n) = a.shape, b.shape
-    if out.shape != (m, n) or k_b != k or any(array.dtype != out.dtype or array.strides[1] != out.itemsize
-                                              or array.strides[0] < array.shape[1] * out.itemsize
-                                              for array in (a, b, out)):
-        raise ValueError(f"gemm needs a (m, k) @ (k, n) -> (m, n) of one dtype, rows of unit steps that do not overlap, got "
-                         f"{a.shape} {a.dtype}, {b.shape} {b.dtype} -> {out.shape} {out.dtype}")
-    function(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, m, n, k, 1.0, a.ctypes.data, a.strides[0] // a.itemsize,
-             b.ctypes.data, b.strides[0] // b.itemsize, beta, out.ctypes.data, out.strides[0] // out.itemsize)
+    steps = [leading_dimension(array) for array in (a, b, out)]
+    if out.shape != (m, n) or k_b != k or None in steps or any(x.dtype != out.dtype for x in (a, b)):
+        raise ValueError(f"gemm needs a (m, k) @ (k, n) -> (m, n) of one dtype, rows of unit steps that do not "
+                         f"overlap, got {a.shape} {a.dtype}, {b.shape} {b.dtype} -> {out.shape} {out.dtype}")
+    function(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, m, n, k, 1.0, a.ctypes.data, steps[0], b.ctypes.data, steps[1],
+             beta, out.ctypes.data, steps[2])
+
+
+def leading_dimension(matrix):
+    """The row step in elements of a matrix (the last two axes of an array), as gemm takes it (at least the row's
+    length), or None when its columns are not one element apart or its rows overlap. An axis of length 1 may have
+    any stride."""
+    rows, columns = matrix.shape[-2:]
+    row_step, column_step = (stride // matrix.itemsize for stride in matrix.strides[-2:])
+    if columns > 1 and column_step != 1:
+        return None
+    if rows > 1:
+        return row_step if row_step >= columns else None
+    return max(columns, 1)
 
 
 def prefer_avx2_kernels(libraries=None, cpuinfo="/proc/cpuinfo"):

@@ -133,9 +133,8 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
         y = method.forward(x, w, pad, groups, b)
     else:
         col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
-        y = parallel.matmul(w.reshape(groups, f // groups, cg * kh * kw), col).reshape(n, f, oh, ow)
-        if b is not None:
-            y += b.reshape(1, f, 1, 1)
+        y = parallel.matmul(w.reshape(groups, f // groups, cg * kh * kw), col,
+                            None if b is None else b.reshape(groups, f // groups)).reshape(n, f, oh, ow)
     return y, ConvCache("gpu" if gpu else "cpu", x, w, b is not None, tuple(stride), tuple(pad), groups)
 
 
