@@ -15,7 +15,8 @@ from minidream import kernels
 from minidream.backend import is_gpu
 from minidream.layers.parallel import cache_pieces, for_blocks
 
-MIN_SPLIT = 1 << 21  # values: below this, handing ranges to threads costs more than the one pass (measured)
+MIN_SPLIT = 1 << 19  # values: below this, handing ranges to threads costs more than the one pass (measured:
+#                      1.2 M values on 2 cores, forward 0.47 -> 0.34 ms, backward 0.64 -> 0.41)
 
 
 ReLUCache = namedtuple("ReLUCache", "path y negative_slope")
