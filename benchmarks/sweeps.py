@@ -28,14 +28,21 @@ LAYER = "inception_4c/output"
 SWEEP = [(480, 640), (866, 1155), (1500, 2000), (3000, 4000)]  # (H, W): 0.3, 1, 3 and 12 megapixels
 
 
+WARM_UP = 2  # gradients before the timed ones: the first two of a new size page in fresh memory (measured at
+#             640x480 on one core: 1084, 1083, then 759, 754, 727 ms; at 12 MP the 35 windows of one gradient
+#             amortize it), and a dream runs many steps at each size
+
+
 def size_child(size, repeats):
-    """Runs in a subprocess: seconds per tiled gradient of an image of `size`, and the peak memory it adds."""
+    """Runs in a subprocess: seconds per tiled gradient of an image of `size` (median after WARM_UP gradients),
+    and the peak memory it adds."""
     net = random_model("googlenet")
     objective = L2(LAYER).bind(net)
     x = (np.random.default_rng(0).standard_normal((1, 3) + tuple(size)) * 50).astype(np.float32)
     rng = np.random.default_rng(1)
     margin = margin_for(net, objective.layers)  # the dream's own mirrored context (default jitter 32)
-    gradient(net, objective, x, AUTO_TILE, rng, (0, 0), 32, margin)
+    for _ in range(WARM_UP):
+        gradient(net, objective, x, AUTO_TILE, rng, (0, 0), 32, margin)
     base_kb = reset_peak_memory()
     times, cpu_times = [], []
     for _ in range(repeats):
@@ -81,7 +88,7 @@ def _child_json(args):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def size_rows(quick=False, repeats=2):
+def size_rows(quick=False, repeats=3):
     return [_child_json(["size", h, w, repeats]) for h, w in (SWEEP[:2] if quick else SWEEP)]
 
 
@@ -109,7 +116,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sweeps", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="0.3 and 1 MP only, no dream")
-    parser.add_argument("--repeats", type=int, default=2, help="timed gradients per size (default 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed gradients per size, after two warm-up "
+                        "gradients (default 3)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
