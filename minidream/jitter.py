@@ -78,11 +78,20 @@ def extend(x, pad):
     return xp.pad(x, widths, mode="reflect", reflect_type="odd")
 
 
-def window(extended, pad, rows, cols, pads_y, pads_x):
-    """The window around image rows [r0, r1) and columns [c0, c1), cut from extend(x, pad), as a copy."""
+def window(x, pad, rows, cols, pads_y, pads_x):
+    """The window around image rows [r0, r1) and columns [c0, c1) with pads_y / pads_x pixels of context on each
+    side, as a new array: what extend(x, pad) holds there. Only the window's part of the image is copied and
+    reflected (a 12 MP image's whole extension was 166 MB); where a side needs more reflection than that part has
+    pixels (an image smaller than the context), it is cut from extend(x, pad) itself."""
+    h, w = x.shape[-2:]
     (r0, r1), (c0, c1) = rows, cols
-    return extended[..., pad + r0 - pads_y[0]:pad + r1 + pads_y[1],
-                    pad + c0 - pads_x[0]:pad + c1 + pads_x[1]].copy()
+    top, bottom, left, right = r0 - pads_y[0], r1 + pads_y[1], c0 - pads_x[0], c1 + pads_x[1]
+    inside = x[..., max(top, 0):min(bottom, h), max(left, 0):min(right, w)]
+    widths = [(max(-top, 0), max(bottom - h, 0)), (max(-left, 0), max(right - w, 0))]
+    if min(h, w) > 1 and all(max(before, after) < n for (before, after), n in zip(widths, inside.shape[-2:])):
+        # One odd reflection about the image's edge pixel, which is the part's edge pixel wherever a side is padded.
+        return get_array_module(x).pad(inside, [(0, 0)] * (x.ndim - 2) + widths, mode="reflect", reflect_type="odd")
+    return extend(x, pad)[..., pad + top:pad + bottom, pad + left:pad + right].copy()
 
 
 def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
@@ -99,7 +108,6 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
     extra = 2 * (margin + jitter)
     pad = margin + 2 * jitter
     pads_y, pads_x = window_pads(shift[0], jitter, margin), window_pads(shift[1], jitter, margin)
-    extended = extend(x, pad)
     if h + extra <= tile and w + extra <= tile:
         rows, cols = [(0, h)], [(0, w)]
     else:
@@ -107,7 +115,7 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
     g, total = get_array_module(x).empty_like(x), 0.0
     for r0, r1 in rows:
         for c0, c1 in cols:
-            value, gw = _gradient_whole(net, objective, window(extended, pad, (r0, r1), (c0, c1), pads_y, pads_x))
+            value, gw = _gradient_whole(net, objective, window(x, pad, (r0, r1), (c0, c1), pads_y, pads_x))
             g[..., r0:r1, c0:c1] = gw[..., pads_y[0]:pads_y[0] + r1 - r0, pads_x[0]:pads_x[0] + c1 - c0]
             total += value
     return total, g

@@ -6,7 +6,7 @@ import minidream
 from minidream.filters import tv_gradient
 from minidream.fourier import frequency_scale, to_rgb, to_spectrum, warp, warp_indices, warp_transpose
 from minidream.imageio import to_network
-from minidream.jitter import gradient, margin_for, receptive_radius
+from minidream.jitter import extend, gradient, margin_for, receptive_radius, window
 from minidream.lapnorm import laplacian_merge, laplacian_normalize, laplacian_split
 from minidream.loading import load_model
 from minidream.objectives import L2
@@ -21,6 +21,21 @@ def ramp(w, h):
     """Grey 60 at the left to 200 at the right, +-30 from top to bottom (the issue's border check)."""
     grey = np.linspace(60, 200, w)[None, :] + np.linspace(-30, 30, h)[:, None]
     return np.repeat(np.rint(grey)[:, :, None], 3, axis=2).astype(np.uint8)
+
+
+@pytest.mark.parametrize("h, w, rows, cols, pads_y, pads_x", [
+    (300, 400, (0, 120), (250, 400), (69, 59), (50, 78)),    # a corner tile: reflected above and to the right
+    (300, 400, (100, 200), (100, 300), (69, 59), (78, 50)),  # an inner tile: no reflection
+    (300, 400, (0, 300), (0, 400), (40, 96), (96, 40)),      # the whole image in one window
+    (50, 400, (0, 50), (0, 150), (69, 59), (78, 50)),        # a strip thinner than its context: reflected twice
+    (1, 400, (0, 1), (100, 200), (10, 10), (10, 10)),        # a 1-pixel axis: extend repeats the edge
+])
+def test_a_window_holds_what_the_whole_extension_holds_there(h, w, rows, cols, pads_y, pads_x):
+    x = np.random.default_rng(0).standard_normal((1, 3, h, w)).astype(np.float32)
+    pad = 128
+    expected = extend(x, pad)[..., pad + rows[0] - pads_y[0]:pad + rows[1] + pads_y[1],
+                              pad + cols[0] - pads_x[0]:pad + cols[1] + pads_x[1]]
+    np.testing.assert_array_equal(window(x, pad, rows, cols, pads_y, pads_x), expected)
 
 
 def band_ratio(before, after, band=4):
