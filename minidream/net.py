@@ -66,6 +66,7 @@ class Net:
         ends = list(end) if many else [self.layer_names[-1] if end is None else end]
         end_slots = [self.graph.slot(e) for e in ends]
         x = self._check_input(x, end_slots)
+        self._tape = None  # the last forward's activations go now, not after this one has made its own
         values, tape, ctx = {INPUT: x}, [], Context(train, rng)
         for step in self._plan(end_slots):
             self._hook(step.label, "forward", "start")
