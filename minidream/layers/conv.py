@@ -103,7 +103,7 @@ def cpu_method(w_shape, stride, pad, groups, out_size, dtype):
     alike from the cache): winograd for 3x3 filters, shifted_rows for other stride-1 filters; None for im2col."""
     if winograd.applies(w_shape, stride, pad, groups, out_size):
         return winograd
-    if shifted_rows.applies(w_shape, stride, dtype):
+    if shifted_rows.applies(w_shape, stride, dtype, out_size):
         return shifted_rows
     return None
 

@@ -25,14 +25,16 @@ from minidream.layers import blas
 from minidream.layers.parallel import for_blas_blocks, for_blocks
 
 MIN_DEPTH = 64  # C/G*KW, the depth of each product: thinner ones (depthwise filters, RGB input) stay with im2col
+MIN_OUTPUTS = 400  # per channel: below ~20x20 the thrown-away rows and columns and the weights' reordering cost more
+#                    than im2col's columns (3x3, 256 -> 384 channels at 13x13, 2 cores: 9.7 ms against 8.0)
 
 
-def applies(w_shape, stride, dtype):
-    """Whether this path runs a convolution: stride 1, a filter larger than 1x1, products deep enough, and a BLAS
-    whose product can add into its output."""
+def applies(w_shape, stride, dtype, out_size):
+    """Whether this path runs a convolution: stride 1, a filter larger than 1x1, products deep enough, an output
+    (OH, OW) large enough, and a BLAS whose product can add into its output."""
     f, cg, kh, kw = w_shape
     return (tuple(stride) == (1, 1) and kh * kw > 1 and cg * kw >= MIN_DEPTH
-            and blas.gemm(np.dtype(dtype)) is not None)
+            and out_size[0] * out_size[1] >= MIN_OUTPUTS and blas.gemm(np.dtype(dtype)) is not None)
 
 
 def forward(x, w, pad, groups=1, b=None):

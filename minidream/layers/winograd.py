@@ -33,8 +33,9 @@ from minidream.layers.parallel import cache_pieces, for_blocks
 
 BAND_ELEMENTS = 1 << 24  # V (or M) of one band of tile rows: 64 MB of float32, allocated band after band
 MIN_CHANNELS = 8  # per group: below this the 16 products are too thin for BLAS (depthwise convolutions)
-MIN_OUTPUTS = 400  # per channel: below ~20x20 the filter transform costs more than the products save (measured:
-#                    AlexNet's conv3 at 13x13 4.8 ms against im2col's 3.8; at 29x39 15.5 against 22)
+MIN_OUTPUTS = 100  # per channel: below ~10x10 the filter transform costs more than the products save (measured,
+#                    forward + backward on 2 cores, Winograd against im2col: AlexNet's conv3 at 13x13 6.4 / 8.0 ms,
+#                    512 channels at 10x10 9.4 / 13.0, 160 -> 320 channels at 7x7 1.8 / 1.6 and at 10x10 2.2 / 2.1)
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 G_KRON_G = np.kron(G, G)  # (16, 9): U[a, b] = sum_ij G[a, i] G[b, j] g[i, j] is row 4a + b on the taps 3i + j
 MIN_THREADED = 1 << 19  # elements of V or M: smaller transforms (~40 NumPy calls a piece) run on one thread, where

@@ -65,7 +65,7 @@ def test_in_worker_blocks(monkeypatch):
 
 
 def test_conv_runs_5x5_stride_1_through_it_with_bias_and_weight_gradients(monkeypatch):
-    x, w, pad, groups = _inputs((2, 32, 9, 10, 16, 5, 5, (2, 2), 2), dtype=np.float32, seed=5)
+    x, w, pad, groups = _inputs((2, 32, 20, 21, 16, 5, 5, (2, 2), 2), dtype=np.float32, seed=5)
     b = np.random.default_rng(6).standard_normal(16).astype(np.float32)
     calls = []
     for name in ("forward", "backward_dx"):
@@ -80,22 +80,23 @@ def test_conv_runs_5x5_stride_1_through_it_with_bias_and_weight_gradients(monkey
     assert calls == ["forward", "backward_dx"]  # dw still from im2col's columns
 
 
-@pytest.mark.parametrize("w_shape, stride, dtype, expected", [
-    ((16, 16, 5, 5), (1, 1), np.float32, True),    # GoogLeNet's 5x5 branches: depth 16 * 5
-    ((16, 16, 5, 5), (1, 1), np.float64, True),
-    ((16, 16, 5, 5), (2, 2), np.float32, False),   # stride 2: im2col
-    ((16, 16, 1, 1), (1, 1), np.float32, False),   # 1x1: its columns are the pixels
-    ((32, 1, 5, 5), (1, 1), np.float32, False),    # depthwise: products of depth 5
-    ((16, 3, 7, 7), (1, 1), np.float32, False),    # an RGB input: depth 21
-    ((16, 16, 5, 5), (1, 1), np.float16, False),   # no BLAS product for half floats
+@pytest.mark.parametrize("w_shape, stride, dtype, out_size, expected", [
+    ((16, 16, 5, 5), (1, 1), np.float32, (20, 20), True),    # GoogLeNet's 5x5 branches: depth 16 * 5
+    ((16, 16, 5, 5), (1, 1), np.float64, (20, 20), True),
+    ((16, 16, 5, 5), (1, 1), np.float32, (19, 20), False),   # a small output: im2col
+    ((16, 16, 5, 5), (2, 2), np.float32, (20, 20), False),   # stride 2: im2col
+    ((16, 16, 1, 1), (1, 1), np.float32, (20, 20), False),   # 1x1: its columns are the pixels
+    ((32, 1, 5, 5), (1, 1), np.float32, (20, 20), False),    # depthwise: products of depth 5
+    ((16, 3, 7, 7), (1, 1), np.float32, (20, 20), False),    # an RGB input: depth 21
+    ((16, 16, 5, 5), (1, 1), np.float16, (20, 20), False),   # no BLAS product for half floats
 ])
-def test_which_convolutions_take_shifted_rows(w_shape, stride, dtype, expected):
-    assert shifted_rows.applies(w_shape, stride, dtype) is expected
+def test_which_convolutions_take_shifted_rows(w_shape, stride, dtype, out_size, expected):
+    assert shifted_rows.applies(w_shape, stride, dtype, out_size) is expected
 
 
 def test_without_a_blas_gemm_convolutions_stay_with_im2col(monkeypatch):
     monkeypatch.setattr(blas, "_gemms", {"sgemm": None, "dgemm": None})
-    assert not shifted_rows.applies((16, 16, 5, 5), (1, 1), np.float32)
+    assert not shifted_rows.applies((16, 16, 5, 5), (1, 1), np.float32, (20, 20))
     assert conv.cpu_method((16, 16, 5, 5), (1, 1), (2, 2), 1, (20, 20), np.float32) is None
     assert conv.cpu_method((16, 16, 3, 3), (1, 1), (1, 1), 1, (20, 20), np.float32) is not None  # Winograd
 
