@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from minidream.layers import shifted_rows
 from minidream.net import Net
 from weights_tools.convert import Options, load_caffemodel
 
@@ -70,6 +71,27 @@ def test_every_layer_and_the_input_gradient_match_caffe(stem):
     end = str(ref["end"])
     net.forward(ref["x"], end=end)
     assert rel_error(net.backward(ref["g"]), ref["dx"]) <= TOLERANCE
+
+
+@needs_files
+@pytest.mark.parametrize("stem", ["cifar10_full_iter_70000_2014", "cifar10_quick_iter_5000_2015",
+                                  "lenet_iter_10000_2017"])
+def test_5x5_layers_through_shifted_rows_match_caffe(stem, monkeypatch):
+    """These nets' 5x5 layers are too small for shifted rows at the files' input sizes; with its thresholds at 0 every
+    stride-1 convolution that Winograd leaves takes it, and the outputs and dx still match Caffe's."""
+    monkeypatch.setattr(shifted_rows, "MIN_OUTPUTS", 0)
+    monkeypatch.setattr(shifted_rows, "MIN_DEPTH", 0)
+    ran = []
+    original = shifted_rows.forward
+    monkeypatch.setattr(shifted_rows, "forward", lambda *a: ran.append(a[1].shape) or original(*a))
+    ref = np.load(REAL / f"{stem}.caffe_ref.npz")
+    net = load(stem)
+    want = reference_blobs(ref, net)
+    got = net.forward(ref["x"], end=list(want))
+    assert max(rel_error(got[name], want[name]) for name in want) <= TOLERANCE
+    net.forward(ref["x"], end=str(ref["end"]))
+    assert rel_error(net.backward(ref["g"]), ref["dx"]) <= TOLERANCE
+    assert any(shape[2:] == (5, 5) for shape in ran)
 
 
 @needs_files
