@@ -1,59 +1,19 @@
-"""Stride-1 convolutions as products over shifted copies (minidream/layers/shifted_rows.py): against the direct loop
-convolution in float64, in worker blocks, and through conv.forward/backward; OpenBLAS's gemm it stands on."""
+"""Stride-1 convolutions as products over shifted copies (minidream/layers/shifted_rows.py): in worker blocks, which
+convolutions take it, OpenBLAS's gemm it stands on. Against the direct loops and through conv.forward/backward:
+test_stride1_methods.py."""
 import numpy as np
 import pytest
 
 from minidream.layers import blas, conv, parallel, shifted_rows
-from tests.gradcheck import numerical_gradient, rel_error
-
-CASES = [  # (N, C, H, W, F, KH, KW, pad, groups)
-    (2, 6, 7, 9, 8, 5, 5, (2, 2), 1),    # a batch: images laid end to end, the rows between them thrown away
-    (1, 8, 6, 7, 12, 5, 5, (0, 0), 2),   # valid convolution, two groups
-    (1, 4, 4, 11, 6, 3, 7, (1, 3), 1),   # a filter wider than tall, different padding down and across
-    (2, 3, 5, 6, 4, 2, 2, (0, 1), 1),    # an even filter
-    (1, 4, 3, 3, 4, 3, 3, (3, 3), 1),    # padding beyond the filter: the output is larger than the image
-    (1, 5, 1, 1, 3, 5, 5, (2, 2), 1),    # a 1x1 image
-    (1, 6, 5, 8, 9, 1, 5, (0, 2), 3),    # one filter row, three groups
-]
-
-
-def _inputs(case, dtype=np.float64, seed=0):
-    n, c, h, w, f, kh, kw, pad, groups = case
-    rng = np.random.default_rng(seed)
-    return (rng.standard_normal((n, c, h, w)).astype(dtype),
-            rng.standard_normal((f, c // groups, kh, kw)).astype(dtype), pad, groups)
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_forward_and_dx_match_the_direct_loops(case):
-    x, w, pad, groups = _inputs(case)
-    b = np.random.default_rng(8).standard_normal(w.shape[0])
-    y_ref, cache = conv.forward_naive(x, w, b, (1, 1), pad, groups)
-    y = shifted_rows.forward(x, w, pad, groups, b)
-    assert y.shape == y_ref.shape and y.flags.c_contiguous and rel_error(y, y_ref) < 1e-13
-    dy = np.random.default_rng(1).standard_normal(y.shape)
-    dx = shifted_rows.backward_dx(dy, w, x.shape, pad, groups)
-    assert dx.shape == x.shape and rel_error(dx, conv.backward_naive(dy, cache, weight_grads=False)[0]) < 1e-13
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c[-1] == 1])
-def test_the_textbook_version_matches_the_direct_loops(case):
-    x, w, pad, _ = _inputs(case)
-    assert rel_error(shifted_rows.forward_naive(x, w, pad), conv.forward_naive(x, w, None, (1, 1), pad)[0]) < 1e-13
-
-
-def test_dx_matches_finite_differences():
-    x, w, pad, groups = _inputs((2, 4, 5, 6, 4, 3, 5, (1, 2), 2), seed=2)
-    dy = np.random.default_rng(3).standard_normal((2, 4, 5, 6))
-    numeric = numerical_gradient(lambda v: shifted_rows.forward(v, w, pad, groups), x, dy)
-    assert rel_error(shifted_rows.backward_dx(dy, w, x.shape, pad, groups), numeric) < 1e-8
+from tests.conv_methods import inputs
+from tests.gradcheck import rel_error
 
 
 def test_in_worker_blocks(monkeypatch):
     """Split over 3 workers (columns forward; rows of dZ backward, one block across the groups' boundary): the same
     numbers as on one thread, up to the order of the BLAS's sums (smaller products may take its small-matrix
     kernels)."""
-    x, w, pad, groups = _inputs((2, 10, 17, 19, 12, 5, 5, (2, 2), 2), seed=4)
+    x, w, pad, groups = inputs((2, 10, 17, 19, 12, 5, 5, (2, 2), 2), seed=4)
     dy = np.random.default_rng(5).standard_normal((2, 12, 17, 19))
     whole = shifted_rows.forward(x, w, pad, groups), shifted_rows.backward_dx(dy, w, x.shape, pad, groups)
     monkeypatch.setattr(parallel, "WORKERS", 3)
@@ -62,22 +22,6 @@ def test_in_worker_blocks(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
     split = shifted_rows.forward(x, w, pad, groups), shifted_rows.backward_dx(dy, w, x.shape, pad, groups)
     assert all(rel_error(a, b) < 1e-14 for a, b in zip(split, whole))
-
-
-def test_conv_runs_5x5_stride_1_through_it_with_bias_and_weight_gradients(monkeypatch):
-    x, w, pad, groups = _inputs((2, 32, 20, 21, 16, 5, 5, (2, 2), 2), dtype=np.float32, seed=5)
-    b = np.random.default_rng(6).standard_normal(16).astype(np.float32)
-    calls = []
-    for name in ("forward", "backward_dx"):
-        original = getattr(shifted_rows, name)
-        monkeypatch.setattr(shifted_rows, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
-    y, cache = conv.forward(x, w, b, (1, 1), pad, groups)
-    y_ref, cache_ref = conv.forward_naive(x.astype(np.float64), w.astype(np.float64), b, (1, 1), pad, groups)
-    assert y.dtype == np.float32 and rel_error(y, y_ref) < 1e-6
-    dy = np.random.default_rng(7).standard_normal(y.shape).astype(np.float32)
-    for fast, ref in zip(conv.backward(dy, cache), conv.backward_naive(dy.astype(np.float64), cache_ref)):
-        assert fast.dtype == np.float32 and rel_error(fast, ref) < 1e-6
-    assert calls == ["forward", "backward_dx"]  # dw still from im2col's columns
 
 
 @pytest.mark.parametrize("w_shape, stride, dtype, out_size, expected", [
