@@ -103,8 +103,10 @@ def matmul(a, b, row_bias=None):
     Every piece, and a product too small to split, runs on one BLAS thread (for_blas_blocks).
     """
     if is_gpu(a):
-        xp = get_array_module(a)
-        return xp.matmul(a, b) if row_bias is None else xp.matmul(a, b) + row_bias[..., None]  # cuBLAS
+        y = get_array_module(a).matmul(a, b)  # cuBLAS
+        if row_bias is not None:
+            y += row_bias[..., None]
+        return y
     m, k, p = a.shape[-2], a.shape[-1], b.shape[-1]
     stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     out = np.empty(stack + (m, p), dtype=np.result_type(a, b))
