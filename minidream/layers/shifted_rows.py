@@ -22,6 +22,7 @@ are thrown away as well. Shapes follow conv: x (N, C, H, W), w (F, C/G, KH, KW),
 import numpy as np
 
 from minidream.layers import blas
+from minidream.layers.padding import place
 from minidream.layers.parallel import for_blas_blocks, for_blocks
 
 MIN_DEPTH = 64  # C/G*KW, the depth of each product: thinner ones (depthwise filters, RGB input) stay with im2col
@@ -65,9 +66,8 @@ def backward_dx(dy, w, x_shape, pad, groups=1):
     f, cg, kh, kw = w.shape
     (ph, pw), (oh, ow) = pad, dy.shape[2:]
     hp, wp = h + 2 * ph, wd + 2 * pw
-    dy_wide = np.zeros((groups, f // groups, n, hp, wp), dtype=dy.dtype)
-    dy_wide[..., :oh, :ow] = dy.reshape(n, groups, f // groups, oh, ow).transpose(1, 2, 0, 3, 4)
-    dy_wide = dy_wide.reshape(groups, f // groups, n * hp * wp)
+    dy_wide = place(dy.reshape(n, groups, f // groups, oh, ow).transpose(1, 2, 0, 3, 4),
+                    np.empty((groups, f // groups, n, hp, wp), dtype=dy.dtype), 0, 0).reshape(groups, f // groups, -1)
     w_u_t = np.ascontiguousarray(  # (KH, G, C/G*KW, F/G): W_u^T, rows (c, v)
         w.reshape(groups, f // groups, cg, kh, kw).transpose(3, 0, 2, 4, 1).reshape(kh, groups, cg * kw, f // groups))
     dz = np.empty((groups, cg * kw, n * hp * wp), dtype=dy.dtype)
@@ -96,9 +96,7 @@ def shifted_copies(x, pad, kw):
     images = z.reshape(c, kw, n, hp, wp)
 
     def channels(cs):
-        padded = images[cs, 0]
-        padded[:, :, :ph], padded[:, :, ph + h:], padded[..., :pw], padded[..., pw + wd:] = 0, 0, 0, 0
-        padded[:, :, ph:ph + h, pw:pw + wd] = x[:, cs].transpose(1, 0, 2, 3)
+        place(x[:, cs].transpose(1, 0, 2, 3), images[cs, 0], ph, pw)
         for v in range(1, kw):
             z[cs, v, :-v], z[cs, v, -v:] = z[cs, 0, v:], 0
 

@@ -29,6 +29,7 @@ Shapes follow conv: x (N, C, H, W), w (F, C/G, 3, 3), groups G; y (N, F, OH, OW)
 import numpy as np
 
 from minidream.layers import parallel
+from minidream.layers.padding import place
 from minidream.layers.parallel import cache_pieces, for_blocks
 
 BAND_ELEMENTS = 1 << 24  # V (or M) of one band of tile rows: 64 MB of float32, allocated band after band
@@ -36,10 +37,10 @@ MIN_CHANNELS = 8  # per group: below this the 16 products are too thin for BLAS 
 MIN_OUTPUTS = 100  # per channel: below ~10x10 the filter transform costs more than the products save (measured,
 #                    forward + backward on 2 cores, Winograd against im2col: AlexNet's conv3 at 13x13 6.4 / 8.0 ms,
 #                    512 channels at 10x10 9.4 / 13.0, 160 -> 320 channels at 7x7 1.8 / 1.6 and at 10x10 2.2 / 2.1)
-G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
-G_KRON_G = np.kron(G, G)  # (16, 9): U[a, b] = sum_ij G[a, i] G[b, j] g[i, j] is row 4a + b on the taps 3i + j
 MIN_THREADED = 1 << 19  # elements of V or M: smaller transforms (~40 NumPy calls a piece) run on one thread, where
 #                         two threads would mostly wait for each other's GIL (GoogLeNet's 14x14 layers: 2x slower)
+G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+G_KRON_G = np.kron(G, G)  # (16, 9): U[a, b] = sum_ij G[a, i] G[b, j] g[i, j] is row 4a + b on the taps 3i + j
 
 
 def applies(w_shape, stride, pad, groups, out_size):
@@ -127,17 +128,11 @@ def input_transform(x, pad, th, tw):
 
 def _phase(x, pad, row, column, rows, cols):
     """Rows row, row + 2, ... and columns column, column + 2, ... of x zero-padded by pad (zeros past its end too),
-    as a contiguous (N, C, rows, cols) array. Only the border that falls in the padding is zeroed (np.zeros would
-    clear the whole array first, holding the GIL that the other worker needs)."""
+    as a contiguous (N, C, rows, cols) array (padding.place: only the border that falls in the padding is zeroed)."""
     ph, pw = pad
     i0, j0 = max(0, (ph - row + 1) // 2), max(0, (pw - column + 1) // 2)  # the first row / column inside x
     source = x[:, :, row + 2 * i0 - ph::2, column + 2 * j0 - pw::2][:, :, :rows - i0, :cols - j0]
-    i1, j1 = i0 + source.shape[2], j0 + source.shape[3]
-    out = np.empty(x.shape[:2] + (rows, cols), dtype=x.dtype)
-    out[:, :, :i0] = out[:, :, i1:] = 0
-    out[:, :, i0:i1, :j0] = out[:, :, i0:i1, j1:] = 0
-    out[:, :, i0:i1, j0:j1] = source
-    return out
+    return place(source, np.empty(x.shape[:2] + (rows, cols), dtype=x.dtype), i0, j0)
 
 
 def _apply_bt(d, out=(None,) * 4):
