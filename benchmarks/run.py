@@ -225,7 +225,7 @@ def main(argv=None):
                                        for name, end in CASES]
         for name, end in CASES:
             results["layers"][f"{name}→{end} 640×480"] = per_layer(name, end, SIZES[1])
-        results["sizes"] = sweeps.size_rows()
+        results["sizes"] = sweeps.size_rows(rounds=args.rounds)
         results["dream_split"] = sweeps.split_row(SIZES[1])
     try:
         results["gpu"] = gpu.rows(quick=args.quick, repeats=args.repeats, torch=use_torch)

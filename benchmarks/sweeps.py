@@ -3,11 +3,14 @@ time goes (the network steps against everything else).
 
     python -m benchmarks.sweeps              # size sweep 0.3 / 1 / 3 / 12 MP and the dream's time split
     python -m benchmarks.sweeps --quick      # 0.3 and 1 MP only
+    python -m benchmarks.sweeps --rounds 3   # the sizes take turns 3 times, each size's median run kept
 
 A size point is one gradient of the default dream objective (L2 of inception_4c/output on random-weight GoogLeNet)
 over the whole image, tile by tile with the default tile size, as minidream.dream computes it every step; each
 size runs in a fresh subprocess (benchmarks/run.py measures peak memory the same way). The thread count follows the
-CPUs the process may use (BENCH_THREADS=k limits it to k, see benchmarks/run.py).
+CPUs the process may use (BENCH_THREADS=k limits it to k, see benchmarks/run.py). Every window carries the same
+context, so the windows of a size and the pixels they compute per image pixel are shown beside its time: they set
+how far from flat the cost per megapixel can be.
 """
 import argparse
 import json
@@ -20,7 +23,7 @@ from benchmarks.process import peak_memory_since, reset_peak_memory  # first: th
 import numpy as np  # noqa: E402
 
 import minidream  # noqa: E402
-from minidream.jitter import AUTO_TILE, gradient, margin_for  # noqa: E402
+from minidream.jitter import AUTO_TILE, gradient, margin_for, tile_grid  # noqa: E402
 from minidream.models import random_model  # noqa: E402
 from minidream.objectives import L2  # noqa: E402
 
@@ -51,7 +54,10 @@ def size_child(size, repeats):
         times.append(time.perf_counter() - t)
         cpu_times.append(time.process_time() - c)
     megapixels = size[0] * size[1] / 1e6
-    return {"size": list(size), "megapixels": megapixels, "median_s": float(np.median(times)),
+    rows, cols = tile_grid(size, AUTO_TILE, margin, 32, rng)
+    extra = 2 * (margin + 32)  # context rows (columns) of every window: the offsets of the grid cancel out
+    computed = (size[0] + len(rows) * extra) * (size[1] + len(cols) * extra) / (size[0] * size[1])
+    return {"size": list(size), "megapixels": megapixels, "windows": [len(rows), len(cols)], "computed": computed, "median_s": float(np.median(times)),
             "s_per_mp": float(np.median(times)) / megapixels, "cpu_s_per_mp": float(np.median(cpu_times)) / megapixels,
             "peak_mem_mb": peak_memory_since(base_kb)}
 
@@ -88,8 +94,14 @@ def _child_json(args):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def size_rows(quick=False, repeats=3):
-    return [_child_json(["size", h, w, repeats]) for h, w in (SWEEP[:2] if quick else SWEEP)]
+def size_rows(quick=False, repeats=3, rounds=1):
+    """One row per size; with rounds > 1 the sizes take turns that many times (a slow spell of a shared machine
+    then falls on all of them alike) and each size keeps its median run."""
+    runs = {tuple(size): [] for size in (SWEEP[:2] if quick else SWEEP)}
+    for _ in range(rounds):
+        for (h, w), done in runs.items():
+            done.append(_child_json(["size", h, w, repeats]))
+    return [sorted(done, key=lambda r: r["median_s"])[len(done) // 2] for done in runs.values()]
 
 
 def split_row(size=(480, 640)):
@@ -98,13 +110,18 @@ def split_row(size=(480, 640)):
 
 def markdown(sizes, split=None):
     lines = [f"Cost against size: one tiled gradient ({LAYER}, tile {AUTO_TILE}), GoogLeNet", "",
-             "| image | MP | s | s per MP | vs 0.3 MP | CPU s per MP | vs 0.3 MP | peak mem MB |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| image | MP | windows | pixels computed per image pixel | s | s per MP | vs 0.3 MP | CPU s per MP | "
+             "vs 0.3 MP | peak mem MB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in sizes:
-        lines.append(f"| {row['size'][1]}×{row['size'][0]} | {row['megapixels']:.1f} | {row['median_s']:.2f} | "
+        lines.append(f"| {row['size'][1]}×{row['size'][0]} | {row['megapixels']:.1f} | "
+                     f"{row['windows'][0]}×{row['windows'][1]} | {row['computed']:.2f} | {row['median_s']:.2f} | "
                      f"{row['s_per_mp']:.2f} | {row['s_per_mp'] / sizes[0]['s_per_mp']:.2f} | "
                      f"{row['cpu_s_per_mp']:.2f} | {row['cpu_s_per_mp'] / sizes[0]['cpu_s_per_mp']:.2f} | "
                      f"{row['peak_mem_mb']:.0f} |")
+    lines += ["", "Largest over smallest cost per MP: " + ", ".join(
+        f"{max(r[key] for r in sizes) / min(r[key] for r in sizes):.2f} ({label})"
+        for key, label in (("s_per_mp", "wall"), ("cpu_s_per_mp", "CPU")))]
     if split:
         lines += ["", f"Default dream at {split['size'][1]}×{split['size'][0]} (4 octaves × 10 steps, random GoogLeNet):"
                   f" {split['total_s']:.1f} CPU s, of which {split['steps_s']:.1f} s in the network's forward and backward"
@@ -118,8 +135,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="0.3 and 1 MP only, no dream")
     parser.add_argument("--repeats", type=int, default=3, help="timed gradients per size, after two warm-up "
                         "gradients (default 3)")
+    parser.add_argument("--rounds", type=int, default=1, help="run the sizes this many times in turns and keep "
+                        "each size's median run (default 1; 3 or more on a machine shared with other work)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.child:
         kind, *rest = args.child
         if kind == "size":
@@ -130,7 +151,7 @@ def main(argv=None):
             total, steps = dream_split((h, w))
             print(json.dumps({"size": [h, w], "total_s": total, "steps_s": steps}))
         return
-    print(markdown(size_rows(args.quick, args.repeats), None if args.quick else split_row()))
+    print(markdown(size_rows(args.quick, args.repeats, args.rounds), None if args.quick else split_row()))
 
 
 if __name__ == "__main__":

@@ -104,14 +104,9 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
     tile, the image is cut into tiles, each seen with the same context from its neighbours (and the mirror at
     the image's edge); the tile grid moves by a fresh random offset every step, so no seam stays put.
     """
-    h, w = x.shape[-2:]
-    extra = 2 * (margin + jitter)
     pad = margin + 2 * jitter
     pads_y, pads_x = window_pads(shift[0], jitter, margin), window_pads(shift[1], jitter, margin)
-    if h + extra <= tile and w + extra <= tile:
-        rows, cols = [(0, h)], [(0, w)]
-    else:
-        rows, cols = (_offset_splits(n, tile - extra, rng) for n in (h, w))
+    rows, cols = tile_grid(x.shape[-2:], tile, margin, jitter, rng)
     g, total = get_array_module(x).empty_like(x), 0.0
     for r0, r1 in rows:
         for c0, c1 in cols:
@@ -119,6 +114,16 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
             g[..., r0:r1, c0:c1] = gw[..., pads_y[0]:pads_y[0] + r1 - r0, pads_x[0]:pads_x[0] + c1 - c0]
             total += value
     return total, g
+
+
+def tile_grid(size, tile, margin, jitter, rng):
+    """([(r0, r1)], [(c0, c1)]): the image rows and columns of the tiles `gradient` cuts an image of size (H, W)
+    into, each seen with 2 * (margin + jitter) pixels of context; one tile when the whole window fits `tile`."""
+    h, w = size
+    extra = 2 * (margin + jitter)
+    if h + extra <= tile and w + extra <= tile:
+        return [(0, h)], [(0, w)]
+    return _offset_splits(h, tile - extra, rng), _offset_splits(w, tile - extra, rng)
 
 
 def _gradient_whole(net, objective, x):

@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple, Tuple
 
 from minidream.backend import get_array_module, is_gpu
 from minidream.graph import INPUT
-from minidream.layers import batch_norm, conv, parallel
+from minidream.layers import batch_norm, conv, im2col, parallel
 
 
 class Step(NamedTuple):
@@ -49,7 +49,7 @@ def pointwise_groups(graph, order):
     for i in order:
         spec = graph.specs[i]
         p = spec["params"]
-        if spec["type"] == "Convolution" and p["group"] == 1 and conv.is_pointwise(*p["kernel_size"], p["stride"],
+        if spec["type"] == "Convolution" and p["group"] == 1 and im2col.is_pointwise(*p["kernel_size"], p["stride"],
                                                                                    p["pad"]):
             groups.setdefault(graph.bottoms[i][0], []).append(i)
     return [members for members in groups.values() if len(members) > 1]

@@ -14,7 +14,7 @@ Backward (the forward is linear in x and in w; each gradient is that product wit
     dx[n, g*C_in/G + c, i, j] = sum_{o,u,v} w[.., c, o, u, v] * dypad[n, g*C_out/G + o, i*s + u, j*s + v]
     dw[g*C_in/G + c, o, u, v] = sum_{n,i,j} x[n, .., c, i, j] * dypad[n, .., o, i*s + u, j*s + v]
     db = sum of dy over N, OH, OW.
-Fast path, through convolution's own im2col/col2im (layers/conv.py: NumPy code on the CPU, its CUDA kernels
+Fast path, through convolution's own im2col/col2im (layers/im2col.py: NumPy code on the CPU, its CUDA kernels
 kernels/im2col.cu and col2im.cu on the GPU, matrix products by BLAS / cuBLAS), so no new kernels: per group
     col = w_g^T (C_out/G*KH*KW, C_in/G) @ x_g (C_in/G, H*W),   y = col2im(col)
     dcol = im2col(dy),   dx_g = w_g @ dcol_g,   dw_g = sum_n x_g @ dcol_g^T
@@ -23,7 +23,7 @@ Cache: ("cpu" | "gpu", x, w, has_bias, stride, pad, groups): the path that made 
 import numpy as np
 
 from minidream.backend import get_array_module, is_gpu
-from minidream.layers import conv, parallel
+from minidream.layers import im2col, parallel
 
 
 def output_size(size, kernel, stride, pad):
@@ -53,7 +53,7 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
     x_mat = x.reshape(n, groups, c_in // groups, x.shape[2] * x.shape[3])
     w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
     col = parallel.matmul(xp.ascontiguousarray(w_mat.transpose(0, 2, 1)), x_mat)
-    y = (conv.col2im_gpu if gpu else conv.col2im)(col.reshape(n, c_out * kh * kw, -1), (n, c_out, oh, ow), kh, kw,
+    y = (im2col.col2im_gpu if gpu else im2col.col2im)(col.reshape(n, c_out * kh * kw, -1), (n, c_out, oh, ow), kh, kw,
                                                   stride, pad)
     if b is not None:
         y += b.reshape(1, c_out, 1, 1)
@@ -65,7 +65,7 @@ def backward(dy, cache, weight_grads=True):
     path, x, w, has_bias, stride, pad, groups = cache
     n, c_in, h, wd = x.shape
     _, cg_out, kh, kw = w.shape
-    col = (conv.im2col_gpu if path == "gpu" else conv.im2col)(dy, kh, kw, stride, pad)
+    col = (im2col.im2col_gpu if path == "gpu" else im2col.im2col)(dy, kh, kw, stride, pad)
     col = col.reshape(n, groups, cg_out * kh * kw, h * wd)
     w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
     dx = parallel.matmul(w_mat, col).reshape(x.shape)

@@ -4,8 +4,8 @@ Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layer
 """
 import numpy as np
 
-from minidream.layers import (avg_pool, concat, conv, dropout, inner_product, lrn, lrn_within_channel, max_pool,
-                             relu, softmax)
+from minidream.layers import (avg_pool, concat, conv, dropout, im2col, inner_product, lrn, lrn_within_channel,
+                             max_pool, relu, softmax)
 from minidream.layers.pool_shape import output_size as pool_output_size
 from minidream.registry.base import (LayerType, SpecError, check_axis, enum, f32, pair, positive_int,
                                      same_shape)
@@ -27,7 +27,7 @@ def conv_normalize(raw, name):
 def _conv_shapes(p, in_shapes):
     n, c, h, w = in_shapes[0]
     (kh, kw), (sh, sw), (ph, pw) = p["kernel_size"], p["stride"], p["pad"]
-    oh, ow = conv.output_size(h, kh, sh, ph), conv.output_size(w, kw, sw, pw)
+    oh, ow = im2col.output_size(h, kh, sh, ph), im2col.output_size(w, kw, sw, pw)
     if oh < 1 or ow < 1:
         raise ValueError(f"its {kh}x{kw} kernel needs at least {kh - 2 * ph}x{kw - 2 * pw} pixels, gets {h}x{w}")
     return [(n, p["num_output"], oh, ow)]

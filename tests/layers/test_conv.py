@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import conv
+from minidream.layers import conv, im2col
 from tests.gradcheck import numerical_gradient, rel_error
 
 CASES = [  # (N, C, H, W, F, KH, KW, stride, pad, groups)
@@ -60,9 +60,9 @@ def test_groups_keep_channels_apart():
 
 
 def test_output_size_is_floor():
-    assert conv.output_size(227, 11, 4, 0) == 55
-    assert conv.output_size(224, 7, 2, 3) == 112
-    assert conv.output_size(10, 3, 2, 0) == 4
+    assert im2col.output_size(227, 11, 4, 0) == 55
+    assert im2col.output_size(224, 7, 2, 3) == 112
+    assert im2col.output_size(10, 3, 2, 0) == 4
 
 
 def test_without_weight_grads_and_bias():
