@@ -133,16 +133,18 @@ def _gradient_whole(net, objective, x):
 
 
 def _offset_splits(n, core, rng):
-    """Tiles of n pixels, each at most core: nearly equal pieces of at most 4/5 core, all inner cuts moved
-    by one random offset within a quarter of that (so every piece is between core / 5 and core: a piece of at
-    least 2/5 core, once there are two, loses or gains at most core / 5). The pieces are as large as the offset
-    allows: each carries the same context, so larger pieces compute fewer pixels per image pixel."""
-    largest = max(1, 4 * core // 5)
-    pieces = _splits(n, largest)
+    """Tiles of n pixels, each at most core: the fewest nearly equal pieces that leave every cut room to move by an
+    eighth of a piece (pieces of at most 8/9 core), all inner cuts moved by one random offset within that room, up
+    to a quarter of a piece. Every window carries the same context, so the fewest, largest pieces compute the fewest
+    pixels per image pixel (a 2000-pixel side with a core of 832: 3 pieces, where a fixed quarter-piece offset
+    needed 4). Every piece is between core / 4 and core: at least two pieces means each is over 4/9 core, and the
+    end pieces lose at most a quarter of that."""
+    pieces = _splits(n, max(1, 8 * core // 9))
     if len(pieces) == 1:
         return pieces
-    quarter = largest // 4
-    offset = int(rng.integers(-quarter, quarter + 1))
+    lengths = [stop - start for start, stop in pieces]
+    room = min(core - max(lengths), min(lengths) // 4)
+    offset = int(rng.integers(-room, room + 1))
     edges = [0] + [start + offset for start, _ in pieces[1:]] + [n]
     return list(zip(edges[:-1], edges[1:]))
 
@@ -163,7 +165,7 @@ def checked_tile(tile_size, side, margin, jitter, objective):
     """The tile size to use (None -> AUTO_TILE), checked to leave room for tiles plus their context."""
     tile = AUTO_TILE if tile_size is None else int(tile_size)
     extra = 2 * (margin + jitter)
-    least = extra + max(1, 5 * (side - extra))  # tiles are at least core / 5 plus the context (_offset_splits)
+    least = extra + max(1, 4 * (side - extra))  # tiles are at least core / 4 plus the context (_offset_splits)
     if tile < least:
         raise ValueError(f"tile_size must be at least {least} for {', '.join(objective.layers)} with jitter "
                          f"{jitter} (each tile carries {extra} pixels of context), got {tile}")

@@ -1,0 +1,77 @@
+"""The dream's memory estimate (minidream/budget.py) against the peak it is meant to stay above.
+
+    python -m benchmarks.memory
+
+A dream is refused before its first step when budget.dream_bytes says it needs more than the memory available; the
+estimate must stay above the real peak (or a dream runs out of memory half way) and not far above it (or a dream
+that fits is refused). Each case dreams 2 octaves x 2 steps of the default L2 objective with a random-weight model on
+a random image, in a fresh subprocess: the measured peak is how far the resident set rose above the loaded model
+and image (benchmarks/process.py), the estimate budget.dream_bytes for the same dream (the image part, the
+network part). The ratio measured / estimate should stay below 1 in every row.
+"""
+import argparse
+import json
+import subprocess
+import sys
+
+from benchmarks.process import peak_memory_since, reset_peak_memory  # first: threads, CPU tuning
+
+import numpy as np  # noqa: E402
+
+import minidream  # noqa: E402
+from minidream.budget import dream_bytes  # noqa: E402
+from minidream.jitter import AUTO_TILE  # noqa: E402
+from minidream.models import random_model  # noqa: E402
+
+CASES = [("mini", "conv3", (2048, 2048)), ("googlenet", "inception_4c/output", (600, 600)),
+         ("googlenet", "inception_4c/output", (1500, 2000)), ("googlenet", "inception_4c/output", (3000, 4000)),
+         ("alexnet", "conv5", (480, 640)), ("vgg16", "conv4_3", (480, 640)), ("resnet50", "res4f", (480, 640))]
+
+
+def case_child(name, layer, size):
+    """Runs in a subprocess: {measured MB, image MB, network MB} of one small dream."""
+    net = random_model(name)
+    image = (np.random.default_rng(0).random(tuple(size) + (3,)) * 255).astype(np.uint8)
+    image_bytes, network_bytes = dream_bytes(net, [layer], size, AUTO_TILE)
+    base_kb = reset_peak_memory()
+    minidream.dream(image, model=net, layer=layer, octaves=2, steps=2, seed=0, progress=False)
+    return {"net": name, "layer": layer, "size": list(size), "measured_mb": peak_memory_since(base_kb),
+            "image_mb": image_bytes / 2**20, "network_mb": network_bytes / 2**20}
+
+
+def rows():
+    results = []
+    for name, layer, (h, w) in CASES:
+        out = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--child", name, layer, str(h), str(w)],
+                             capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"benchmark child {name} {layer} {w}x{h} failed:\n{out.stderr}")
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return results
+
+
+def markdown(results):
+    lines = [f"Dream memory, estimated (minidream/budget.py) and measured (2 octaves x 2 steps, tile {AUTO_TILE})", "",
+             "| net → layer | image | measured MB | estimate MB (image + network) | measured / estimate |",
+             "|---|---|---|---|---|"]
+    for r in results:
+        estimate = r["image_mb"] + r["network_mb"]
+        lines.append(f"| {r['net']} → {r['layer']} | {r['size'][1]}×{r['size'][0]} | {r['measured_mb']:.0f} | "
+                     f"{estimate:.0f} ({r['image_mb']:.0f} + {r['network_mb']:.0f}) | {r['measured_mb'] / estimate:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        name, layer, h, w = args.child
+        print(json.dumps(case_child(name, layer, (int(h), int(w)))))
+        return
+    print(markdown(rows()))
+
+
+if __name__ == "__main__":
+    main()
