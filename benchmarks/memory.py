@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 import minidream  # noqa: E402
 from minidream.budget import dream_bytes  # noqa: E402
-from minidream.jitter import AUTO_TILE  # noqa: E402
+from minidream.jitter import AUTO_TILE, margin_for  # noqa: E402
 from minidream.models import random_model  # noqa: E402
 
 CASES = [("mini", "conv3", (2048, 2048)), ("googlenet", "inception_4c/output", (600, 600)),
@@ -32,7 +32,8 @@ def case_child(name, layer, size):
     """Runs in a subprocess: {measured MB, image MB, network MB} of one small dream."""
     net = random_model(name)
     image = (np.random.default_rng(0).random(tuple(size) + (3,)) * 255).astype(np.uint8)
-    image_bytes, network_bytes = dream_bytes(net, [layer], size, AUTO_TILE)
+    context = 2 * (margin_for(net, [layer]) + 32)  # the dream's default jitter
+    image_bytes, network_bytes = dream_bytes(net, [layer], size, AUTO_TILE, context)
     base_kb = reset_peak_memory()
     minidream.dream(image, model=net, layer=layer, octaves=2, steps=2, seed=0, progress=False)
     return {"net": name, "layer": layer, "size": list(size), "measured_mb": peak_memory_since(base_kb),

@@ -18,12 +18,13 @@ IMAGE_COPIES = 12
 NET_FACTOR = 4
 
 
-def dream_bytes(net, layers, size, tile):
-    """(image bytes, network bytes) estimated for a dream on an octave of `size` (H, W) in tiles of `tile`."""
+def dream_bytes(net, layers, size, tile, context=0):
+    """(image bytes, network bytes) estimated for a dream on an octave of `size` (H, W) in tiles of `tile`, each
+    window seeing `context` more pixels a side than its part of the image (minidream.jitter: 2 * (margin + jitter))."""
     h, w = size
     image = IMAGE_COPIES * 3 * h * w * 4
     slots = [net.graph.slot(layer) for layer in layers]
-    tile_shape = net.graph.input_shape((min(h, tile), min(w, tile)))
+    tile_shape = net.graph.input_shape((min(h + context, tile), min(w + context, tile)))
     shapes = net.graph.shapes(tile_shape, only=set(net.graph.ancestors(slots)))
     return image, NET_FACTOR * 4 * sum(math.prod(s) for s in shapes.values())
 
@@ -32,12 +33,12 @@ def _amount(count):
     return f"{count / 1e9:.1f} GB" if count >= 1e9 else f"{count / 1e6:.0f} MB"
 
 
-def check_dream_memory(net, layers, size, tile, available=None):
+def check_dream_memory(net, layers, size, tile, context=0, available=None):
     """Raise TooBigError when the estimate for the largest octave exceeds the available memory."""
     available = available_memory() if available is None else available
     if available is None:
         return
-    image, network = dream_bytes(net, layers, size, tile)
+    image, network = dream_bytes(net, layers, size, tile, context)
     if image + network <= available:
         return
     h, w = size

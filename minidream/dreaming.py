@@ -216,7 +216,7 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
     per_octave = steps_per_octave(steps, octaves)[octaves - len(sizes):]
     margin = margin_for(net, objective.layers)
     tile = checked_tile(tile_size, side, margin, jitter, objective)
-    check_dream_memory(net, objective.layers, sizes[0], tile)
+    check_dream_memory(net, objective.layers, sizes[0], tile, 2 * (margin + jitter))
     lo, hi = _clip_bounds(net, x, clip)
     bases = [x]
     for s in sizes[1:]:
