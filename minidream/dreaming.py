@@ -222,9 +222,15 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
     for s in sizes[1:]:
         bases.append(resize_bilinear(bases[-1], s))
     detail = None
-    for octave, (base, count) in enumerate(zip(reversed(bases), per_octave)):
+    for octave, count in enumerate(per_octave):
+        base = bases.pop()  # smallest first; an octave's base and detail go once used (at 12 MP, 200 MB less)
         h, w = base.shape[-2:]
-        x = base.copy() if detail is None else base + resize_bilinear(detail, (h, w))
+        if detail is None:
+            x = base.copy()
+        else:
+            x = resize_bilinear(detail, (h, w))
+            x += base
+            detail = None
         bar = tqdm(range(count), desc=f"octave {octave + 1}/{len(bases)} {w}x{h}", disable=not progress,
                    leave=False)
         for step in bar:
@@ -237,7 +243,8 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
                 history.append((octave, step, value))
             if callback is not None:
                 callback(octave, step, from_network(x, net.meta))
-        detail = x - base
+        if bases:  # what this octave dreamed, for the next one to add
+            detail = x - base
     return x
 
 

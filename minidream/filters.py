@@ -43,8 +43,11 @@ def _lerp_axis(x, n, axis):
     shape[axis] = n
     frac = xp.asarray(frac).reshape(shape)
     a = xp.take(x, xp.asarray(i0), axis=axis)
-    b = xp.take(x, xp.asarray(i1), axis=axis)
-    return a + (b - a) * frac
+    d = xp.take(x, xp.asarray(i1), axis=axis)
+    d -= a  # a + (b - a) * frac in place: two output-sized arrays, not five (a 12 MP detail: 290 MB less)
+    d *= frac
+    a += d
+    return a
 
 
 def gaussian_kernel(sigma):

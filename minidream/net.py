@@ -82,14 +82,18 @@ class Net:
         """dL/dx for the last forward, given dL/d(output of end) (a dict {end: grad} for several ends).
 
         param_grads=True also fills net.grads[layer] = [dW, db] for the weighted layers that were run.
+        Backward uses up the forward's caches, each as soon as its layer is through (a step's activations are gone
+        by the time it returns, not kept until the next forward): a second backward needs a new forward.
         """
         if self._tape is None:
-            raise RuntimeError("net.backward needs a net.forward first")
+            raise RuntimeError("net.backward needs a net.forward first (each backward uses up one forward)")
         tape, end_shapes, input_shape = self._tape
         grads = self._check_dtop(dtop, end_shapes)
+        self._tape = None
         if param_grads:
             self.grads = {}
-        for step, cache in reversed(tape):
+        while tape:
+            step, cache = tape.pop()  # the list's reference goes now; the cache itself with the next pop
             dys = [grads.pop(slot, None) for slot in step.tops]
             if all(d is None for d in dys):
                 continue

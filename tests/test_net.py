@@ -79,15 +79,21 @@ def test_forward_runs_only_ancestors(monkeypatch):
     assert "pool2/3x3_s2" in ran and len(ran) == 11
 
 
-def test_a_new_forward_lets_the_last_ones_activations_go_before_it_runs():
-    """A tiled dream runs window after window: the last window's activations must not stay alive while the next
-    window's are made (at 12 MP they doubled the peak memory)."""
+def test_activations_go_with_the_backward_or_before_the_next_forward():
+    """A tiled dream runs window after window: a window's activations must not stay alive after its backward, nor
+    while the next window's are made (at 12 MP they doubled the peak memory)."""
     import weakref
 
     net = _small_net()
     x = np.random.default_rng(2).standard_normal((1, 3, 7, 8))
     y = net.forward(x, end="relu1")  # kept by ReLU's and LRN's caches, not only by the caller
-    net.backward(np.ones_like(y))
+    last = weakref.ref(y)
+    dx = net.backward(np.ones_like(y))
+    del y
+    assert last() is None and dx.shape == x.shape
+    with pytest.raises(RuntimeError, match="needs a net.forward first"):
+        net.backward(np.ones((1, 4, 7, 8)))  # the caches are used up
+    y = net.forward(x, end="relu1")  # no backward: kept until the next forward starts
     last = weakref.ref(y)
     del y
     assert last() is not None
