@@ -4,7 +4,7 @@
 
 A dream is refused before its first step when budget.dream_bytes says it needs more than the memory available; the
 estimate must stay above the real peak (or a dream runs out of memory half way) and not far above it (or a dream
-that fits is refused). Each case dreams 2 octaves x 2 steps of the default L2 objective with a random-weight model on
+that fits is refused). Each case dreams the default 4 octaves, one step each (every step peaks alike), of the default L2 objective with a random-weight model on
 a random image, in a fresh subprocess: the measured peak is how far the resident set rose above the loaded model
 and image (benchmarks/process.py), the estimate budget.dream_bytes for the same dream (the image part, the
 network part). The ratio measured / estimate should stay below 1 in every row.
@@ -35,7 +35,7 @@ def case_child(name, layer, size):
     context = 2 * (margin_for(net, [layer]) + 32)  # the dream's default jitter
     image_bytes, network_bytes = dream_bytes(net, [layer], size, AUTO_TILE, context)
     base_kb = reset_peak_memory()
-    minidream.dream(image, model=net, layer=layer, octaves=2, steps=2, seed=0, progress=False)
+    minidream.dream(image, model=net, layer=layer, steps=1, seed=0, progress=False)
     return {"net": name, "layer": layer, "size": list(size), "measured_mb": peak_memory_since(base_kb),
             "image_mb": image_bytes / 2**20, "network_mb": network_bytes / 2**20}
 
@@ -52,7 +52,7 @@ def rows():
 
 
 def markdown(results):
-    lines = [f"Dream memory, estimated (minidream/budget.py) and measured (2 octaves x 2 steps, tile {AUTO_TILE})", "",
+    lines = [f"Dream memory, estimated (minidream/budget.py) and measured (4 octaves x 1 step, tile {AUTO_TILE})", "",
              "| net → layer | image | measured MB | estimate MB (image + network) | measured / estimate |",
              "|---|---|---|---|---|"]
     for r in results:
