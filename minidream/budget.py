@@ -1,21 +1,27 @@
 """A dream's peak memory, estimated before the first step, and the refusal when it cannot fit.
 
-    peak ~ IMAGE_COPIES * 3*H*W*4 bytes              the octave pyramid, detail, gradient, rolled copies (float32)
-         + NET_FACTOR * sum(blob sizes) * 4 bytes    one tile's forward outputs, caches, im2col and gradients
+    peak ~ IMAGE_COPIES * 3*H*W*4 bytes              the image, the octave it dreams, its gradient, the update's
+                                                     temporaries (float32; the pyramid's smaller octaves go as used)
+         + NET_FACTOR * sum(blob sizes) * 4 bytes    one window's activations, caches, columns and gradients
 
-with H, W the largest octave and the blob sizes those of the layers the objective needs, at the tile's size
-(shape arithmetic, nothing allocated). The factors keep the estimate above the measured peak (growth of the
-peak RSS over the loaded model, 2 octaves, 2 steps): mini at 2048x2048 to conv3, 1250 MB measured, 1728 MB
-estimated; GoogLeNet at 600x600 to inception_4c/output, 519 MB measured, 1020 MB estimated. When the estimate exceeds the memory available (Linux MemAvailable), the dream
-stops with the number and the fix: a smaller --size, or a smaller --tile-size when the tiles dominate.
+with H, W the largest octave and the blobs those the Net's walk makes for the layers the objective needs (not the
+outputs of in-place ReLUs or of BatchNorm and Scale layers folded into a convolution, minidream.plans), at the size
+of one window (its part of the image plus the dream's context, at most the tile; shape arithmetic, nothing
+allocated). The factors keep the estimate above the measured peak with room to spare (`python -m benchmarks.memory`:
+growth of the peak RSS over the loaded model, 4 octaves of one step, random weights): measured / estimated 0.63 for
+mini at 2048x2048 to conv3 (561 MB), 0.45 / 0.35 / 0.41 for GoogLeNet to inception_4c/output at 600x600, 3 MP and
+12 MP (440, 632, 991 MB), 0.74 AlexNet to conv5 at 640x480 (177 MB, its wide im2col columns), 0.42 VGG16 to conv4_3
+(940 MB), 0.32 ResNet-50 to res4f (739 MB). When the estimate exceeds the memory available (Linux MemAvailable),
+the dream stops with the number and the fix: a smaller --size, or a smaller --tile-size when the tiles dominate.
 """
 import math
 
 from minidream.errors import TooBigError
 from minidream.limits import available_memory
+from minidream.plans import affine_chains, in_place_layers
 
-IMAGE_COPIES = 12
-NET_FACTOR = 4
+IMAGE_COPIES = 6
+NET_FACTOR = 3.5
 
 
 def dream_bytes(net, layers, size, tile, context=0):
@@ -23,10 +29,17 @@ def dream_bytes(net, layers, size, tile, context=0):
     window seeing `context` more pixels a side than its part of the image (minidream.jitter: 2 * (margin + jitter))."""
     h, w = size
     image = IMAGE_COPIES * 3 * h * w * 4
-    slots = [net.graph.slot(layer) for layer in layers]
-    tile_shape = net.graph.input_shape((min(h + context, tile), min(w + context, tile)))
-    shapes = net.graph.shapes(tile_shape, only=set(net.graph.ancestors(slots)))
-    return image, NET_FACTOR * 4 * sum(math.prod(s) for s in shapes.values())
+    graph = net.graph
+    slots = [graph.slot(layer) for layer in layers]
+    order = graph.ancestors(slots)
+    window = graph.input_shape((min(h + context, tile), min(w + context, tile)))
+    shapes = graph.shapes(window, only=set(order))
+    # The blobs the Net's walk really makes (minidream.plans): an in-place ReLU writes over its input, and the
+    # BatchNorm and Scale layers folded into a convolution make none of their own.
+    made_by_others = in_place_layers(graph, order, slots) | {i for chain in affine_chains(graph, order, slots)
+                                                              for i in chain[1:]}
+    blobs = sum(math.prod(shape) for (i, _), shape in shapes.items() if i not in made_by_others)
+    return image, NET_FACTOR * 4 * blobs
 
 
 def _amount(count):

@@ -140,6 +140,21 @@ def test_dream_memory_is_estimated_before_the_first_step(photo):
     assert seen == []
 
 
+def test_dream_memory_counts_the_blobs_the_walk_makes():
+    """An in-place ReLU makes no blob of its own (budget.dream_bytes follows minidream.plans), unless its input must
+    stay (an end of the forward): then it counts, as large as the convolution's."""
+    from minidream.budget import dream_bytes
+    from minidream.models import random_model
+
+    net = random_model("mini")
+    conv, relu = [s["name"] for s in net.specs if s["type"] in ("Convolution", "ReLU")][:2]
+    assert net.bottom_layers(relu) == [conv]
+    _, through_relu = dream_bytes(net, [relu], (64, 64), 1024)
+    _, conv_only = dream_bytes(net, [conv], (64, 64), 1024)
+    _, both_kept = dream_bytes(net, [conv, relu], (64, 64), 1024)
+    assert through_relu == conv_only and both_kept == 2 * conv_only - dream_bytes(net, [], (64, 64), 1024)[1]
+
+
 # ---------------------------------------------------------------- atomic writes
 RGB = np.zeros((4, 4, 3), np.uint8)
 
