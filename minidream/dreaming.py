@@ -222,6 +222,7 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
     for s in sizes[1:]:
         bases.append(resize_bilinear(bases[-1], s))
     detail = None
+    total = len(bases)
     for octave, count in enumerate(per_octave):
         base = bases.pop()  # smallest first; an octave's base and detail go once used (at 12 MP, 200 MB less)
         h, w = base.shape[-2:]
@@ -231,7 +232,7 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
             x = resize_bilinear(detail, (h, w))
             x += base
             detail = None
-        bar = tqdm(range(count), desc=f"octave {octave + 1}/{len(bases)} {w}x{h}", disable=not progress,
+        bar = tqdm(range(count), desc=f"octave {octave + 1}/{total} {w}x{h}", disable=not progress,
                    leave=False)
         for step in bar:
             try:

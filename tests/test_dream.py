@@ -165,6 +165,14 @@ def test_tiled_equals_untiled_when_tile_covers_image(net, photo):
     np.testing.assert_array_equal(whole, covered)
 
 
+def test_progress_names_every_octave_of_the_total(net, photo, capsys):
+    objective = L2(LAYER).bind(net)
+    run_octaves(net, objective, to_network(photo, net.meta), np.random.default_rng(0), octaves=3, steps=1,
+                progress=True)
+    shown = capsys.readouterr().err
+    assert all(f"octave {k}/3 " in shown for k in (1, 2, 3))
+
+
 def test_tiles_have_fresh_offsets_and_bounded_size(net, photo):
     objective = L2("conv2/3x3").bind(net)
     x = to_network(photo, net.meta)
