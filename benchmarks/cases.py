@@ -12,6 +12,7 @@ from minidream.models import random_model
 
 CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5"), ("vgg16", "conv4_3"), ("resnet50", "res4f")]
 SIZES = [(224, 224), (480, 640)]  # (H, W)
+DREAM_JITTER = 32  # minidream.dream's default jitter: the tiled gradients and the memory estimate use it
 
 
 def sizes(quick=False):

@@ -4,10 +4,11 @@
 
 A dream is refused before its first step when budget.dream_bytes says it needs more than the memory available; the
 estimate must stay above the real peak (or a dream runs out of memory half way) and not far above it (or a dream
-that fits is refused). Each case dreams the default 4 octaves, one step each (every step peaks alike), of the default L2 objective with a random-weight model on
-a random image, in a fresh subprocess: the measured peak is how far the resident set rose above the loaded model
-and image (benchmarks/process.py), the estimate budget.dream_bytes for the same dream (the image part, the
-network part). The ratio measured / estimate should stay below 1 in every row.
+that fits is refused). Each case dreams the default 4 octaves, one step each (every step peaks alike), of the
+default L2 objective with a random-weight model on a random image, in a fresh subprocess: the measured peak is how
+far the resident set rose above the loaded model and image (benchmarks/process.py), the estimate
+budget.dream_bytes for the same dream (the image part, the network part). The ratio measured / estimate should stay
+below 1 in every row.
 """
 import argparse
 import json
@@ -20,7 +21,8 @@ import numpy as np  # noqa: E402
 
 import minidream  # noqa: E402
 from minidream.budget import dream_bytes  # noqa: E402
-from minidream.jitter import AUTO_TILE, margin_for  # noqa: E402
+from benchmarks.cases import DREAM_JITTER  # noqa: E402
+from minidream.jitter import AUTO_TILE, context, margin_for  # noqa: E402
 from minidream.models import random_model  # noqa: E402
 
 CASES = [("mini", "conv3", (2048, 2048)), ("googlenet", "inception_4c/output", (600, 600)),
@@ -32,8 +34,8 @@ def case_child(name, layer, size):
     """Runs in a subprocess: {measured MB, image MB, network MB} of one small dream."""
     net = random_model(name)
     image = (np.random.default_rng(0).random(tuple(size) + (3,)) * 255).astype(np.uint8)
-    context = 2 * (margin_for(net, [layer]) + 32)  # the dream's default jitter
-    image_bytes, network_bytes = dream_bytes(net, [layer], size, AUTO_TILE, context)
+    image_bytes, network_bytes = dream_bytes(net, [layer], size, AUTO_TILE,
+                                             context(margin_for(net, [layer]), DREAM_JITTER))
     base_kb = reset_peak_memory()
     minidream.dream(image, model=net, layer=layer, steps=1, seed=0, progress=False)
     return {"net": name, "layer": layer, "size": list(size), "measured_mb": peak_memory_since(base_kb),
@@ -58,7 +60,8 @@ def markdown(results):
     for r in results:
         estimate = r["image_mb"] + r["network_mb"]
         lines.append(f"| {r['net']} → {r['layer']} | {r['size'][1]}×{r['size'][0]} | {r['measured_mb']:.0f} | "
-                     f"{estimate:.0f} ({r['image_mb']:.0f} + {r['network_mb']:.0f}) | {r['measured_mb'] / estimate:.2f} |")
+                     f"{estimate:.0f} ({r['image_mb']:.0f} + {r['network_mb']:.0f}) | "
+                     f"{r['measured_mb'] / estimate:.2f} |")
     return "\n".join(lines)
 
 

@@ -23,7 +23,8 @@ from benchmarks.process import peak_memory_since, reset_peak_memory  # first: th
 import numpy as np  # noqa: E402
 
 import minidream  # noqa: E402
-from minidream.jitter import AUTO_TILE, gradient, margin_for, tile_grid  # noqa: E402
+from benchmarks.cases import DREAM_JITTER  # noqa: E402
+from minidream.jitter import AUTO_TILE, context, gradient, margin_for, tile_grid  # noqa: E402
 from minidream.models import random_model  # noqa: E402
 from minidream.objectives import L2  # noqa: E402
 
@@ -43,21 +44,22 @@ def size_child(size, repeats):
     objective = L2(LAYER).bind(net)
     x = (np.random.default_rng(0).standard_normal((1, 3) + tuple(size)) * 50).astype(np.float32)
     rng = np.random.default_rng(1)
-    margin = margin_for(net, objective.layers)  # the dream's own mirrored context (default jitter 32)
+    margin = margin_for(net, objective.layers)  # the dream's own mirrored context
     for _ in range(WARM_UP):
-        gradient(net, objective, x, AUTO_TILE, rng, (0, 0), 32, margin)
+        gradient(net, objective, x, AUTO_TILE, rng, (0, 0), DREAM_JITTER, margin)
     base_kb = reset_peak_memory()
     times, cpu_times = [], []
     for _ in range(repeats):
         t, c = time.perf_counter(), time.process_time()
-        gradient(net, objective, x, AUTO_TILE, rng, (0, 0), 32, margin)
+        gradient(net, objective, x, AUTO_TILE, rng, (0, 0), DREAM_JITTER, margin)
         times.append(time.perf_counter() - t)
         cpu_times.append(time.process_time() - c)
     megapixels = size[0] * size[1] / 1e6
-    rows, cols = tile_grid(size, AUTO_TILE, margin, 32, rng)
-    extra = 2 * (margin + 32)  # context rows (columns) of every window: the offsets of the grid cancel out
+    rows, cols = tile_grid(size, AUTO_TILE, margin, DREAM_JITTER, rng)
+    extra = context(margin, DREAM_JITTER)  # every window's context: the offsets of the grid cancel out in the sum
     computed = (size[0] + len(rows) * extra) * (size[1] + len(cols) * extra) / (size[0] * size[1])
-    return {"size": list(size), "megapixels": megapixels, "windows": [len(rows), len(cols)], "computed": computed, "median_s": float(np.median(times)),
+    return {"size": list(size), "megapixels": megapixels, "windows": [len(rows), len(cols)], "computed": computed,
+            "median_s": float(np.median(times)),
             "s_per_mp": float(np.median(times)) / megapixels, "cpu_s_per_mp": float(np.median(cpu_times)) / megapixels,
             "peak_mem_mb": peak_memory_since(base_kb)}
 

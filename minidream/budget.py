@@ -26,7 +26,7 @@ NET_FACTOR = 3.5
 
 def dream_bytes(net, layers, size, tile, context=0):
     """(image bytes, network bytes) estimated for a dream on an octave of `size` (H, W) in tiles of `tile`, each
-    window seeing `context` more pixels a side than its part of the image (minidream.jitter: 2 * (margin + jitter))."""
+    window seeing `context` more pixels along each axis than its part of the image (minidream.jitter.context)."""
     h, w = size
     image = IMAGE_COPIES * 3 * h * w * 4
     graph = net.graph

@@ -29,7 +29,7 @@ from minidream.errors import NonFiniteError
 from minidream.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
 from minidream.fourier import run_fourier
 from minidream.imageio import as_kind, attach_params, from_network, input_mean, input_scale, load_rgb, to_network
-from minidream.jitter import AUTO_TILE, checked_tile, gradient, margin_for, min_input_side
+from minidream.jitter import AUTO_TILE, checked_tile, context, gradient, margin_for, min_input_side
 from minidream.lapnorm import laplacian_normalize
 from minidream.loading import resolve_model
 from minidream.objectives import L2
@@ -216,13 +216,12 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
     per_octave = steps_per_octave(steps, octaves)[octaves - len(sizes):]
     margin = margin_for(net, objective.layers)
     tile = checked_tile(tile_size, side, margin, jitter, objective)
-    check_dream_memory(net, objective.layers, sizes[0], tile, 2 * (margin + jitter))
+    check_dream_memory(net, objective.layers, sizes[0], tile, context(margin, jitter))
     lo, hi = _clip_bounds(net, x, clip)
     bases = [x]
     for s in sizes[1:]:
         bases.append(resize_bilinear(bases[-1], s))
     detail = None
-    total = len(bases)
     for octave, count in enumerate(per_octave):
         base = bases.pop()  # smallest first; an octave's base and detail go once used (at 12 MP, 200 MB less)
         h, w = base.shape[-2:]
@@ -232,7 +231,7 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
             x = resize_bilinear(detail, (h, w))
             x += base
             detail = None
-        bar = tqdm(range(count), desc=f"octave {octave + 1}/{total} {w}x{h}", disable=not progress,
+        bar = tqdm(range(count), desc=f"octave {octave + 1}/{len(per_octave)} {w}x{h}", disable=not progress,
                    leave=False)
         for step in bar:
             try:

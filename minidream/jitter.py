@@ -116,11 +116,16 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
     return total, g
 
 
+def context(margin, jitter):
+    """The pixels a window adds to its part of the image along each axis, both sides together (window_pads)."""
+    return 2 * (margin + jitter)
+
+
 def tile_grid(size, tile, margin, jitter, rng):
     """([(r0, r1)], [(c0, c1)]): the image rows and columns of the tiles `gradient` cuts an image of size (H, W)
-    into, each seen with 2 * (margin + jitter) pixels of context; one tile when the whole window fits `tile`."""
+    into, each seen with context(margin, jitter) pixels of context; one tile when the whole window fits `tile`."""
     h, w = size
-    extra = 2 * (margin + jitter)
+    extra = context(margin, jitter)
     if h + extra <= tile and w + extra <= tile:
         return [(0, h)], [(0, w)]
     return _offset_splits(h, tile - extra, rng), _offset_splits(w, tile - extra, rng)
@@ -164,7 +169,7 @@ def min_input_side(net, objective):
 def checked_tile(tile_size, side, margin, jitter, objective):
     """The tile size to use (None -> AUTO_TILE), checked to leave room for tiles plus their context."""
     tile = AUTO_TILE if tile_size is None else int(tile_size)
-    extra = 2 * (margin + jitter)
+    extra = context(margin, jitter)
     least = extra + max(1, 4 * (side - extra))  # tiles are at least core / 4 plus the context (_offset_splits)
     if tile < least:
         raise ValueError(f"tile_size must be at least {least} for {', '.join(objective.layers)} with jitter "

@@ -83,8 +83,9 @@ def _find_gemm(name):
             config.restype = ctypes.c_char_p
             index = ctypes.c_int64 if b"USE64BITINT" in config() else ctypes.c_int  # NumPy's wheels: 64-bit
             scalar = ctypes.c_float if name == "sgemm" else ctypes.c_double
-            function.argtypes = [ctypes.c_int] * 3 + [index] * 3 + [scalar, ctypes.c_void_p, index,
-                                                                    ctypes.c_void_p, index, scalar, ctypes.c_void_p, index]
+            pointer = ctypes.c_void_p
+            function.argtypes = ([ctypes.c_int] * 3 + [index] * 3  # order, transposes; m, n, k
+                                 + [scalar, pointer, index, pointer, index, scalar, pointer, index])  # alpha a b beta c
             function.restype = None
             return lambda a, b, out, beta, _f=function: _row_major_product(_f, a, b, out, beta)
     return None

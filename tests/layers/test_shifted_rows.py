@@ -56,7 +56,8 @@ def test_gemm_adds_into_strided_windows(dtype):
     b = wide[:, 3:14]  # a window of columns: row stride 20
     out = np.ones((5, 30), dtype=dtype)
     product(a, b, out[:, 2:13], 1.0)
-    assert np.allclose(out[:, 2:13], a.astype(np.float64) @ b + 1) and (out[:, :2] == 1).all() and (out[:, 13:] == 1).all()
+    assert np.allclose(out[:, 2:13], a.astype(np.float64) @ b + 1)
+    assert (out[:, :2] == 1).all() and (out[:, 13:] == 1).all()
     product(a, b, out[:, 2:13], 0.0)
     assert np.allclose(out[:, 2:13], a.astype(np.float64) @ b)
     with pytest.raises(ValueError, match="unit steps"):
