@@ -20,7 +20,8 @@ import numpy as np
 
 from minidream import kernels
 from minidream.backend import is_gpu
-from minidream.layers.pool_shape import add_taps, geometry, output_size, padded, padded_shape, tap_views, unpad
+from minidream.layers.pool_shape import (column_taps, geometry, output_size, padded_phases, padded_shape, row_taps,
+                                         spread_columns, spread_rows, unpad_phases)
 
 
 def divisor(size, kernel, stride, pad, out):
@@ -50,9 +51,9 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
         run("avg_pool_forward", *kernels.grid_1d(y.size), run.contiguous(x), y, *dims)
         return y, cache
     (kh, kw), (sh, sw) = kernel, stride
-    xpad, oh, ow = padded(x, kernel, stride, pad, 0.0)
-    row_sum = _tap_sum(xpad, 3, kw, sw, ow)   # (N, C, Hpad, OW)
-    y = _tap_sum(row_sum, 2, kh, sh, oh)      # (N, C, OH, OW)
+    phases, oh, ow = padded_phases(x, kernel, stride, pad, 0.0)
+    row_sum = _tap_sum(column_taps(phases, sw, kw, ow))   # (N, C, Hpad, OW)
+    y = _tap_sum(row_taps(row_sum, kh, sh, oh))           # (N, C, OH, OW)
     y /= _window_divisor(x.shape, kernel, stride, pad, oh, ow, x.dtype)
     return y, cache
 
@@ -69,23 +70,18 @@ def backward(dy, cache):
     oh, ow = dy.shape[2:]
     pad_h, pad_w = padded_shape(x_shape, cache.kernel, cache.stride, pad)
     share = dy / _window_divisor(x_shape, (kh, kw), (sh, sw), pad, oh, ow, dy.dtype)
-    d_row_sum = _tap_spread(share, 2, kh, sh, pad_h)
-    dxpad = _tap_spread(d_row_sum, 3, kw, sw, pad_w)
-    return unpad(dxpad, x_shape, (kh, kw), (sh, sw), pad)
+    # The adjoint of the two sums, in reverse: every tap of a window receives the window's gradient.
+    d_row_sum = spread_rows(share.shape[:2] + (pad_h, ow), sh, (share for _ in range(kh)), dy.dtype)
+    d_phases = spread_columns([d_row_sum.shape[:3] + (len(range(p, pad_w, sw)),) for p in range(min(sw, kw))], sw,
+                              (d_row_sum for _ in range(kw)), dy.dtype)
+    return unpad_phases(d_phases, x_shape, cache.kernel, cache.stride, pad, np.empty(x_shape, dtype=dy.dtype))
 
 
-def _tap_sum(a, axis, taps, stride, count):
-    views = tap_views(a, axis, taps, stride, count)
+def _tap_sum(views):
     total = views[0].copy()
     for view in views[1:]:
         total += view
     return total
-
-
-def _tap_spread(d, axis, taps, stride, size):
-    """The adjoint of _tap_sum: every tap of a window receives the window's gradient."""
-    shape = d.shape[:axis] + (size,) + d.shape[axis + 1:]
-    return add_taps(shape, axis, stride, (d for _ in range(taps)), d.dtype)
 
 
 def forward_naive(x, kernel, stride=(1, 1), pad=(0, 0)):

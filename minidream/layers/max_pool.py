@@ -10,10 +10,12 @@ Backward: the gradient flows only to the winner of each window,
     dx[n, c, argmax(i, j)] += dy[n, c, i, j].
 
 Fast path: a 2-D max is a max of row maxima, so the window is done in two 1-D passes — first along each row
-(KW strided views of the padded input, taken from contiguous stride phases: pool_shape.tap_views), then down the
-columns of those row maxima (KH views) — remembering in small int8 arrays which tap won each pass. Channels go
-in L2-sized pieces, so the ten or so passes over a piece read the cache, not main memory. Keeping the first winner in each pass keeps Caffe's row-major tie rule.
-Backward retraces the two passes in reverse with KH + KW strided adds — no window tensor, no np.add.at.
+(KW views of the padded input's column phases, each phase one contiguous copy: pool_shape.padded_phases), then
+down the columns of those row maxima (KH views) — remembering in small int8 arrays which tap won each pass.
+Channels go in L2-sized pieces, so the ten or so passes over a piece read the cache, not main memory. Keeping the
+first winner in each pass keeps Caffe's row-major tie rule. Backward retraces the two passes in reverse with KH + KW
+adds (pool_shape.spread_rows, spread_columns) — no window tensor, no np.add.at — and writes the column phases
+straight into dx (unpad_phases).
 GPU path (kernels/max_pool.cu): one thread per output scans its window with the same strict '>' and keeps the
 winner's flat index; backward gathers, one thread per input pixel.
 """
@@ -24,25 +26,22 @@ import numpy as np
 from minidream import kernels
 from minidream.backend import is_gpu
 from minidream.layers.parallel import cache_pieces, for_blocks
-from minidream.layers.pool_shape import add_taps, geometry, output_size, padded, padded_shape, tap_views, unpad
+from minidream.layers.pool_shape import (column_taps, geometry, output_size, padded_phases, padded_shape, row_taps,
+                                         spread_columns, spread_rows, unpad_phases)
 
 
-def _running_max(a, axis, taps, stride, best, winner):
-    """Max over `taps` strided views of `a` along `axis` into `best`, and into `winner` the first view reaching it."""
-    views = tap_views(a, axis, taps, stride, best.shape[axis])
-    best[...] = views[0]
-    winner[...] = 0
-    for t, candidate in enumerate(views[1:], 1):
+def _running_max(views, best, winner):
+    """Max over the tap views into `best`, and into `winner` the first view reaching it (ties: the earlier tap)."""
+    if len(views) == 1:
+        best[...], winner[...] = views[0], 0
+        return
+    np.greater(views[1], views[0], out=winner.view(np.bool_))  # tap 1 wins only where strictly greater: 1, else 0
+    np.maximum(views[0], views[1], out=best)
+    for t, candidate in enumerate(views[2:], 2):
         # winner = t where candidate > best, else unchanged. Taps only grow, so a max does it — arithmetic
         # instead of a masked copy, whose branches on a random mask cost ~20x more.
         np.maximum(winner, (candidate > best) * np.int8(t), out=winner)
         np.maximum(best, candidate, out=best)
-
-
-def _scatter(d, winner, axis, taps, stride, size):
-    """The adjoint of _running_max: send each gradient to the tap that won; `size` is the input length."""
-    shape = d.shape[:axis] + (size,) + d.shape[axis + 1:]
-    return add_taps(shape, axis, stride, (d * (winner == t) for t in range(taps)), d.dtype)
 
 
 MaxPoolCache = namedtuple("MaxPoolCache", "path x_shape kernel stride pad winners")
@@ -65,10 +64,10 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
 
     def channels(block):
         for ch in cache_pieces(block, n * h * w):
-            xpad, _, _ = padded(x[:, ch], kernel, stride, pad, -np.inf)
-            row_max = np.empty(xpad.shape[:3] + (ow,), dtype=x.dtype)
-            _running_max(xpad, 3, kw, sw, row_max, col_winner[:, ch])   # max along each row: (N, C, Hpad, OW)
-            _running_max(row_max, 2, kh, sh, y[:, ch], row_winner[:, ch])  # then down the columns: (N, C, OH, OW)
+            phases, _, _ = padded_phases(x[:, ch], kernel, stride, pad, -np.inf)
+            row_max = np.empty(phases[0].shape[:3] + (ow,), dtype=x.dtype)
+            _running_max(column_taps(phases, sw, kw, ow), row_max, col_winner[:, ch])  # along rows: (N, C, Hpad, OW)
+            _running_max(row_taps(row_max, kh, sh, oh), y[:, ch], row_winner[:, ch])   # then down the columns
 
     for_blocks(channels, c, x.size)
     return y, MaxPoolCache("cpu", x.shape, tuple(kernel), tuple(stride), tuple(pad), (row_winner, col_winner))
@@ -82,13 +81,18 @@ def backward(dy, cache):
     row_winner, col_winner = cache.winners
     (kh, kw), (sh, sw) = kernel, stride
     pad_h, pad_w = padded_shape(x_shape, kernel, stride, pad)
+    ow = dy.shape[3]
     dx = np.empty(x_shape, dtype=dy.dtype)
 
-    def channels(block):
+    def channels(block):  # the two passes of forward in reverse: each gradient goes to the tap that won
         for ch in cache_pieces(block, x_shape[0] * x_shape[2] * x_shape[3]):
-            d_row_max = _scatter(dy[:, ch], row_winner[:, ch], 2, kh, sh, pad_h)
-            dxpad = _scatter(d_row_max, col_winner[:, ch], 3, kw, sw, pad_w)
-            dx[:, ch] = unpad(dxpad, x_shape, kernel, stride, pad)
+            d_row, winner = dy[:, ch], row_winner[:, ch]
+            d_row_max = spread_rows(d_row.shape[:2] + (pad_h, ow), sh, (d_row * (winner == t) for t in range(kh)),
+                                    dy.dtype)
+            winner = col_winner[:, ch]
+            d_phases = spread_columns([d_row_max.shape[:3] + (len(range(p, pad_w, sw)),) for p in range(min(sw, kw))],
+                                      sw, (d_row_max * (winner == t) for t in range(kw)), dy.dtype)
+            unpad_phases(d_phases, x_shape, kernel, stride, pad, dx[:, ch])
 
     for_blocks(channels, x_shape[1], dy.size)
     return dx

@@ -35,45 +35,54 @@ def padded_extent(size, kernel, stride, pad):
     return out, pad, max(0, (out - 1) * stride + kernel - size - pad)
 
 
-def tap_view(a, axis, tap, stride, count):
-    """The view of `a` that window tap `tap` reads along `axis`: a[..., tap::stride][:count] on that axis."""
-    index = [slice(None)] * a.ndim
-    index[axis] = slice(tap, tap + (count - 1) * stride + 1, stride)
-    return a[tuple(index)]
+def row_taps(a, taps, stride, count):
+    """The views of `a` (N, C, rows, W) that window taps 0..taps-1 read down the columns: tap t is rows t, t + stride,
+    ... (`count` of them). Strided across rows only, so every inner loop still runs along contiguous rows."""
+    return [a[:, :, t:t + (count - 1) * stride + 1:stride] for t in range(taps)]
 
 
-def tap_views(a, axis, taps, stride, count):
-    """[tap_view(a, axis, t, stride, count) for t < taps], each contiguous along the last axis.
-
-    Along the last axis a stride > 1 view makes NumPy's inner loops strided, and those run without SIMD: a max of
-    two stride-2 views of 2.5 M floats took 8.1 ms, the same max over contiguous arrays 0.3 ms plus 0.9 ms to copy
-    one phase. So for that case the taps come from contiguous copies of a's `stride` phases (every stride-th
-    element, from offset p): tap t is phase t % stride, shifted by t // stride.
-    """
-    if axis != a.ndim - 1 or stride == 1:
-        return [tap_view(a, axis, t, stride, count) for t in range(taps)]
-    phases = [np.ascontiguousarray(a[..., p::stride]) for p in range(min(stride, taps))]
+def column_taps(phases, stride, taps, count):
+    """The views that window taps 0..taps-1 read along the rows, from the padded input's column phases
+    (padded_phases): tap t is phase t % stride from its column t // stride on, `count` columns."""
     return [phases[t % stride][..., t // stride:t // stride + count] for t in range(taps)]
 
 
-def add_taps(shape, axis, stride, parts, dtype):
-    """The adjoint of tap_views: an array of `shape`, zero but for parts[t] added to its tap t view, in tap order
-    (so every element's sum is taken in the same order as with tap_view). parts: an iterable, made one at a time.
-
-    Along the last axis with a stride, the sums build up in contiguous phases written into place once at the end.
-    """
-    if axis != len(shape) - 1 or stride == 1:
-        out = np.zeros(shape, dtype=dtype)
-        for t, part in enumerate(parts):
-            tap_view(out, axis, t, stride, part.shape[axis])[...] += part
-        return out
+def spread_rows(shape, stride, parts, dtype):
+    """The adjoint of row_taps: an array of `shape`, zero but for parts[t] added to its tap t rows, in tap order.
+    parts: an iterable, made one at a time."""
     out = np.empty(shape, dtype=dtype)
-    phases = [np.zeros(out[..., p::stride].shape, dtype=dtype) for p in range(stride)]
-    for t, part in enumerate(parts):
-        phases[t % stride][..., t // stride:t // stride + part.shape[-1]] += part
-    for p, phase in enumerate(phases):
-        out[..., p::stride] = phase
+    _accumulate([out[:, :, p::stride] for p in range(stride)], 2, stride, parts)
     return out
+
+
+def spread_columns(phase_shapes, stride, parts, dtype):
+    """The adjoint of column_taps: the column phases (unpad_phases puts them back together), zero but for parts[t]
+    added to tap t's columns, in tap order."""
+    return _accumulate([np.empty(shape, dtype=dtype) for shape in phase_shapes], 3, stride, parts)
+
+
+def _accumulate(phases, axis, stride, parts):
+    """Adds parts[t] into phases[t % stride] from index t // stride on along `axis`, in tap order, and zeros the
+    rest. The first part a phase gets is written, not added to zeros: the same values (0 + a == a), one pass fewer."""
+    written = [False] * len(phases)
+    for t, part in enumerate(parts):
+        p, first, count = t % stride, t // stride, part.shape[axis]
+        if written[p]:
+            _along(phases[p], axis, first, first + count)[...] += part
+        else:  # the first tap of a phase starts at index 0 (t = p < stride)
+            _along(phases[p], axis, 0, count)[...] = part
+            _along(phases[p], axis, count, None)[...] = 0
+            written[p] = True
+    for phase, done in zip(phases, written):
+        if not done:
+            phase[...] = 0
+    return phases
+
+
+def _along(a, axis, start, stop):
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(start, stop)
+    return a[tuple(index)]
 
 
 def padded_shape(x_shape, kernel, stride, pad):
@@ -83,21 +92,49 @@ def padded_shape(x_shape, kernel, stride, pad):
     return x_shape[2] + top + bottom, x_shape[3] + left + right
 
 
-def padded(x, kernel, stride, pad, fill):
-    """x (N, C, H, W) inside a border of `fill` wide enough for every window; returns (xpad, OH, OW)."""
+def padded_phases(x, kernel, stride, pad, fill):
+    """x (N, C, H, W) inside a border of `fill` wide enough for every window, split into the column phases the taps
+    read: phase p holds the padded input's columns p, p + sw, p + 2 sw, ... (p < min(sw, KW); stride 1: the one phase
+    is the whole padded input). Returns (phases, OH, OW).
+
+    Along the last axis a stride > 1 view makes NumPy's inner loops strided, and those run without SIMD: a max of
+    two stride-2 views of 2.5 M floats took 8.1 ms, the same max over contiguous arrays 0.3 ms plus 0.9 ms to copy
+    one phase. So every phase is one contiguous array, copied straight from x with its border (padding first and
+    splitting after copied everything twice: GoogLeNet's pool1, one core, 0.129 -> 0.079 ms a 3-channel piece).
+    """
     n, c, h, w = x.shape
+    sw = stride[1]
     oh, top, bottom = padded_extent(h, kernel[0], stride[0], pad[0])
-    ow, left, right = padded_extent(w, kernel[1], stride[1], pad[1])
-    xpad = np.empty((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-    xpad[:, :, :top], xpad[:, :, top + h:] = fill, fill
-    xpad[:, :, top:top + h, :left], xpad[:, :, top:top + h, left + w:] = fill, fill
-    xpad[:, :, top:top + h, left:left + w] = x
-    return xpad, oh, ow
+    ow, left, right = padded_extent(w, kernel[1], sw, pad[1])
+    rows, width = h + top + bottom, w + left + right
+    phases = []
+    for p in range(min(sw, kernel[1])):
+        first, last = _inside(p, sw, left, w)
+        phase = np.empty((n, c, rows, len(range(p, width, sw))), dtype=x.dtype)
+        phase[:, :, :top], phase[:, :, top + h:] = fill, fill
+        phase[:, :, top:top + h, :first], phase[:, :, top:top + h, last:] = fill, fill
+        phase[:, :, top:top + h, first:last] = x[..., p + sw * first - left::sw]
+        phases.append(phase)
+    return phases, oh, ow
 
 
-def unpad(xpad, x_shape, kernel, stride, pad):
-    """The inverse of `padded` for gradients: the part of xpad over the real image."""
+def unpad_phases(phases, x_shape, kernel, stride, pad, out):
+    """The adjoint of padded_phases for gradients: the part of the column phases over the real image, written into
+    out (N, C, H, W) (zeros in the columns of phases that no tap reads); returns out."""
     h, w = x_shape[2:]
+    sw = stride[1]
     _, top, _ = padded_extent(h, kernel[0], stride[0], pad[0])
-    _, left, _ = padded_extent(w, kernel[1], stride[1], pad[1])
-    return xpad[:, :, top:top + h, left:left + w]
+    _, left, _ = padded_extent(w, kernel[1], sw, pad[1])
+    for p in range(sw):
+        first, last = _inside(p, sw, left, w)
+        if first < last:
+            columns = out[..., p + sw * first - left::sw]
+            columns[...] = phases[p][:, :, top:top + h, first:last] if p < len(phases) else 0
+    return out
+
+
+def _inside(p, sw, left, w):
+    """The columns [first, last) of phase p that lie over the real image: padded column p + sw*i is x's column
+    p + sw*i - left."""
+    first = max(0, -(-(left - p) // sw))
+    return first, max(first, -(-(left + w - p) // sw))
