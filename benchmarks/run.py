@@ -4,7 +4,7 @@ for minidream's NumPy engine and, when torch is importable, the same architectur
     python -m benchmarks                 # full suite: 224x224 and 640x480, 1 core vs all, per-layer tables,
                                          # size sweep (benchmarks/sweeps.py) and the default dream's time split
     python -m benchmarks --baseline old.json   # before/after columns against an earlier run's JSON
-    python -m benchmarks --rounds 3      # every step case 3 times in turns, the median run kept (shared machines)
+    python -m benchmarks --rounds 3      # every step case 3 times in turns, the median run kept, paired ratios
     python -m benchmarks --quick         # 224x224 only, no dream
     python -m benchmarks --json out.json
 
@@ -107,15 +107,30 @@ def run_child(impl, name, end, size, repeats, threads=None, numpy_first=False):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def in_turns(impls, name, end, size, repeats, rounds):
+def in_turns(impls, name, end, size, repeats, rounds, reference="torch"):
     """{label: run_child result} for impls {label: (impl, run_child options)}: each run `rounds` times, the
     implementations taking turns, so that a slow spell of a shared machine falls on all of them alike; the run kept
-    is the one with the median time."""
+    is the one with the median time. With the reference among them and more than one round, also "paired": {label:
+    the median over the rounds of that round's time over the reference's}. A machine that changes speed between
+    rounds moves both runs of a round alike, while the ratio of the two kept runs can pair a fast run with a slow
+    one (a 2-core cloud machine that slows minidream's memory-bound step by ~15% for minutes at a time: docs/speed.md,
+    round 6)."""
     runs = {label: [] for label in impls}
     for _ in range(rounds):
         for label, (impl, options) in impls.items():
             runs[label].append(run_child(impl, name, end, size, repeats, **options))
-    return {label: sorted(done, key=lambda r: r["median_s"])[len(done) // 2] for label, done in runs.items()}
+    kept = {label: sorted(done, key=lambda r: r["median_s"])[len(done) // 2] for label, done in runs.items()}
+    if reference in runs and rounds > 1:
+        kept["paired"] = {label: float(np.median([r["median_s"] / ref["median_s"]
+                                                  for r, ref in zip(done, runs[reference])]))
+                          for label, done in runs.items() if label != reference}
+    return kept
+
+
+def ratio(row, label, reference="torch"):
+    """row[label]'s time over the reference's: the paired median when the rounds made one, else the kept runs'."""
+    paired = row.get("paired", {}).get(label)
+    return paired if paired is not None else row[label]["median_s"] / row[reference]["median_s"]
 
 
 def _torch_available():
@@ -129,8 +144,11 @@ def _torch_available():
 def markdown(results, baseline=None):
     """The tables; baseline: the results of an earlier run (--baseline) for before/after columns."""
     before = _steps_by_key(baseline)
+    paired = any("paired" in row for row in results["steps"])
     lines = [f"GEMM peak (float32, NumPy BLAS): {results['gemm_gflops']:.0f} GFLOP/s; "
              f"{results['threads']} threads; {results['machine']}", "",
+             *(["Ratios: the median over the rounds of each round's time over PyTorch's in the same round (paired).",
+                ""] if paired else []),
              "| network | size | GFLOP | minidream ms | GFLOP/s | % peak | mem MB | PyTorch ms | mem MB | ratio "
              "| NumPy first ms | ratio |" + (" before ms | before ratio |" if before else ""),
              "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if before else "")]
@@ -138,17 +156,17 @@ def markdown(results, baseline=None):
         ours, ref = row["minidream"], row.get("torch")
         rate = ours["gflop"] / ours["median_s"]
         torch_cols = (f"{1000 * ref['median_s']:.0f} | {ref['peak_mem_mb']:.0f} | "
-                      f"{ours['median_s'] / ref['median_s']:.2f}") if ref else "– | – | –"
+                      f"{ratio(row, 'minidream'):.2f}") if ref else "– | – | –"
         first = row.get("numpy_first")
         first_cols = (f"{1000 * first['median_s']:.0f} | "
-                      + (f"{first['median_s'] / ref['median_s']:.2f}" if ref else "–")) if first else "– | –"
+                      + (f"{ratio(row, 'numpy_first'):.2f}" if ref else "–")) if first else "– | –"
         line = (f"| {row['net']}→{row['end']} | {row['size'][1]}×{row['size'][0]} | {ours['gflop']:.1f} | "
                 f"{1000 * ours['median_s']:.0f} | {rate:.0f} | {100 * rate / results['gemm_gflops']:.0f}% | "
                 f"{ours['peak_mem_mb']:.0f} | {torch_cols} | {first_cols} |")
         old = before.get(_step_key(row))
         if before:
             line += (f" {1000 * old['minidream']['median_s']:.0f} | " + (
-                f"{old['minidream']['median_s'] / old['torch']['median_s']:.2f} |" if "torch" in old else "– |")
+                f"{ratio(old, 'minidream'):.2f} |" if "torch" in old else "– |")
                 if old else " – | – |")
         lines.append(line)
     if results.get("thread_sweep"):
@@ -161,7 +179,7 @@ def markdown(results, baseline=None):
             lines.append(f"| {row['net']}→{row['end']} | {ours['threads']} | {1000 * ours['median_s']:.0f} | "
                          f"{1000 * ours['cpu_s']:.0f} | " + (
                              f"{1000 * ref['median_s']:.0f} | {1000 * ref['cpu_s']:.0f} | "
-                             f"{ours['median_s'] / ref['median_s']:.2f} | {ours['cpu_s'] / ref['cpu_s']:.2f} |"
+                             f"{ratio(row, 'minidream'):.2f} | {ours['cpu_s'] / ref['cpu_s']:.2f} |"
                              if ref else "– | – | – | – |"))
     old_layers = (baseline or {}).get("layers", {})
     for key, table in results.get("layers", {}).items():
@@ -195,8 +213,9 @@ def main(argv=None):
     parser.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON results")
     parser.add_argument("--baseline", help="the JSON of an earlier run: adds before columns to the tables")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="run every step case this many times, the implementations taking turns, and keep the "
-                             "median run (default 1; 3 or more on a machine shared with other work)")
+                        help="run every step case this many times, the implementations taking turns, keep the "
+                             "median run, and give the ratios to PyTorch as the median of each round's ratio "
+                             "(default 1; 3 or more on a machine shared with other work)")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds < 1:
