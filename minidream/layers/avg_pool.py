@@ -72,8 +72,7 @@ def backward(dy, cache):
     share = dy / _window_divisor(x_shape, (kh, kw), (sh, sw), pad, oh, ow, dy.dtype)
     # The adjoint of the two sums, in reverse: every tap of a window receives the window's gradient.
     d_row_sum = spread_rows(share.shape[:2] + (pad_h, ow), sh, (share for _ in range(kh)), dy.dtype)
-    d_phases = spread_columns([d_row_sum.shape[:3] + (len(range(p, pad_w, sw)),) for p in range(min(sw, kw))], sw,
-                              (d_row_sum for _ in range(kw)), dy.dtype)
+    d_phases = spread_columns(d_row_sum.shape[:3] + (pad_w,), sw, kw, (d_row_sum for _ in range(kw)), dy.dtype)
     return unpad_phases(d_phases, x_shape, cache.kernel, cache.stride, pad, np.empty(x_shape, dtype=dy.dtype))
 
 

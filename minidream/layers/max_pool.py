@@ -90,8 +90,8 @@ def backward(dy, cache):
             d_row_max = spread_rows(d_row.shape[:2] + (pad_h, ow), sh, (d_row * (winner == t) for t in range(kh)),
                                     dy.dtype)
             winner = col_winner[:, ch]
-            d_phases = spread_columns([d_row_max.shape[:3] + (len(range(p, pad_w, sw)),) for p in range(min(sw, kw))],
-                                      sw, (d_row_max * (winner == t) for t in range(kw)), dy.dtype)
+            d_phases = spread_columns(d_row_max.shape[:3] + (pad_w,), sw, kw,
+                                      (d_row_max * (winner == t) for t in range(kw)), dy.dtype)
             unpad_phases(d_phases, x_shape, kernel, stride, pad, dx[:, ch])
 
     for_blocks(channels, x_shape[1], dy.size)

@@ -55,10 +55,17 @@ def spread_rows(shape, stride, parts, dtype):
     return out
 
 
-def spread_columns(phase_shapes, stride, parts, dtype):
-    """The adjoint of column_taps: the column phases (unpad_phases puts them back together), zero but for parts[t]
-    added to tap t's columns, in tap order."""
-    return _accumulate([np.empty(shape, dtype=dtype) for shape in phase_shapes], 3, stride, parts)
+def spread_columns(shape, stride, taps, parts, dtype):
+    """The adjoint of column_taps: the column phases of an array of `shape` (N, C, rows, padded width), zero but for
+    parts[t] added to tap t's columns, in tap order (unpad_phases puts them back together)."""
+    return _accumulate([np.empty(shape[:3] + (width,), dtype=dtype) for width in _phase_widths(shape[3], stride, taps)],
+                       3, stride, parts)
+
+
+def _phase_widths(width, stride, taps):
+    """The widths of the column phases that `taps` taps read: phase p holds columns p, p + stride, ... of `width`
+    (p < min(stride, taps))."""
+    return [len(range(p, width, stride)) for p in range(min(stride, taps))]
 
 
 def _accumulate(phases, axis, stride, parts):
@@ -108,9 +115,9 @@ def padded_phases(x, kernel, stride, pad, fill):
     ow, left, right = padded_extent(w, kernel[1], sw, pad[1])
     rows, width = h + top + bottom, w + left + right
     phases = []
-    for p in range(min(sw, kernel[1])):
+    for p, columns in enumerate(_phase_widths(width, sw, kernel[1])):
         first, last = _inside(p, sw, left, w)
-        phase = np.empty((n, c, rows, len(range(p, width, sw))), dtype=x.dtype)
+        phase = np.empty((n, c, rows, columns), dtype=x.dtype)
         phase[:, :, :top], phase[:, :, top + h:] = fill, fill
         phase[:, :, top:top + h, :first], phase[:, :, top:top + h, last:] = fill, fill
         phase[:, :, top:top + h, first:last] = x[..., p + sw * first - left::sw]

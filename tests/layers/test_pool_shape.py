@@ -54,7 +54,8 @@ def test_spreads_are_the_adjoints_of_the_taps(geometry):
     (kh, kw), (sh, sw) = kernel, stride
     phases, oh, ow = pool_shape.padded_phases(rng.standard_normal((n, c, h, w)), kernel, stride, pad, 0.0)
     column_parts = [rng.standard_normal(phases[0].shape[:3] + (ow,)) for _ in range(kw)]
-    spread = pool_shape.spread_columns([p.shape for p in phases], sw, iter(column_parts), np.float64)
+    width = pool_shape.padded_shape((n, c, h, w), kernel, stride, pad)[1]
+    spread = pool_shape.spread_columns(phases[0].shape[:3] + (width,), sw, kw, iter(column_parts), np.float64)
     assert np.isclose(sum(np.vdot(t, d) for t, d in zip(pool_shape.column_taps(phases, sw, kw, ow), column_parts)),
                       sum(np.vdot(p, s) for p, s in zip(phases, spread)), rtol=1e-12)
     rows = rng.standard_normal(phases[0].shape[:3] + (ow,))
