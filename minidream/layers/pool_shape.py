@@ -6,6 +6,10 @@ bottom/right edge:
 and then, when padding is used, drops a last window that would start inside the padding alone:
     if pad > 0 and (out - 1) * stride >= size + pad: out -= 1
 (caffe/src/caffe/layers/pooling_layer.cpp, PoolingLayer::Reshape).
+
+Both pools run their window as two 1-D passes over the padded input: along the rows (column_taps, read from the
+padded input's column phases: padded_phases) and then down the columns (row_taps). Their backward runs the
+adjoints in reverse: spread_rows, spread_columns, and unpad_phases into dx.
 """
 import numpy as np
 
