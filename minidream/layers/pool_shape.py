@@ -13,6 +13,8 @@ adjoints in reverse: spread_rows, spread_columns, and unpad_phases into dx.
 """
 import numpy as np
 
+from minidream.layers.padding import place
+
 
 def output_size(size, kernel, stride, pad):
     out = -(-(size + 2 * pad - kernel) // stride) + 1
@@ -120,12 +122,9 @@ def padded_phases(x, kernel, stride, pad, fill):
     rows, width = h + top + bottom, w + left + right
     phases = []
     for p, columns in enumerate(_phase_widths(width, sw, kernel[1])):
-        first, last = _inside(p, sw, left, w)
-        phase = np.empty((n, c, rows, columns), dtype=x.dtype)
-        phase[:, :, :top], phase[:, :, top + h:] = fill, fill
-        phase[:, :, top:top + h, :first], phase[:, :, top:top + h, last:] = fill, fill
-        phase[:, :, top:top + h, first:last] = x[..., p + sw * first - left::sw]
-        phases.append(phase)
+        first, _ = _inside(p, sw, left, w)
+        phases.append(place(x[..., p + sw * first - left::sw], np.empty((n, c, rows, columns), dtype=x.dtype), top,
+                            first, fill))
     return phases, oh, ow
 
 
