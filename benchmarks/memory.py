@@ -12,10 +12,8 @@ below 1 in every row.
 """
 import argparse
 import json
-import subprocess
-import sys
 
-from benchmarks.process import peak_memory_since, reset_peak_memory  # first: threads, CPU tuning
+from benchmarks.process import child_result, peak_memory_since, reset_peak_memory  # first: threads, CPU tuning
 
 import numpy as np  # noqa: E402
 
@@ -45,11 +43,7 @@ def case_child(name, layer, size):
 def rows():
     results = []
     for name, layer, (h, w) in CASES:
-        out = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--child", name, layer, str(h), str(w)],
-                             capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            raise RuntimeError(f"benchmark child {name} {layer} {w}x{h} failed:\n{out.stderr}")
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        results.append(child_result("benchmarks.memory", [name, layer, h, w]))
     return results
 
 

@@ -1,12 +1,16 @@
 """Process settings and measurements every benchmark child shares: how many cores it uses, the CPU tuning, and the
-peak memory of the work it times. Import this module before NumPy (it imports neither NumPy nor minidream's engine).
+peak memory of the work it times; and how a parent runs a child and keeps its runs. Import this module before NumPy
+(it imports neither NumPy nor minidream's engine).
 
 BENCH_THREADS=k restricts the process to its first k CPUs before NumPy loads, so OpenBLAS, minidream's layer threads
 (minidream.layers.parallel) and PyTorch (torch.set_num_threads) all see k cores. BENCH_NUMPY_FIRST=1 imports NumPy
 before tune_cpu(), as most scripts start: the import order should not matter, and the NumPy-first column checks it.
 """
 import ctypes
+import json
 import os
+import subprocess
+import sys
 
 from minidream.tuning import tune_cpu
 
@@ -49,3 +53,18 @@ def reset_peak_memory():
 def peak_memory_since(base_kb):
     """MB the peak RSS rose above base_kb (from reset_peak_memory)."""
     return (status_kb("VmHWM") - base_kb) / 1024
+
+
+def child_result(module, args, env=None):
+    """Run `python -m module --child ARGS...` in a fresh process; returns the JSON object on its last line of output
+    (a RuntimeError with its stderr when it fails)."""
+    cmd = [sys.executable, "-m", module, "--child", *(str(a) for a in args)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child {' '.join(cmd[2:])} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_run(runs):
+    """Of several runs of one case (results with "median_s"), the one a table keeps: the run of median time."""
+    return sorted(runs, key=lambda r: r["median_s"])[len(runs) // 2]

@@ -18,11 +18,11 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 
-from benchmarks.process import THREADS, peak_memory_since, reset_peak_memory  # first: threads and CPU tuning
+from benchmarks.process import (THREADS, child_result, median_run, peak_memory_since,  # first: threads, CPU
+                                reset_peak_memory)
 
 import numpy as np  # noqa: E402
 
@@ -94,17 +94,12 @@ def child(impl, name, end, size, repeats):
 def run_child(impl, name, end, size, repeats, threads=None, numpy_first=False):
     """child() in a fresh process; threads: limit it to that many cores (BENCH_THREADS); numpy_first: import NumPy
     before minidream's tuning (BENCH_NUMPY_FIRST)."""
-    cmd = [sys.executable, "-m", "benchmarks.run", "--child", impl, name, end, f"{size[0]}x{size[1]}",
-           str(repeats)]
     env = dict(os.environ)
     if threads:
         env["BENCH_THREADS"] = str(threads)
     if numpy_first:
         env["BENCH_NUMPY_FIRST"] = "1"
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark child {' '.join(cmd[3:])} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return child_result("benchmarks.run", [impl, name, end, f"{size[0]}x{size[1]}", repeats], env)
 
 
 def in_turns(impls, name, end, size, repeats, rounds, reference="torch"):
@@ -119,7 +114,7 @@ def in_turns(impls, name, end, size, repeats, rounds, reference="torch"):
     for _ in range(rounds):
         for label, (impl, options) in impls.items():
             runs[label].append(run_child(impl, name, end, size, repeats, **options))
-    kept = {label: sorted(done, key=lambda r: r["median_s"])[len(done) // 2] for label, done in runs.items()}
+    kept = {label: median_run(done) for label, done in runs.items()}
     if reference in runs and rounds > 1:
         kept["paired"] = {label: float(np.median([r["median_s"] / ref["median_s"]
                                                   for r, ref in zip(done, runs[reference])]))

@@ -14,11 +14,9 @@ how far from flat the cost per megapixel can be.
 """
 import argparse
 import json
-import subprocess
-import sys
 import time
 
-from benchmarks.process import peak_memory_since, reset_peak_memory  # first: threads, CPU tuning
+from benchmarks.process import child_result, median_run, peak_memory_since, reset_peak_memory  # first: threads, CPU
 
 import numpy as np  # noqa: E402
 
@@ -88,26 +86,18 @@ def dream_split(size=(480, 640)):
     return time.process_time() - t, inside[0]
 
 
-def _child_json(args):
-    out = subprocess.run([sys.executable, "-m", "benchmarks.sweeps", "--child"] + [str(a) for a in args],
-                         capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark child {args} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def size_rows(quick=False, repeats=3, rounds=1):
     """One row per size; with rounds > 1 the sizes take turns that many times (a slow spell of a shared machine
     then falls on all of them alike) and each size keeps its median run."""
     runs = {tuple(size): [] for size in (SWEEP[:2] if quick else SWEEP)}
     for _ in range(rounds):
         for (h, w), done in runs.items():
-            done.append(_child_json(["size", h, w, repeats]))
-    return [sorted(done, key=lambda r: r["median_s"])[len(done) // 2] for done in runs.values()]
+            done.append(child_result("benchmarks.sweeps", ["size", h, w, repeats]))
+    return [median_run(done) for done in runs.values()]
 
 
 def split_row(size=(480, 640)):
-    return _child_json(["split", *size])
+    return child_result("benchmarks.sweeps", ["split", *size])
 
 
 def markdown(sizes, split=None):
