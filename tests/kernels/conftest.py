@@ -1,7 +1,6 @@
-"""Shared fixtures for the kernel tests: the CPU emulation of kernels/*.cu and a seeded rng."""
+"""The kernel tests' own fixture: the CPU emulation of kernels/*.cu (the seeded rng is tests/conftest.py's)."""
 import shutil
 
-import numpy as np
 import pytest
 
 
@@ -13,9 +12,3 @@ def emulated():
     from tests.kernels.emulation import emulated_launcher
 
     return emulated_launcher()
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
-

@@ -1,5 +1,7 @@
 """Asking for the GPU where it cannot work fails with minidream.backend's one clear error."""
+import os
 import pathlib
+import subprocess
 import sys
 import types
 
@@ -41,3 +43,15 @@ def test_without_a_device_the_error_says_so(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", fake)
     with pytest.raises(GPUUnavailableError, match="needs a CUDA device, but CuPy found none"):
         check_device("cuda")
+
+
+def test_the_gpu_tests_find_their_fixtures_without_a_gpu():
+    """tests/gpu is skipped wherever no GPU is, so a fixture it asks for but cannot reach (rng was once defined only
+    for tests/kernels, and all 34 of its set-ups failed on the first real card) shows only there. pytest's
+    --setup-plan resolves every test's fixtures without running it; MINIDREAM_REQUIRE_GPU=1 keeps the tests from
+    skipping before that."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/gpu", "--setup-plan", "-q", "-p", "no:cacheprovider"],
+                         cwd=root, env={**os.environ, "MINIDREAM_REQUIRE_GPU": "1"}, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert " SETUP    F rng" in run.stdout  # the plan was made for the tests themselves, not skipped
