@@ -82,10 +82,11 @@ class LayerTimes:
 
 
 def per_layer(name, end, size, repeats=3):
-    """{layer (or fused group): (forward ms, backward ms)} on the CPU: medians over `repeats` steps after one."""
+    """{layer (or fused group): (forward ms, backward ms)} on the CPU: medians over `repeats` steps after one, with
+    the weights frozen as in a dream."""
     net = random_model(name)
     x = input_image(size)
-    with LayerTimes(net) as times:
+    with LayerTimes(net) as times, net.frozen():
         for _ in range(repeats + 1):
             net.backward(net.forward(x, end=end))
     return times.medians_ms(skip=1)

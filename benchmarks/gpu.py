@@ -115,14 +115,15 @@ def gpu_step(name, end, size, repeats):
     mean = cp.asarray(np.asarray(net.meta["mean_bgr"], np.float32))
     step = _minidream_step(net, end, -mean, 255 - mean)
     x = cp.asarray(input_image(size))
-    ms = _cuda_ms(step, x, repeats, _cupy_event, cp.cuda.get_elapsed_time, cp.cuda.Device().synchronize)
-    pool = cp.get_default_memory_pool()
-    cp.cuda.Device().synchronize()
-    pool.free_all_blocks()
-    before = pool.used_bytes()
-    step(x)
-    cp.cuda.Device().synchronize()
-    memory = (pool.total_bytes() - before) / 2**20
+    with net.frozen():  # as in a dream
+        ms = _cuda_ms(step, x, repeats, _cupy_event, cp.cuda.get_elapsed_time, cp.cuda.Device().synchronize)
+        pool = cp.get_default_memory_pool()
+        cp.cuda.Device().synchronize()
+        pool.free_all_blocks()
+        before = pool.used_bytes()
+        step(x)
+        cp.cuda.Device().synchronize()
+        memory = (pool.total_bytes() - before) / 2**20
     name = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)["name"]
     return ms, memory, name.decode() if isinstance(name, bytes) else name
 
@@ -130,7 +131,8 @@ def gpu_step(name, end, size, repeats):
 def cpu_step(name, end, size, repeats):
     net = random_model(name)
     mean = np.asarray(net.meta["mean_bgr"], np.float32).reshape(1, 3, 1, 1)
-    return _cpu_ms(_minidream_step(net, end, -mean, 255 - mean), input_image(size), repeats)
+    with net.frozen():
+        return _cpu_ms(_minidream_step(net, end, -mean, 255 - mean), input_image(size), repeats)
 
 
 def torch_steps(name, end, size, repeats):
@@ -165,13 +167,14 @@ def gpu_layers(name, end, size, repeats):
     cp = get_cupy()
     net = random_model(name, device="gpu")
     x = cp.asarray(input_image(size))
-    for _ in range(2):
-        net.backward(net.forward(x, end=end))
-    cp.cuda.Device().synchronize()
-    with LayerTimes(net, clock=_cupy_event, elapsed=lambda a, b: cp.cuda.get_elapsed_time(a, b) / 1000) as times:
-        for _ in range(repeats):
+    with net.frozen():  # as in a dream
+        for _ in range(2):
             net.backward(net.forward(x, end=end))
         cp.cuda.Device().synchronize()
+        with LayerTimes(net, clock=_cupy_event, elapsed=lambda a, b: cp.cuda.get_elapsed_time(a, b) / 1000) as times:
+            for _ in range(repeats):
+                net.backward(net.forward(x, end=end))
+            cp.cuda.Device().synchronize()
     return times.medians_ms()
 
 

@@ -15,6 +15,7 @@ in the input-gradient backward (a dream step needs no weight gradients); % of pe
 GEMM measured in the same run. The GPU issue's columns come from benchmarks/gpu.py when a CUDA device exists.
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -47,15 +48,19 @@ def _timed(fn):
     return time.perf_counter() - t
 
 
+@contextlib.contextmanager
 def _minidream_step(name, end):
+    """(net, step) with the weights frozen, as a dream's steps run (Net.frozen)."""
     net = random_model(name)
 
     def step(x):
         net.backward(net.forward(x, end=end))
 
-    return net, step
+    with net.frozen():
+        yield net, step
 
 
+@contextlib.contextmanager
 def _torch_step(name, end):
     import torch
 
@@ -70,22 +75,22 @@ def _torch_step(name, end):
         out = tnet.forward(tx, [end])[end]
         out.backward(out.detach())  # the L2 objective's gradient is the activation itself
 
-    return net, step
+    yield net, step
 
 
 def child(impl, name, end, size, repeats):
     """Runs in a subprocess: times `repeats` steps after a warm-up, reports peak memory growth."""
     make = _minidream_step if impl == "minidream" else _torch_step
-    net, step = make(name, end)
     x = input_image(size)
-    step(x)
-    base_kb = reset_peak_memory()
-    times, cpu_times = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
+    with make(name, end) as (net, step):
         step(x)
-        times.append(time.perf_counter() - t)
-        cpu_times.append(time.process_time() - c)
+        base_kb = reset_peak_memory()
+        times, cpu_times = [], []
+        for _ in range(repeats):
+            t, c = time.perf_counter(), time.process_time()
+            step(x)
+            times.append(time.perf_counter() - t)
+            cpu_times.append(time.process_time() - c)
     return {"impl": impl, "net": name, "end": end, "size": list(size), "threads": THREADS,
             "median_s": float(np.median(times)), "times_s": times, "cpu_s": float(np.median(cpu_times)),
             "peak_mem_mb": peak_memory_since(base_kb), "gflop": step_flops(net, end, size) / 1e9}

@@ -74,7 +74,9 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octav
     keep_colors: keep the input's colours, taking only the dream's luminance.
     size: (width, height): the noise size for image=None, else the image is resized to it.
     seed: seed of the one numpy Generator for jitter, tile offsets and noise; the same
-        seed gives bit-for-bit the same result. None: a random seed, recorded in the recipe.
+        seed gives bit-for-bit the same result on the same device, machine and libraries (the ascent
+        amplifies rounding: CPU and GPU, or two BLAS builds, drift apart over many steps, README's
+        Recipes). None: a random seed, recorded in the recipe.
     device: "cpu" or "gpu" (CuPy; the net is moved there).
     progress: show a tqdm bar per octave.
     callback: callback(octave, step, image) after every step; octave counts from 0 (the
@@ -102,11 +104,12 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octav
     x = to_device(to_network(rgb, net.meta), device)
     common = dict(step_size=step_size, jitter=jitter, clip=clip, tile_size=tile_size, blur=blur, tv=tv,
                   lapnorm=lapnorm, progress=progress, callback=callback, history=history)
-    if param == "fft":
-        x = run_fourier(net, bound, x, rng, steps=sum(steps_per_octave(steps, octaves)), **common)
-    else:
-        x = run_octaves(net, bound, x, rng, octaves=octaves, octave_scale=octave_scale, steps=steps,
-                        decay=decay, **common)
+    with net.frozen():  # the weights stay as they are for the whole dream
+        if param == "fft":
+            x = run_fourier(net, bound, x, rng, steps=sum(steps_per_octave(steps, octaves)), **common)
+        else:
+            x = run_octaves(net, bound, x, rng, octaves=octaves, octave_scale=octave_scale, steps=steps,
+                            decay=decay, **common)
     out = from_network(x, net.meta)
     if keep_colors:
         out = keep_luminance_only(rgb, out)

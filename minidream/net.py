@@ -5,6 +5,8 @@ walks the tape in reverse, each step turning the gradients of its outputs into g
 where a blob feeds several layers (the multivariable chain rule). What the steps are — one layer each, or the
 faster plans of minidream/plans.py — does not change a number.
 """
+import contextlib
+
 import numpy as np
 
 from minidream import h5format
@@ -30,6 +32,7 @@ class Net:
         self.hooks = []  # hook(step label, "forward" | "backward", "start" | "stop"): for profiles
         self._init_params(blobs or {})
         self.device, self._plans, self._tape = "cpu", {}, None
+        self.derived = None  # inside frozen(): {key: what the walk derived from the parameters}; else None
         self.to(device)
 
     def _init_params(self, blobs):
@@ -53,7 +56,24 @@ class Net:
         device = check_device(device)
         self.params = {name: [to_device(a, device) for a in arrays] for name, arrays in self.params.items()}
         self.device, self._tape = device, None
+        if self.derived is not None:
+            self.derived = {}  # derived from the arrays just replaced
         return self
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """Within it the parameters are taken as fixed: the walk derives what it needs from them once and reuses it
+        in every forward (ResNet's convolutions with their BatchNorm and Scale folded in, minidream/plans.py, made
+        again each forward otherwise). A dream's steps run inside it; a change to net.params inside it goes unseen
+        until it ends, so training never runs inside it. Nested uses share the outer one's."""
+        outer = self.derived
+        if outer is None:
+            self.derived = {}
+        try:
+            yield self
+        finally:
+            if outer is None:
+                self.derived = None
 
     # ---------------------------------------------------------------- the walk
     def forward(self, x, end=None, train=False, rng=None):

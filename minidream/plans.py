@@ -11,8 +11,9 @@ changing a single number, and each is a separate function with its own tests:
 
 A third pass changes numbers by rounding only: affine_chains finds a convolution whose output goes only through
 per-channel affine layers (ResNet's BatchNorm and Scale); at inference they fold into the convolution's weights and
-bias, w' = w * k, b' = b * k + shift, so the two passes over the output (and two in backward) disappear. Training,
-and any backward that asks for the layers' own gradients, runs them one by one.
+bias, w' = w * k, b' = b * k + shift, so the two passes over the output (and two in backward) disappear; inside
+Net.frozen() (a dream) the folded weights are made once, not in every forward. Training, and any backward that asks
+for the layers' own gradients, runs them one by one.
 """
 from typing import Callable, NamedTuple, Tuple
 
@@ -168,6 +169,16 @@ def affine_step(net, members):
         return (w * xp.asarray(k, dtype=w.dtype).reshape(-1, 1, 1, 1),
                 xp.broadcast_to(xp.asarray(shift, dtype=w.dtype), (w.shape[0],)))
 
+    def weights_now():
+        """The folded weights: made once per Net.frozen() (a dream), else each forward (the parameters may change
+        between forwards: training's evaluation passes)."""
+        if net.derived is None:
+            return folded_weights()
+        key = ("folded", conv_i)
+        if key not in net.derived:
+            net.derived[key] = folded_weights()
+        return net.derived[key]
+
     def run_one_by_one(inputs, ctx):
         caches = []
         for step in one_by_one:
@@ -179,7 +190,7 @@ def affine_step(net, members):
         if ctx.train:  # batch statistics in BatchNorm, and a backward that will want the layers' own gradients
             outputs, caches = run_one_by_one(inputs, ctx)
             return outputs, ("one by one", caches, None)
-        weights = folded_weights()
+        weights = weights_now()
         outputs, cache = graph.types[conv_i].forward(conv_params, weights, inputs, ctx)
         return outputs, ("folded", cache, (inputs, ctx, weights))
 

@@ -90,3 +90,39 @@ def test_a_chain_is_folded_rather_than_grouped_with_its_1x1_siblings():
              layer("out", "Concat", ["bnp", "q", "r"])]
     net = Net(specs, meta={"input_size": (5, 5)}, dtype=np.float64)
     assert [step.label for step in net._plan([(net.graph.index["out"], 0)])] == ["p + bnp", "q + r", "out"]
+
+
+def _count_folds(monkeypatch):
+    """[calls of batch_norm.affine], the one piece of the fold that BatchNorm adds (c1's chain has one BatchNorm)."""
+    calls = []
+    original = plans.batch_norm.affine
+    monkeypatch.setattr(plans.batch_norm, "affine", lambda *a, **k: calls.append(1) or original(*a, **k))
+    return calls
+
+
+def test_frozen_folds_once_and_gives_the_same_numbers(monkeypatch):
+    x = np.random.default_rng(1).standard_normal((2, 3, 6, 7))
+    dy = np.random.default_rng(2).standard_normal((2, 8, 6, 7))
+    net = _net()
+    expected = _walk(net, x, dy)
+    calls = _count_folds(monkeypatch)
+    with net.frozen():
+        with net.frozen():  # nested: the outer one's
+            runs = [_walk(net, x, dy) for _ in range(3)]
+    assert len(calls) == 1 and net.derived is None
+    for y, dx, _ in runs:
+        np.testing.assert_array_equal(y, expected[0])
+        np.testing.assert_array_equal(dx, expected[1])
+    _walk(net, x, dy)
+    _walk(net, x, dy)
+    assert len(calls) == 3  # outside it, each forward folds again
+
+
+def test_a_change_to_the_weights_shows_after_frozen_not_inside_it():
+    x = np.random.default_rng(1).standard_normal((2, 3, 6, 7))
+    net = _net()
+    with net.frozen():
+        before = net.forward(x, end="out").copy()
+        net.params["bn1"][1][...] *= 4  # variance: c1's folded scale halves
+        np.testing.assert_array_equal(net.forward(x, end="out"), before)
+    assert not np.allclose(net.forward(x, end="out"), before)

@@ -326,3 +326,13 @@ def test_clip_bounds_follow_the_input_scale(photo):
     np.testing.assert_allclose(hi.ravel(), [255 / 256, 191 / 256, 127 / 256])
     out = dream(photo, model=net, layer="conv2", octaves=1, steps=3, step_size=0.2, seed=0, progress=False)
     assert out.shape == photo.shape and 0 < np.abs(out.astype(int) - photo).mean()
+
+
+def test_a_dream_runs_with_its_weights_frozen():
+    """The octave and Fourier loops run inside Net.frozen(), so a folded ResNet convolution is made once a dream."""
+    net = random_model("alexnet")
+    seen = []
+    for param in ("pixel", "fft"):
+        dream(np.full((40, 48, 3), 128, np.uint8), model=net, layer="conv2", octaves=1, steps=1, param=param,
+              progress=False, callback=lambda octave, step, img: seen.append(net.derived is not None))
+    assert seen == [True, True] and net.derived is None
