@@ -126,38 +126,48 @@ class Launcher:
         if len(args) != len(kernel.params):
             raise TypeError(f"kernel {kernel.name} takes {len(kernel.params)} arguments "
                             f"({', '.join(p.decl for p in kernel.params)}), got {len(args)}")
-        out = []
-        for param, arg in zip(kernel.params, args):
-            where = f"kernel {kernel.name}, parameter {param.decl!r}"
-            if param.kind == "scalar":
-                out.append(_scalar(arg, param.dtype, where))
-                continue
-            if not isinstance(arg, self.xp.ndarray):
-                raise TypeError(f"{where}: pass a {self.xp.__name__} array, got {type(arg).__name__}")
-            if arg.dtype != param.dtype or not arg.flags.c_contiguous:
-                raise TypeError(f"{where}: pass a C-contiguous {np.dtype(param.dtype).name} array, "
-                                f"got {arg.dtype} (contiguous: {arg.flags.c_contiguous})")
-            if arg.size > INT32_MAX:
-                raise ValueError(f"{where}: {arg.size} elements is more than the kernels' int "
-                                 "indexing reaches (2**31 - 1); use a smaller batch or image")
-            out.append(arg)
-        return out
+        return [_scalar(arg, param, kernel) if param.kind == "scalar" else self._array(arg, param, kernel)
+                for param, arg in zip(kernel.params, args)]
+
+    def _array(self, arg, param, kernel):
+        if not isinstance(arg, self.xp.ndarray):
+            raise TypeError(f"{_where(kernel, param)}: pass a {self.xp.__name__} array, got {type(arg).__name__}")
+        if arg.dtype != param.dtype or not arg.flags.c_contiguous:
+            raise TypeError(f"{_where(kernel, param)}: pass a C-contiguous {np.dtype(param.dtype).name} array, "
+                            f"got {arg.dtype} (contiguous: {arg.flags.c_contiguous})")
+        if arg.size > INT32_MAX:
+            raise ValueError(f"{_where(kernel, param)}: {arg.size} elements is more than the kernels' int "
+                             "indexing reaches (2**31 - 1); use a smaller batch or image")
+        return arg
 
     def launch(self, kernel, grid, block, args):
         raise NotImplementedError
 
 
-def _scalar(value, dtype, where):
-    if dtype is np.int32:
-        if isinstance(value, (bool, float, np.floating)) or int(value) != value \
-                or not -INT32_MAX - 1 <= int(value) <= INT32_MAX:
-            raise TypeError(f"{where}: pass an int that fits int32, got {value!r}")
-        return np.int32(value)
-    return np.float32(value)
+def _where(kernel, param):
+    """A parameter's name for an error message (made only when one is raised: launches are many)."""
+    return f"kernel {kernel.name}, parameter {param.decl!r}"
+
+
+def _scalar(value, param, kernel):
+    """value as the parameter's C type: np.float32, or np.int32 from an int (Python's or NumPy's) that fits."""
+    if param.dtype is not np.int32:
+        return np.float32(value)
+    exact = value if type(value) is int else _as_int(value)
+    if exact is None or not -INT32_MAX - 1 <= exact <= INT32_MAX:
+        raise TypeError(f"{_where(kernel, param)}: pass an int that fits int32, got {value!r}")
+    return np.int32(exact)
+
+
+def _as_int(value):
+    """A NumPy (or other integral) value as an int; None for bools, floats and values with a fraction."""
+    if isinstance(value, (bool, float, np.floating)) or int(value) != value:
+        return None
+    return int(value)
 
 
 def _dim3(dims):
-    dims = tuple(int(d) for d in dims)
+    dims = tuple(map(int, dims))
     if not 1 <= len(dims) <= 3 or min(dims) < 1:
         raise ValueError(f"grid and block sizes are 1-3 positive ints, got {dims}")
     return dims + (1,) * (3 - len(dims))
@@ -171,6 +181,12 @@ def get_module(path):
     return cupy.RawModule(code=pathlib.Path(path).read_text())
 
 
+@functools.cache
+def get_function(path, name):
+    """One kernel of a compiled source (memoized: looking it up again on every launch costs microseconds)."""
+    return get_module(path).get_function(name)
+
+
 class CupyLauncher(Launcher):
     """Launches on the current CUDA device through CuPy."""
 
@@ -181,7 +197,7 @@ class CupyLauncher(Launcher):
         self.xp = cupy
 
     def launch(self, kernel, grid, block, args):
-        get_module(kernel.source).get_function(kernel.name)(grid, block, args)
+        get_function(kernel.source, kernel.name)(grid, block, args)
 
 
 @functools.cache

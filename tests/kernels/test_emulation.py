@@ -44,6 +44,11 @@ def test_a_grid_too_small_leaves_nan_in_the_output(emulated, rng):
 
 @pytest.mark.parametrize("args, message", [
     ((np.zeros(4, np.float32), np.zeros(4, np.float32), 4.5, np.float32(0)), "an int that fits int32, got 4.5"),
+    ((np.zeros(4, np.float32), np.zeros(4, np.float32), 2**31, np.float32(0)), "fits int32, got 2147483648"),
+    ((np.zeros(4, np.float32), np.zeros(4, np.float32), np.int64(-2**31 - 1), 0.0),
+     r"fits int32, got np.int64\(-2147483649\)"),
+    ((np.zeros(4, np.float32), np.zeros(4, np.float32), True, np.float32(0)), "fits int32, got True"),
+    (([0.0] * 4, np.zeros(4, np.float32), 4, np.float32(0)), "parameter 'const float\\* x': pass a numpy array"),
     ((np.zeros(4), np.zeros(4, np.float32), np.int32(4), np.float32(0)), "C-contiguous float32 array, got float64"),
     ((np.zeros(8, np.float32)[::2], np.zeros(4, np.float32), np.int32(4), np.float32(0)), "contiguous: False"),
     ((np.zeros(4, np.float32),), "takes 4 arguments"),
