@@ -126,3 +126,12 @@ def test_a_change_to_the_weights_shows_after_frozen_not_inside_it():
         net.params["bn1"][1][...] *= 4  # variance: c1's folded scale halves
         np.testing.assert_array_equal(net.forward(x, end="out"), before)
     assert not np.allclose(net.forward(x, end="out"), before)
+
+
+def test_moving_the_net_inside_frozen_drops_what_was_derived_from_the_old_arrays():
+    net = _net()
+    with net.frozen():
+        net.forward(np.ones((1, 3, 6, 7)), end="out")
+        assert net.derived
+        net.to("cpu")  # new arrays (on the GPU, on the device): the folded weights of the old ones must go
+        assert net.derived == {}
