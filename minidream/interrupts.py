@@ -8,7 +8,9 @@
                        interrupt was seen, even when a library swallowed
                        the KeyboardInterrupt (one raised inside a __del__ or a C callback is printed as
                        "ignored" and the work goes on) or turned it into another error (NumPy's import turns it
-                       into an ImportError): a tool never reports success or a traceback after Ctrl-C.
+                       into an ImportError): a tool never reports success or a traceback after Ctrl-C. Once
+                       main has returned, its work is complete and a Ctrl-C is ignored: landing in the exit itself
+                       it would end the process by SIGINT, with neither 0 nor 130.
 
 Only the `python -m` entry points call these; importing minidream or weights_tools installs no handler.
 """
@@ -46,6 +48,7 @@ def run(main, prog):
     signal.signal(signal.SIGINT, interrupt)
     try:
         code = main()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # too late to stop anything (the module doc)
     except BaseException as exc:
         # An interrupt inside a C extension's import comes back as another error (NumPy turns it into an
         # ImportError): once Ctrl-C was seen, whatever escaped is its doing.
