@@ -21,6 +21,8 @@ import re
 import stat
 import tempfile
 
+from minidream import interrupts
+
 PREFIX = ".tmp-minidream-"
 _OURS = re.compile(re.escape(PREFIX) + r"(\d+)-")
 
@@ -90,15 +92,21 @@ def atomic_path(path):
     folder = os.path.dirname(target)
     clean_stale(folder)
     mode = stat.S_IMODE(os.stat(target).st_mode) if os.path.exists(target) else _umask_mode()
-    fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", suffix=os.path.splitext(target)[1], dir=folder)
-    os.close(fd)
+    tmp = None
     try:
+        # A Ctrl-C between mkstemp's open and the assignment would leave a temp file no one knows of: it waits
+        # for the block's end (minidream.interrupts).
+        with interrupts.deferred():
+            fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", suffix=os.path.splitext(target)[1],
+                                       dir=folder)
+            os.close(fd)
         yield tmp
         os.chmod(tmp, mode)  # mkstemp makes files private (0600)
         os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
         raise
 
 

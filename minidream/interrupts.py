@@ -11,14 +11,20 @@
                        into an ImportError): a tool never reports success or a traceback after Ctrl-C. Once
                        main has returned, its work is complete and a Ctrl-C is ignored: landing in the exit itself
                        it would end the process by SIGINT, with neither 0 nor 130.
+    deferred()         a few statements that must not be cut apart (files.atomic_path: a temp file's creation
+                       and the record its cleanup needs): under run(), a Ctrl-C landing inside is raised as the
+                       block ends, not in the middle. Elsewhere (another thread, no run()) it changes nothing.
 
 Only the `python -m` entry points call these; importing minidream or weights_tools installs no handler.
 """
+import contextlib
 import os
 import signal
 import sys
+import threading
 
 _seen = []
+_held = []  # per open deferred() block of the main thread: whether an interrupt waits for its end
 
 
 def _line(prog):
@@ -44,6 +50,9 @@ def run(main, prog):
         if _seen:
             _leave(prog)
         _seen.append(signum)
+        if _held:
+            _held[-1] = True  # deferred() raises it when its block ends
+            return
         raise KeyboardInterrupt
     signal.signal(signal.SIGINT, interrupt)
     try:
@@ -58,3 +67,17 @@ def run(main, prog):
     if _seen:  # main caught it (and returned 130) or a library swallowed it: either way, report it here
         _leave(prog)
     return code
+
+
+@contextlib.contextmanager
+def deferred():
+    """Hold a Ctrl-C that lands inside the block (see the module doc) and raise it when the block ends."""
+    if threading.current_thread() is not threading.main_thread():  # Python runs signal handlers in the main one
+        yield
+        return
+    _held.append(False)
+    try:
+        yield
+    finally:
+        if _held.pop():
+            raise KeyboardInterrupt
