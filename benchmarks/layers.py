@@ -1,0 +1,137 @@
+"""Per-layer times of this checkout against another, measured in turns: the before/after tables of a change.
+
+    git worktree add ../before <commit>
+    python -m benchmarks.layers --before ../before               # GoogLeNet and AlexNet at 640x480, 5 rounds
+    python -m benchmarks.layers --before ../before --nets resnet50 --rounds 7 --json layers.json
+
+Each round runs one per-layer walk of each checkout (benchmarks.cases.per_layer: forward to the case's layer and
+the backward to the input, the median of --repeats steps after one) in a fresh process, the two in turns, the
+side that goes first alternating. A layer's figures are the medians over the rounds; its ratio is the median
+of each round's now / before, so a spell in which the machine slows both sides counts against one round only.
+Comparing a suite run with an older run's JSON (`python -m benchmarks --baseline`) compares two different hours
+of a shared machine, which moved whole walks by ±20% here (docs/speed.md, round 7); in turns they move together.
+
+The other checkout needs benchmarks/cases.py's per_layer and minidream.tuning.tune_cpu (every checkout since the
+speed work began has both). Layers are matched by their label; a layer (or a fused group of layers) that only one
+side has is listed with a dash on the other.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from benchmarks.cases import CASES
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Runs inside the checkout being measured (cwd and PYTHONPATH), so it may only use what every checkout has.
+_CHILD = """
+import json, os, sys
+cpus = sorted(os.sched_getaffinity(0))
+k = int(os.environ.get("BENCH_THREADS") or len(cpus))
+os.sched_setaffinity(0, cpus[:k])
+from minidream.tuning import tune_cpu
+tune_cpu()
+from benchmarks.cases import per_layer
+name, end, h, w, repeats = sys.argv[1:]
+print(json.dumps(per_layer(name, end, (int(h), int(w)), repeats=int(repeats))))
+"""
+
+
+def walk(tree, name, end, size, repeats):
+    """{label: [forward ms, backward ms]} of one per-layer walk of the checkout at `tree`, in a fresh process."""
+    env = dict(os.environ, PYTHONPATH=tree)
+    cmd = [sys.executable, "-c", _CHILD, name, end, str(size[0]), str(size[1]), str(repeats)]
+    out = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"the per-layer walk of {name} in {tree} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def in_turns(trees, name, end, size, repeats, rounds):
+    """{side: [walk per round]} for trees {side: path}; the side that goes first alternates between rounds."""
+    sides = list(trees)
+    walks = {side: [] for side in sides}
+    for r in range(rounds):
+        for side in (sides if r % 2 == 0 else sides[::-1]):
+            walks[side].append(walk(trees[side], name, end, size, repeats))
+            print(f"  {name} round {r + 1}/{rounds} {side}: "
+                  f"{sum(map(sum, walks[side][-1].values())):.0f} ms", file=sys.stderr)
+    return walks
+
+
+def _times(walk, label):
+    """(forward ms, backward ms) of a label in one walk; "total": the whole walk; None where the walk lacks it."""
+    if label == "total":
+        return sum(f for f, _ in walk.values()), sum(b for _, b in walk.values())
+    return walk.get(label)
+
+
+def summary(before, now):
+    """Rows (label, before (fwd, bwd) or None, now (fwd, bwd) or None, ratio or None) from the two sides' walks,
+    round by round, ending with a "total" row over the whole walk. Medians over the rounds; the ratio is the
+    median of each round's now / before of the layer's forward plus backward."""
+    def medians(walks, label):
+        pairs = [t for t in (_times(w, label) for w in walks) if t]
+        return tuple(float(np.median([p[i] for p in pairs])) for i in (0, 1)) if pairs else None
+
+    def ratio(label):
+        pairs = [(_times(b, label), _times(n, label)) for b, n in zip(before, now)]
+        per_round = [sum(n) / sum(b) for b, n in pairs if b and n and sum(b)]
+        return float(np.median(per_round)) if per_round else None
+
+    labels = list(now[0]) + [label for label in before[0] if label not in now[0]] + ["total"]
+    return [(label, medians(before, label), medians(now, label), ratio(label)) for label in labels]
+
+
+def markdown(title, rows, rounds):
+    def cells(pair):
+        return f"{pair[0]:.1f} | {pair[1]:.1f}" if pair else "– | –"
+    lines = [f"Per layer, {title} (ms, medians of {rounds} rounds in turns; ratio: median of each round's now / "
+             "before, forward + backward):", "",
+             "| layer | before fwd | before bwd | now fwd | now bwd | ratio |", "|---|---|---|---|---|---|"]
+    for label, old, new, r in rows:
+        lines.append(f"| {label} | {cells(old)} | {cells(new)} | {f'{r:.2f}' if r is not None else '–'} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.layers", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", required=True, help="the other checkout's folder (the code before the change)")
+    parser.add_argument("--nets", nargs="+", default=["googlenet", "alexnet"], choices=[n for n, _ in CASES],
+                        help="which cases (default: googlenet alexnet; each walks to its layer in benchmarks.cases)")
+    parser.add_argument("--size", default="480x640", help="HxW of the input (default 480x640)")
+    parser.add_argument("--rounds", type=int, default=5, help="walks of each side, in turns (default 5)")
+    parser.add_argument("--repeats", type=int, default=3, help="steps per walk after one warm-up (default 3)")
+    parser.add_argument("--json", help="also write every walk of every round here")
+    args = parser.parse_args(argv)
+    before = os.path.abspath(args.before)
+    if not os.path.isfile(os.path.join(before, "benchmarks", "cases.py")):
+        parser.error(f"--before {args.before}: no benchmarks/cases.py there; give a checkout of this project "
+                     "(git worktree add ../before <commit>)")
+    try:
+        size = tuple(int(v) for v in args.size.lower().split("x"))
+        if len(size) != 2 or min(size) < 1:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--size must be HxW in pixels, like 480x640; got {args.size!r}")
+    if args.rounds < 1 or args.repeats < 1:
+        parser.error("--rounds and --repeats must be at least 1")
+    ends = dict(CASES)
+    results = {}
+    for name in args.nets:
+        walks = in_turns({"before": before, "now": HERE}, name, ends[name], size, args.repeats, args.rounds)
+        results[name] = walks
+        print(markdown(f"{name}→{ends[name]} {size[1]}×{size[0]}", summary(walks["before"], walks["now"]),
+                       args.rounds) + "\n", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"size": list(size), "before": before, "now": HERE, "walks": results}, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""benchmarks/layers.py: per-layer walks of two checkouts in turns, combined round by round."""
+import pytest
+
+from benchmarks import layers
+
+
+def test_summary_takes_medians_over_rounds_and_the_median_of_each_rounds_ratio():
+    # Round 2 is a slow spell for both sides. conv's ratio is 0.5 in every round; the ratio of the sides' medians
+    # would read (1 + 1) / (3 + 2) = 0.4.
+    before = [{"conv": [2.0, 2.0], "pool": [1.0, 1.0]}, {"conv": [8.0, 8.0], "pool": [1.0, 3.0]},
+              {"conv": [3.0, 1.0], "pool": [1.0, 1.0]}]
+    now = [{"conv": [1.0, 1.0], "relu+conv": [0.5, 0.5]}, {"conv": [4.0, 4.0], "relu+conv": [0.5, 0.5]},
+           {"conv": [1.0, 1.0], "relu+conv": [0.5, 0.5]}]
+    rows = {label: (old, new, ratio) for label, old, new, ratio in layers.summary(before, now)}
+    assert list(rows) == ["conv", "relu+conv", "pool", "total"]
+    assert rows["conv"] == ((3.0, 2.0), (1.0, 1.0), 0.5)
+    assert rows["relu+conv"] == (None, (0.5, 0.5), None)
+    assert rows["pool"] == ((1.0, 1.0), None, None)
+    # totals per round: before 6, 20, 6; now 3, 9, 3 -> ratios 0.5, 0.45, 0.5
+    assert rows["total"] == ((4.0, 3.0), (1.5, 1.5), 0.5)
+
+
+def test_markdown_marks_what_one_side_lacks():
+    rows = [("conv", (3.0, 2.0), (1.0, 1.0), 0.5), ("pool", (1.0, 1.0), None, None)]
+    text = layers.markdown("net→end 640×480", rows, rounds=3)
+    assert "| conv | 3.0 | 2.0 | 1.0 | 1.0 | 0.50 |" in text
+    assert "| pool | 1.0 | 1.0 | – | – | – |" in text
+
+
+def test_a_folder_that_is_no_checkout_is_refused_before_any_walk(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        layers.main(["--before", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "no benchmarks/cases.py there" in capsys.readouterr().err
+
+
+def test_a_failed_walk_names_the_checkout(tmp_path):
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "cases.py").write_text("raise ImportError('broken checkout')\n")
+    with pytest.raises(RuntimeError, match=f"(?s)walk of alexnet in {tmp_path} failed.*broken checkout"):
+        layers.walk(str(tmp_path), "alexnet", "conv5", (32, 32), 1)
