@@ -98,6 +98,14 @@ def markdown(title, rows, rounds):
     return "\n".join(lines)
 
 
+def checked_checkout(parser, folder):
+    """The absolute path of --before, or a parser error when it holds no checkout of this project."""
+    if not os.path.isfile(os.path.join(folder, "benchmarks", "cases.py")):
+        parser.error(f"--before {folder}: no benchmarks/cases.py there; give a checkout of this project "
+                     "(git worktree add ../before <commit>)")
+    return os.path.abspath(folder)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.layers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,10 +117,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="steps per walk after one warm-up (default 3)")
     parser.add_argument("--json", help="also write every walk of every round here")
     args = parser.parse_args(argv)
-    before = os.path.abspath(args.before)
-    if not os.path.isfile(os.path.join(before, "benchmarks", "cases.py")):
-        parser.error(f"--before {args.before}: no benchmarks/cases.py there; give a checkout of this project "
-                     "(git worktree add ../before <commit>)")
+    before = checked_checkout(parser, args.before)
     try:
         size = tuple(int(v) for v in args.size.lower().split("x"))
         if len(size) != 2 or min(size) < 1:

@@ -4,6 +4,7 @@ for minidream's NumPy engine and, when torch is importable, the same architectur
     python -m benchmarks                 # full suite: 224x224 and 640x480, 1 core vs all, per-layer tables,
                                          # size sweep (benchmarks/sweeps.py) and the default dream's time split
     python -m benchmarks --baseline old.json   # before/after columns against an earlier run's JSON
+    python -m benchmarks --before ../old       # per-layer tables: this checkout's walks and ../old's in turns
     python -m benchmarks --rounds 3      # every step case 3 times in turns, the median run kept, paired ratios
     python -m benchmarks --quick         # 224x224 only, no dream
     python -m benchmarks --json out.json
@@ -27,7 +28,7 @@ from benchmarks.process import (THREADS, child_result, median_run, peak_memory_s
 
 import numpy as np  # noqa: E402
 
-from benchmarks import gpu, sweeps  # noqa: E402
+from benchmarks import gpu, layers, sweeps  # noqa: E402
 from benchmarks.cases import CASES, SIZES, add_options, input_image, per_layer, sizes, step_flops  # noqa: E402
 from minidream.backend import GPUUnavailableError  # noqa: E402
 from minidream.models import random_model  # noqa: E402
@@ -181,6 +182,8 @@ def markdown(results, baseline=None):
                              f"{1000 * ref['median_s']:.0f} | {1000 * ref['cpu_s']:.0f} | "
                              f"{ratio(row, 'minidream'):.2f} | {ours['cpu_s'] / ref['cpu_s']:.2f} |"
                              if ref else "– | – | – | – |"))
+    for key, walks in results.get("layers_in_turns", {}).items():
+        lines += ["", layers.markdown(key, layers.summary(walks["before"], walks["now"]), len(walks["now"]))]
     old_layers = (baseline or {}).get("layers", {})
     for key, table in results.get("layers", {}).items():
         old = old_layers.get(key, {})
@@ -216,10 +219,15 @@ def main(argv=None):
                         help="run every step case this many times, the implementations taking turns, keep the "
                              "median run, and give the ratios to PyTorch as the median of each round's ratio "
                              "(default 1; 3 or more on a machine shared with other work)")
+    parser.add_argument("--before", help="another checkout's folder (git worktree add ../old <commit>): the per-layer "
+                             "tables run its walks and this checkout's in turns, --rounds of each (at least 3), "
+                             "instead of this checkout's once (benchmarks/layers.py)")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.before:
+        args.before = layers.checked_checkout(parser, args.before)
     if args.child:
         impl, name, end, size, repeats = args.child
         h, w = (int(v) for v in size.split("x"))
@@ -243,7 +251,12 @@ def main(argv=None):
                                         **in_turns(one_core, name, end, SIZES[1], args.repeats, args.rounds)}
                                        for name, end in CASES]
         for name, end in CASES:
-            results["layers"][f"{name}→{end} 640×480"] = per_layer(name, end, SIZES[1])
+            key = f"{name}→{end} 640×480"
+            if args.before:
+                results.setdefault("layers_in_turns", {})[key] = layers.in_turns(
+                    {"before": args.before, "now": layers.HERE}, name, end, SIZES[1], 3, max(3, args.rounds))
+            else:
+                results["layers"][key] = per_layer(name, end, SIZES[1])
         results["sizes"] = sweeps.size_rows(rounds=args.rounds)
         results["dream_split"] = sweeps.split_row(SIZES[1])
     try:

@@ -1,7 +1,13 @@
 """benchmarks/layers.py: per-layer walks of two checkouts in turns, combined round by round."""
+import os
+import subprocess
+import sys
+
 import pytest
 
 from benchmarks import layers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_summary_takes_medians_over_rounds_and_the_median_of_each_rounds_ratio():
@@ -39,3 +45,9 @@ def test_a_failed_walk_names_the_checkout(tmp_path):
     (tmp_path / "benchmarks" / "cases.py").write_text("raise ImportError('broken checkout')\n")
     with pytest.raises(RuntimeError, match=f"(?s)walk of alexnet in {tmp_path} failed.*broken checkout"):
         layers.walk(str(tmp_path), "alexnet", "conv5", (32, 32), 1)
+
+
+def test_the_suite_refuses_a_before_folder_that_is_no_checkout(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--before", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "no benchmarks/cases.py there" in proc.stderr, proc.stderr
