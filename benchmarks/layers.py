@@ -63,28 +63,65 @@ def in_turns(trees, name, end, size, repeats, rounds):
     return walks
 
 
-def _times(walk, label):
-    """(forward ms, backward ms) of a label in one walk; "total": the whole walk; None where the walk lacks it."""
-    if label == "total":
+FUSED = " + "  # how the Net's hooks label layers that run as one (a convolution with its BatchNorm and Scale)
+
+
+def _times(walk, labels):
+    """(forward ms, backward ms) summed over `labels` in one walk ("total": the whole walk); None where the walk
+    lacks one of them."""
+    if labels == "total":
         return sum(f for f, _ in walk.values()), sum(b for _, b in walk.values())
-    return walk.get(label)
+    if not all(label in walk for label in labels):
+        return None
+    return sum(walk[label][0] for label in labels), sum(walk[label][1] for label in labels)
+
+
+def _groups(before_labels, now_labels):
+    """[(before labels, now labels)] that hold the same layers: a label joins every label of either side that
+    shares a layer with it, so a group one side runs as one (a convolution with its BatchNorm and Scale, sibling
+    1x1 convolutions stacked into one product) is compared with its parts, or another grouping, on the other side.
+    In the now side's order, then what only the before side has."""
+    owner = {}  # layer name -> its group's index; groups merge when a label spans two of them
+    groups = []
+    for side, labels in ((1, now_labels), (0, before_labels)):
+        for label in labels:
+            hit = sorted({owner[name] for name in label.split(FUSED) if name in owner})
+            if hit:
+                target = groups[hit[0]]
+                for other in hit[1:]:
+                    for i in (0, 1):
+                        target[i] += groups[other][i]
+                    groups[other] = None
+            else:
+                target = [[], []]
+                groups.append(target)
+            target[side].append(label)
+            index = groups.index(target)
+            for member in target[0] + target[1]:
+                for name in member.split(FUSED):
+                    owner[name] = index
+    return [tuple(group) for group in groups if group is not None]
 
 
 def summary(before, now):
     """Rows (label, before (fwd, bwd) or None, now (fwd, bwd) or None, ratio or None) from the two sides' walks,
-    round by round, ending with a "total" row over the whole walk. Medians over the rounds; the ratio is the
-    median of each round's now / before of the layer's forward plus backward."""
-    def medians(walks, label):
-        pairs = [t for t in (_times(w, label) for w in walks) if t]
+    round by round, ending with a "total" row over the whole walk. Layers the two sides group differently share a
+    row (_groups), labelled by the now side's labels. Medians over the rounds; the ratio is the median of each
+    round's now / before of the forward plus backward."""
+    def medians(walks, labels):
+        pairs = [t for t in (_times(w, labels) for w in walks) if t] if labels else []
         return tuple(float(np.median([p[i] for p in pairs])) for i in (0, 1)) if pairs else None
 
-    def ratio(label):
-        pairs = [(_times(b, label), _times(n, label)) for b, n in zip(before, now)]
+    def row(label, old_labels, new_labels):
+        pairs = [(_times(b, old_labels), _times(n, new_labels)) for b, n in zip(before, now)] if (
+            old_labels and new_labels) else []
         per_round = [sum(n) / sum(b) for b, n in pairs if b and n and sum(b)]
-        return float(np.median(per_round)) if per_round else None
+        return (label, medians(before, old_labels), medians(now, new_labels),
+                float(np.median(per_round)) if per_round else None)
 
-    labels = list(now[0]) + [label for label in before[0] if label not in now[0]] + ["total"]
-    return [(label, medians(before, label), medians(now, label), ratio(label)) for label in labels]
+    rows = [row(FUSED.join(new_labels or old_labels), old_labels, new_labels)
+            for old_labels, new_labels in _groups(list(before[0]), list(now[0]))]
+    return rows + [row("total", "total", "total")]
 
 
 def markdown(title, rows, rounds):

@@ -51,3 +51,24 @@ def test_the_suite_refuses_a_before_folder_that_is_no_checkout(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--before", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "no benchmarks/cases.py there" in proc.stderr, proc.stderr
+
+
+def test_a_group_one_side_fuses_is_compared_with_the_sum_of_its_parts():
+    before = [{"conv": [2.0, 2.0], "bn": [1.0, 1.0], "scale": [1.0, 2.0], "relu": [1.0, 1.0]}]
+    now = [{"conv + bn + scale": [2.0, 3.0], "relu": [1.0, 1.0]}]
+    rows = {label: (old, new, ratio) for label, old, new, ratio in layers.summary(before, now)}
+    assert list(rows) == ["conv + bn + scale", "relu", "total"]
+    assert rows["conv + bn + scale"] == ((4.0, 5.0), (2.0, 3.0), 5.0 / 9.0)
+    # and the other way round: fused before, apart now
+    rows = {label: (old, new, ratio) for label, old, new, ratio in layers.summary(now, before)}
+    assert list(rows) == ["conv + bn + scale", "relu", "total"]
+    assert rows["conv + bn + scale"] == ((2.0, 3.0), (4.0, 5.0), 9.0 / 5.0)
+
+
+def test_layers_grouped_across_each_other_share_one_row():
+    # ResNet before: sibling 1x1 convolutions stacked, BatchNorm and Scale apart; now: each folded, not stacked.
+    before = [{"a + b": [4.0, 4.0], "bn_a": [1.0, 1.0], "bn_b": [1.0, 1.0], "relu": [1.0, 1.0]}]
+    now = [{"a + bn_a": [2.0, 2.0], "relu": [1.0, 1.0], "b + bn_b": [1.0, 1.0]}]
+    rows = [(label, old, new) for label, old, new, _ in layers.summary(before, now)]
+    assert rows == [("a + bn_a + b + bn_b", (6.0, 6.0), (3.0, 3.0)), ("relu", (1.0, 1.0), (1.0, 1.0)),
+                    ("total", (7.0, 7.0), (4.0, 4.0))]
