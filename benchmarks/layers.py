@@ -24,6 +24,7 @@ import sys
 import numpy as np
 
 from benchmarks.cases import CASES
+from minidream.models import random_model
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -124,15 +125,45 @@ def summary(before, now):
     return rows + [row("total", "total", "total")]
 
 
-def markdown(title, rows, rounds):
+def by_kind(before, now, types):
+    """summary() with the layers summed by kind: types {layer name: Caffe type}; a group of layers (_groups) counts
+    as the kind of its first layer (a convolution with its BatchNorm and Scale: Convolution, on both sides)."""
+    groups = _groups(list(before[0]), list(now[0]))
+
+    def kinds(walk, side):
+        totals = {}
+        for group in groups:
+            times = _times(walk, group[side]) if group[side] else None
+            if times:
+                first = (group[1] or group[0])[0].split(FUSED)[0]
+                kind = totals.setdefault(types.get(first, "other"), [0.0, 0.0])
+                kind[0], kind[1] = kind[0] + times[0], kind[1] + times[1]
+        return totals
+
+    return summary([kinds(w, 0) for w in before], [kinds(w, 1) for w in now])
+
+
+def layer_types(name):
+    """{layer name: Caffe type} of a benchmark case's network."""
+    return {spec["name"]: spec["type"] for spec in random_model(name).specs}
+
+
+def markdown(title, rows, rounds, what="layer"):
     def cells(pair):
         return f"{pair[0]:.1f} | {pair[1]:.1f}" if pair else "– | –"
-    lines = [f"Per layer, {title} (ms, medians of {rounds} rounds in turns; ratio: median of each round's now / "
+    lines = [f"Per {what}, {title} (ms, medians of {rounds} rounds in turns; ratio: median of each round's now / "
              "before, forward + backward):", "",
-             "| layer | before fwd | before bwd | now fwd | now bwd | ratio |", "|---|---|---|---|---|---|"]
+             f"| {what} | before fwd | before bwd | now fwd | now bwd | ratio |", "|---|---|---|---|---|---|"]
     for label, old, new, r in rows:
         lines.append(f"| {label} | {cells(old)} | {cells(new)} | {f'{r:.2f}' if r is not None else '–'} |")
     return "\n".join(lines)
+
+
+def tables(title, name, walks):
+    """The by-kind table, then the per-layer table, of one case's walks {"before": [...], "now": [...]}."""
+    rounds = len(walks["now"])
+    return "\n\n".join([markdown(title, by_kind(walks["before"], walks["now"], layer_types(name)), rounds, "kind"),
+                        markdown(title, summary(walks["before"], walks["now"]), rounds)])
 
 
 def checked_checkout(parser, folder):
@@ -168,8 +199,7 @@ def main(argv=None):
     for name in args.nets:
         walks = in_turns({"before": before, "now": HERE}, name, ends[name], size, args.repeats, args.rounds)
         results[name] = walks
-        print(markdown(f"{name}→{ends[name]} {size[1]}×{size[0]}", summary(walks["before"], walks["now"]),
-                       args.rounds) + "\n", flush=True)
+        print(tables(f"{name}→{ends[name]} {size[1]}×{size[0]}", name, walks) + "\n", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"size": list(size), "before": before, "now": HERE, "walks": results}, f)

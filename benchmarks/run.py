@@ -183,7 +183,7 @@ def markdown(results, baseline=None):
                              f"{ratio(row, 'minidream'):.2f} | {ours['cpu_s'] / ref['cpu_s']:.2f} |"
                              if ref else "– | – | – | – |"))
     for key, walks in results.get("layers_in_turns", {}).items():
-        lines += ["", layers.markdown(key, layers.summary(walks["before"], walks["now"]), len(walks["now"]))]
+        lines += ["", layers.tables(key, key.split("→")[0], walks)]
     old_layers = (baseline or {}).get("layers", {})
     for key, table in results.get("layers", {}).items():
         old = old_layers.get(key, {})

@@ -72,3 +72,12 @@ def test_layers_grouped_across_each_other_share_one_row():
     rows = [(label, old, new) for label, old, new, _ in layers.summary(before, now)]
     assert rows == [("a + bn_a + b + bn_b", (6.0, 6.0), (3.0, 3.0)), ("relu", (1.0, 1.0), (1.0, 1.0)),
                     ("total", (7.0, 7.0), (4.0, 4.0))]
+
+
+def test_by_kind_counts_a_group_as_the_kind_of_its_first_layer_on_both_sides():
+    before = [{"a + b": [4.0, 4.0], "bn_a": [1.0, 1.0], "bn_b": [1.0, 1.0], "pool": [2.0, 2.0]}]
+    now = [{"a + bn_a": [2.0, 2.0], "pool": [1.0, 1.0], "b + bn_b": [1.0, 1.0]}]
+    types = {"a": "Convolution", "b": "Convolution", "bn_a": "BatchNorm", "bn_b": "BatchNorm", "pool": "Pooling"}
+    rows = [(label, old, new) for label, old, new, _ in layers.by_kind(before, now, types)]
+    assert rows == [("Convolution", (6.0, 6.0), (3.0, 3.0)), ("Pooling", (2.0, 2.0), (1.0, 1.0)),
+                    ("total", (8.0, 8.0), (4.0, 4.0))]
