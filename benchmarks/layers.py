@@ -12,8 +12,9 @@ Comparing a suite run with an older run's JSON (`python -m benchmarks --baseline
 of a shared machine, which moved whole walks by ±20% here (docs/speed.md, round 7); in turns they move together.
 
 The other checkout needs benchmarks/cases.py's per_layer and minidream.tuning.tune_cpu (every checkout since the
-speed work began has both). Layers are matched by their label; a layer (or a fused group of layers) that only one
-side has is listed with a dash on the other.
+speed work began has both). Layers are matched by name: where the two sides group layers differently (one folds a
+convolution's BatchNorm and Scale into it, the other runs them apart) the groups share one row, compared as sums;
+a layer only one side has gets a dash on the other. A by-kind table (convolution, pooling, LRN, ...) comes first.
 """
 import argparse
 import json
@@ -24,6 +25,7 @@ import sys
 import numpy as np
 
 from benchmarks.cases import CASES
+from minidream.files import atomic_write, check_writable
 from minidream.models import random_model
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -151,8 +153,8 @@ def layer_types(name):
 def markdown(title, rows, rounds, what="layer"):
     def cells(pair):
         return f"{pair[0]:.1f} | {pair[1]:.1f}" if pair else "– | –"
-    lines = [f"Per {what}, {title} (ms, medians of {rounds} rounds in turns; ratio: median of each round's now / "
-             "before, forward + backward):", "",
+    lines = [f"Per {what}, {title} (ms, medians of {rounds} round{'s' * (rounds != 1)} in turns; ratio: median of "
+             "each round's now / before, forward + backward):", "",
              f"| {what} | before fwd | before bwd | now fwd | now bwd | ratio |", "|---|---|---|---|---|---|"]
     for label, old, new, r in rows:
         lines.append(f"| {label} | {cells(old)} | {cells(new)} | {f'{r:.2f}' if r is not None else '–'} |")
@@ -187,6 +189,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     before = checked_checkout(parser, args.before)
     try:
+        if args.json:
+            check_writable(args.json, what="--json")  # before the walks, not after them
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    try:
         size = tuple(int(v) for v in args.size.lower().split("x"))
         if len(size) != 2 or min(size) < 1:
             raise ValueError
@@ -201,8 +208,8 @@ def main(argv=None):
         results[name] = walks
         print(tables(f"{name}→{ends[name]} {size[1]}×{size[0]}", name, walks) + "\n", flush=True)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"size": list(size), "before": before, "now": HERE, "walks": results}, f)
+        record = {"size": list(size), "before": before, "now": HERE, "walks": results}
+        atomic_write(args.json, lambda f: f.write(json.dumps(record).encode()))
 
 
 if __name__ == "__main__":

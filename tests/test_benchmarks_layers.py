@@ -81,3 +81,12 @@ def test_by_kind_counts_a_group_as_the_kind_of_its_first_layer_on_both_sides():
     rows = [(label, old, new) for label, old, new, _ in layers.by_kind(before, now, types)]
     assert rows == [("Convolution", (6.0, 6.0), (3.0, 3.0)), ("Pooling", (2.0, 2.0), (1.0, 1.0)),
                     ("total", (8.0, 8.0), (4.0, 4.0))]
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_any_walk(tmp_path, capsys):
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "cases.py").write_text("")
+    with pytest.raises(SystemExit) as exc:
+        layers.main(["--before", str(tmp_path), "--json", str(tmp_path / "missing" / "out.json")])
+    assert exc.value.code == 2
+    assert "--json folder does not exist" in capsys.readouterr().err
