@@ -1,4 +1,4 @@
-"""minidream.interrupts.run beyond what tests/test_reliability.py's Ctrl-C test reaches by timing."""
+"""minidream.interrupts (run, deferred) beyond what tests/test_reliability.py's Ctrl-C test reaches by timing."""
 import os
 import signal
 import subprocess
@@ -58,4 +58,3 @@ def test_a_ctrl_c_as_the_temp_file_is_made_leaves_no_temp_file(tmp_path):
     """)
     assert (proc.returncode, proc.stderr) == (130, "tool: interrupted\n")
     assert os.listdir(tmp_path) == []
-

@@ -325,7 +325,7 @@ def test_sigint_anywhere_exits_130_with_one_line(tmp_path):
         if proc.returncode == 0:  # finished before the signal landed: then it must be complete
             assert cache_health.problem(dst) is None
             continue
-        *report, last = err.splitlines()  # the conversion's report lines, if it got that far, then one line
+        *report, last = err.splitlines() or [""]  # the conversion's report lines, if it got that far, then one
         assert proc.returncode == 130 and last == "weights_tools: interrupted", (delay, err)
         assert all(line.startswith(("assumed ", "dropped ")) for line in report), (delay, err)
         # Interrupted: no temp file, and the output is absent or whole (landing after the rename, the Ctrl-C stops
