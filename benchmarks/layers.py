@@ -89,17 +89,15 @@ def _groups(before_labels, now_labels):
     for side, labels in ((1, now_labels), (0, before_labels)):
         for label in labels:
             hit = sorted({owner[name] for name in label.split(FUSED) if name in owner})
-            if hit:
-                target = groups[hit[0]]
-                for other in hit[1:]:
-                    for i in (0, 1):
-                        target[i] += groups[other][i]
-                    groups[other] = None
-            else:
-                target = [[], []]
-                groups.append(target)
+            index = hit[0] if hit else len(groups)
+            if not hit:
+                groups.append([[], []])
+            target = groups[index]
+            for other in hit[1:]:
+                target[0] += groups[other][0]
+                target[1] += groups[other][1]
+                groups[other] = None
             target[side].append(label)
-            index = groups.index(target)
             for member in target[0] + target[1]:
                 for name in member.split(FUSED):
                     owner[name] = index
