@@ -13,16 +13,18 @@ from tests.gradcheck import rel_error, tie_free
 
 @pytest.fixture
 def split(monkeypatch):
-    """Force 3 worker blocks (even on a 1-core machine) and count the elementwise calls that really ran in blocks
-    (matrix products' blocks, from for_blas_blocks, are left out of the count)."""
+    """Force 3 worker blocks (even on a 1-core machine; SLICE_SHARE 0: a slice per worker once the work is cut at
+    all) and count the elementwise calls that really ran in blocks (matrix products' blocks, from for_blas_blocks,
+    are left out of the count)."""
     monkeypatch.setattr(parallel, "WORKERS", 3)
+    monkeypatch.setattr(parallel, "SLICE_SHARE", 0)
     monkeypatch.setattr(parallel, "_executor", None)
     calls = []
     original = parallel.for_blocks
 
     def counting(work, length, elements, min_elements=parallel.MIN_ELEMENTS):
         if min_elements != parallel.MIN_PRODUCT:
-            calls.append(min(parallel.WORKERS, length) >= 2 and elements >= min_elements)
+            calls.append(parallel.block_count(length, elements, min_elements) >= 2)
         return original(work, length, elements, min_elements)
 
     for module in (parallel, lrn, max_pool):  # conv's im2col and col2im: through parallel.for_channel_parts
@@ -68,6 +70,31 @@ def test_conv_im2col_and_col2im_in_blocks_match_naive(split, x_shape, w_shape, s
     for fast, naive in zip(conv.backward(dy, cache, weight_grads), conv.backward_naive(dy, cache_ref, weight_grads)):
         assert (fast is None and naive is None) or rel_error(fast, naive) < 1e-12  # dw, db: None without weight_grads
     assert all(split) and len(split) == splits
+
+
+def test_block_count_cuts_a_slice_past_the_second_only_for_slice_share_times_the_threshold(monkeypatch):
+    monkeypatch.setattr(parallel, "WORKERS", 16)
+    threshold, share = 1000, parallel.SLICE_SHARE
+    assert share > 1
+    assert parallel.block_count(100, threshold - 1, threshold) == 1  # too little work to cut
+    assert parallel.block_count(100, threshold, threshold) == 2  # cut: in two at least, as 2 cores cut it
+    assert parallel.block_count(100, 3 * share * threshold - 1, threshold) == 2
+    assert parallel.block_count(100, 3 * share * threshold, threshold) == 3
+    assert parallel.block_count(100, 10 ** 9, threshold) == 16  # a slice per worker at most
+    assert parallel.block_count(5, 10 ** 9, threshold) == 5  # and an item per slice at most
+    assert parallel.block_count(100, 10, 0) == 10  # no threshold: every item its own slice, up to the workers
+    monkeypatch.setattr(parallel, "WORKERS", 2)
+    assert [parallel.block_count(100, n, threshold) for n in (999, 1000, 10 ** 9)] == [1, 2, 2]
+    monkeypatch.setattr(parallel, "WORKERS", 1)
+    assert parallel.block_count(100, 10 ** 9, threshold) == 1
+
+
+def test_for_blocks_on_many_workers_cuts_a_small_layer_in_few_slices(monkeypatch):
+    monkeypatch.setattr(parallel, "WORKERS", 16)
+    monkeypatch.setattr(parallel, "_executor", None)
+    seen = []
+    parallel.for_blocks(seen.append, 64, 2 * parallel.SLICE_SHARE * 1000, 1000)
+    assert seen and sorted(s.start for s in seen) == [0, 32] and sum(s.stop - s.start for s in seen) == 64
 
 
 def test_for_blocks_runs_the_first_block_on_the_caller_and_waits_for_every_worker(monkeypatch):
@@ -125,6 +152,7 @@ def blas_count(monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(parallel, "WORKERS", 3)
+    monkeypatch.setattr(parallel, "SLICE_SHARE", 0)  # a slice per worker once a product is cut at all
     monkeypatch.setattr(parallel, "_executor", None)
     monkeypatch.setattr(parallel.blas, "thread_count_setter", lambda: setter)
     monkeypatch.setattr(parallel.np, "matmul", recording)

@@ -27,6 +27,7 @@ from minidream.layers import blas
 WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 MIN_ELEMENTS = 1 << 15  # below this, starting threads costs more than it saves
 MIN_PRODUCT = 1 << 21  # multiply-adds: a smaller matrix product takes less time than handing it to the pool
+SLICE_SHARE = 16  # see block_count; 2 cores cut as before (measured on 16 cores: docs/speed.md, round 9)
 PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: measured best on 2 cores (1 << 16 cost 2x at 224x224 in per-piece overhead)
 _executor = None
 _blas_threads = None  # blas.thread_count_setter(), looked up with the pool (NumPy has loaded its BLAS by then)
@@ -44,9 +45,9 @@ def _pool():
 
 def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
     """Call work(slice) for consecutive slices covering range(length); in parallel when `elements` (the size of
-    the work) is at least min_elements."""
-    blocks = min(WORKERS, length)
-    if blocks < 2 or elements < min_elements:
+    the work) is at least min_elements, in as many slices as block_count gives."""
+    blocks = block_count(length, elements, min_elements)
+    if blocks < 2:
         work(slice(0, length))
         return
     bounds = [length * i // blocks for i in range(blocks + 1)]
@@ -56,6 +57,16 @@ def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
     finally:
         for future in futures:
             future.result()  # re-raises an exception from a worker; waits for all before the caller's own
+
+
+def block_count(length, elements, min_elements):
+    """How many slices for_blocks cuts range(length) into: 1 (no cutting) below min_elements of work; else one per
+    worker, but a slice past the second must bring SLICE_SHARE * min_elements of work with it. Every slice costs the same
+    dispatch and Python (GIL-held) time however small it is, so on many cores a small layer cut into one slice per
+    core waits on that more than it computes."""
+    if elements < min_elements:
+        return 1
+    return min(WORKERS, length, max(2, elements // max(1, SLICE_SHARE * min_elements)))
 
 
 def for_channel_parts(work, channels, parts, elements):
