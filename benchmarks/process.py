@@ -30,6 +30,12 @@ if os.environ.get("BENCH_NUMPY_FIRST"):  # how most scripts start: NumPy loaded 
 tune_cpu()  # as `python -m minidream` does (minidream/tuning.py)
 
 
+def fewer_threads(threads):
+    """The thread counts the sweep runs the steps at beside the main run's: 1, 2, 4, ... below `threads`. How both
+    engines scale with cores (on a 16-core VM minidream once ran slower on 16 than on 4: docs/speed.md, round 9)."""
+    return [1 << i for i in range(max(threads - 1, 0).bit_length())]
+
+
 def status_kb(field):
     with open("/proc/self/status") as f:
         for line in f:

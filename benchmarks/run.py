@@ -23,12 +23,12 @@ import platform
 import sys
 import time
 
-from benchmarks.process import (THREADS, child_result, median_run, peak_memory_since,  # first: threads, CPU
-                                reset_peak_memory)
+from benchmarks.process import (THREADS, child_result, fewer_threads, median_run,  # first: threads, CPU
+                                peak_memory_since, reset_peak_memory)
 
 import numpy as np  # noqa: E402
 
-from benchmarks import gpu, layers, sweeps  # noqa: E402
+from benchmarks import dispatch, gpu, layers, sweeps  # noqa: E402
 from benchmarks.cases import CASES, SIZES, add_options, input_image, per_layer, sizes, step_flops  # noqa: E402
 from minidream.backend import GPUUnavailableError  # noqa: E402
 from minidream.models import random_model  # noqa: E402
@@ -171,8 +171,9 @@ def markdown(results, baseline=None):
                 if old else " – | – |")
         lines.append(line)
     if results.get("thread_sweep"):
-        lines += ["", "Threads (640×480, ms; the process limited to the first k CPUs). On one core the CPU time "
-                  "is the step's cost even when other processes share the machine:", "",
+        lines += ["", f"Threads (640×480, ms; the process limited to the first k CPUs; the steps above ran on "
+                  f"{results['threads']}). On one core the CPU time is the step's cost even when other processes "
+                  "share the machine:", "",
                   "| network | k | minidream | CPU ms | PyTorch | CPU ms | ratio | CPU ratio |",
                   "|---|---|---|---|---|---|---|---|"]
         for row in results["thread_sweep"]:
@@ -182,6 +183,9 @@ def markdown(results, baseline=None):
                              f"{1000 * ref['median_s']:.0f} | {1000 * ref['cpu_s']:.0f} | "
                              f"{ratio(row, 'minidream'):.2f} | {ours['cpu_s'] / ref['cpu_s']:.2f} |"
                              if ref else "– | – | – | – |"))
+    if results.get("dispatch"):
+        lines += ["", "Handing work to the threads (`python -m benchmarks.dispatch`: one slice per thread):", "",
+                  dispatch.markdown(results["dispatch"])]
     for key, walks in results.get("layers_in_turns", {}).items():
         lines += ["", layers.tables(key, key.split("→")[0], walks)]
     old_layers = (baseline or {}).get("layers", {})
@@ -245,11 +249,11 @@ def main(argv=None):
             results["steps"].append(row)
             print(f"  {name} {size[1]}x{size[0]}: {1000 * row['minidream']['median_s']:.0f} ms", file=sys.stderr)
     if not args.quick:
-        if THREADS > 1:  # the same steps on one core: how both engines scale
-            one_core = {label: (impl, {"threads": 1}) for label, (impl, _) in impls.items() if label != "numpy_first"}
-            results["thread_sweep"] = [{"net": name, "end": end, "size": list(SIZES[1]),
-                                        **in_turns(one_core, name, end, SIZES[1], args.repeats, args.rounds)}
-                                       for name, end in CASES]
+        results["thread_sweep"] = [{"net": name, "end": end, "size": list(SIZES[1]),
+                                    **in_turns({label: (impl, {"threads": k}) for label, (impl, _) in impls.items()
+                                                if label != "numpy_first"}, name, end, SIZES[1], args.repeats,
+                                               args.rounds)}
+                                   for name, end in CASES for k in fewer_threads(THREADS)]
         for name, end in CASES:
             key = f"{name}→{end} 640×480"
             if args.before:
@@ -257,6 +261,7 @@ def main(argv=None):
                     {"before": args.before, "now": layers.HERE}, name, end, SIZES[1], 3, max(3, args.rounds))
             else:
                 results["layers"][key] = per_layer(name, end, SIZES[1])
+        results["dispatch"] = dispatch.rows()
         results["sizes"] = sweeps.size_rows(rounds=args.rounds)
         results["dream_split"] = sweeps.split_row(SIZES[1])
     try:

@@ -1,0 +1,36 @@
+"""benchmarks/run.py's thread sweep (which thread counts it runs, and its table) and benchmarks/dispatch.py."""
+import pytest
+
+from benchmarks import dispatch
+from benchmarks.process import fewer_threads
+from benchmarks.run import markdown
+
+
+def test_the_thread_sweep_runs_powers_of_two_below_the_main_runs_threads():
+    assert [fewer_threads(k) for k in (1, 2, 3, 6, 8, 16)] == [[], [1], [1, 2], [1, 2, 4], [1, 2, 4], [1, 2, 4, 8]]
+
+
+def test_the_thread_table_has_a_row_per_swept_count_with_the_ratio_to_pytorch():
+    def run(k, ms):
+        return {"threads": k, "median_s": ms / 1000, "cpu_s": k * ms / 1000}
+
+    results = {"gemm_gflops": 100.0, "threads": 8, "machine": "x86_64", "steps": [],
+               "thread_sweep": [{"net": "googlenet", "end": "inception_4c/output", "size": [480, 640],
+                                 "minidream": run(k, 300 / k), "torch": run(k, 600 / k)} for k in (1, 2, 4)]}
+    text = markdown(results)
+    assert "the steps above ran on 8" in text
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| googlenet→inception_4c/output |")]
+    assert [(r[1], r[2], r[4], r[6]) for r in rows] == [("1", "300", "600", "0.50"), ("2", "150", "300", "0.50"),
+                                                        ("4", "75", "150", "0.50")]
+
+
+def test_dispatch_refuses_an_unwritable_json_before_it_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        dispatch.main(["--json", str(tmp_path / "missing" / "d.json")])
+    assert exit_info.value.code == 2 and "folder does not exist" in capsys.readouterr().err
+
+
+def test_dispatch_times_each_kind_of_slice_on_this_processes_threads():
+    row = dispatch.child()
+    assert row["threads"] >= 1 and all(row[key] > 0 for key in ("empty_us", "short_calls_us", "pass_64mb_ms"))
+    assert dispatch.markdown([row]).splitlines()[-1].startswith(f"| {row['threads']} | ")
