@@ -1,8 +1,9 @@
 """The CPU benchmark suite: one DeepDream step (forward to a layer + backward to the input), per layer and whole,
 for minidream's NumPy engine and, when torch is importable, the same architectures in PyTorch.
 
-    python -m benchmarks                 # full suite: 224x224 and 640x480, 1 core vs all, per-layer tables,
-                                         # size sweep (benchmarks/sweeps.py) and the default dream's time split
+    python -m benchmarks                 # full suite: 224x224 and 640x480, 1, 2, 4, ... cores vs all, the
+                                         # hand-off costs (benchmarks/dispatch.py), per-layer tables, size sweep
+                                         # (benchmarks/sweeps.py) and the default dream's time split
     python -m benchmarks --baseline old.json   # before/after columns against an earlier run's JSON
     python -m benchmarks --before ../old       # per-layer tables: this checkout's walks and ../old's in turns
     python -m benchmarks --rounds 3      # every step case 3 times in turns, the median run kept, paired ratios
