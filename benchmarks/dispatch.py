@@ -13,8 +13,9 @@ thread (parallel.for_blocks), timed over many calls:
 - 64 MB pass: one multiply over 16 M floats into another 64 MB array: memory-bound work, so its time shows how far the
   memory bandwidth grows with threads.
 
-Measured on a 16-core VM (docs/speed.md, round 9): empty 30 µs on 2 threads, 192 on 16; the 64 MB pass 5.1 ms on 2
-threads and 10.3 on 16.
+Measured on two 16-core VMs (docs/speed.md, round 9): empty 30 and 39 µs on 2 threads, 192 and 301 on 16; the 64 MB
+pass 5.1 ms on 2 threads and 10.3 on 16 on the first (its memory bandwidth stopped at 2 threads), 6.4 and 1.6 on the
+second.
 """
 import argparse
 import json
