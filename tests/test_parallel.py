@@ -18,7 +18,6 @@ def split(monkeypatch):
     are left out of the count)."""
     monkeypatch.setattr(parallel, "WORKERS", 3)
     monkeypatch.setattr(parallel, "SLICE_SHARE", 0)
-    monkeypatch.setattr(parallel, "_executor", None)
     calls = []
     original = parallel.for_blocks
 
@@ -91,7 +90,6 @@ def test_block_count_cuts_a_slice_past_the_second_only_for_slice_share_times_the
 
 def test_for_blocks_on_many_workers_cuts_a_small_layer_in_few_slices(monkeypatch):
     monkeypatch.setattr(parallel, "WORKERS", 16)
-    monkeypatch.setattr(parallel, "_executor", None)
     seen = []
     parallel.for_blocks(seen.append, 64, 2 * parallel.SLICE_SHARE * 1000, 1000)
     assert seen and sorted(s.start for s in seen) == [0, 32] and sum(s.stop - s.start for s in seen) == 64
@@ -99,7 +97,6 @@ def test_for_blocks_on_many_workers_cuts_a_small_layer_in_few_slices(monkeypatch
 
 def test_for_blocks_runs_the_first_block_on_the_caller_and_waits_for_every_worker(monkeypatch):
     monkeypatch.setattr(parallel, "WORKERS", 3)
-    monkeypatch.setattr(parallel, "_executor", None)
     caller, seen = threading.get_ident(), {}
     parallel.for_blocks(lambda s: seen.setdefault((s.start, s.stop), threading.get_ident()), 10, 10, 0)
     assert sorted(seen) == [(0, 3), (3, 6), (6, 10)]
@@ -127,7 +124,6 @@ def test_for_blocks_runs_the_first_block_on_the_caller_and_waits_for_every_worke
 
 def test_for_channel_parts_covers_every_pair_once_in_few_calls(monkeypatch):
     monkeypatch.setattr(parallel, "WORKERS", 3)
-    monkeypatch.setattr(parallel, "_executor", None)
     for channels, parts in [(3, 7), (3, 2), (10, 4), (1, 5), (64, 1)]:
         calls = []
         parallel.for_channel_parts(lambda ch, ps: calls.append((ch, ps)), channels, parts, 1 << 20)
@@ -153,8 +149,7 @@ def blas_count(monkeypatch):
 
     monkeypatch.setattr(parallel, "WORKERS", 3)
     monkeypatch.setattr(parallel, "SLICE_SHARE", 0)  # a slice per worker once a product is cut at all
-    monkeypatch.setattr(parallel, "_executor", None)
-    monkeypatch.setattr(parallel.blas, "thread_count_setter", lambda: setter)
+    monkeypatch.setattr(parallel, "_blas_threads", lambda: setter)
     monkeypatch.setattr(parallel.np, "matmul", recording)
     return state
 
@@ -184,7 +179,6 @@ def test_matmul_in_bands_matches_numpy_on_one_blas_thread(blas_count, a_shape, b
 def test_matmul_adds_a_bias_per_row_in_every_band(monkeypatch, a_shape, b_shape, bias_shape, with_gemm):
     """With OpenBLAS's gemm the bias is written first and the product added to it; without, added after."""
     monkeypatch.setattr(parallel, "WORKERS", 3)
-    monkeypatch.setattr(parallel, "_executor", None)
     monkeypatch.setattr(parallel, "MIN_PRODUCT", 0)
     if not with_gemm:
         monkeypatch.setattr(blas, "_gemms", {"sgemm": None, "dgemm": None})
@@ -197,8 +191,7 @@ def test_matmul_adds_a_bias_per_row_in_every_band(monkeypatch, a_shape, b_shape,
 
 
 def test_matmul_without_thread_control_is_numpy(monkeypatch):
-    monkeypatch.setattr(parallel, "_executor", None)
-    monkeypatch.setattr(parallel.blas, "thread_count_setter", lambda: None)
+    monkeypatch.setattr(parallel, "_blas_threads", lambda: None)
     a, b = np.ones((64, 512)), np.ones((512, 512))
     assert np.array_equal(parallel.matmul(a, b), np.full((64, 512), 512.0))
 
@@ -267,7 +260,6 @@ def test_loaded_libraries_reads_the_memory_map(tmp_path):
 
 def test_relu_in_flat_ranges_and_pieces_matches_naive(monkeypatch):
     monkeypatch.setattr(parallel, "WORKERS", 3)
-    monkeypatch.setattr(parallel, "_executor", None)
     monkeypatch.setattr(parallel, "PIECE_ELEMENTS", 1000)
     monkeypatch.setattr(relu, "MIN_SPLIT", 10_000)
     rng = np.random.default_rng(8)

@@ -15,48 +15,38 @@ piece's arrays fit in the core's L2 cache, the later passes read them from there
 (pool1 of GoogLeNet at 640x480 on one core: forward 16.6 -> 9.0 ms, backward 20.2 -> 11.0 ms). One-pass work
 (im2col) gains nothing from it, and LRN's row slices lose their long contiguous runs.
 """
+import functools
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from minidream.backend import get_array_module, is_gpu
-from minidream.layers import blas
+from minidream.layers import blas, workers
 
 WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 MIN_ELEMENTS = 1 << 15  # below this, starting threads costs more than it saves
 MIN_PRODUCT = 1 << 21  # multiply-adds: a smaller matrix product takes less time than handing it to the pool
 SLICE_SHARE = 16  # see block_count; 2 cores cut as before (measured on 16 cores: docs/speed.md, round 9)
 PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: measured best on 2 cores (1 << 16 cost 2x at 224x224 in per-piece overhead)
-_executor = None
-_blas_threads = None  # blas.thread_count_setter(), looked up with the pool (NumPy has loaded its BLAS by then)
-_starting = threading.Lock()  # two Nets in two threads start one pool
 
 
-def _pool():
-    global _executor, _blas_threads
-    with _starting:
-        if _executor is None:
-            _blas_threads = blas.thread_count_setter()
-            _executor = ThreadPoolExecutor(max(1, WORKERS - 1), thread_name_prefix="minidream")  # + the caller
-    return _executor
+@functools.cache
+def _blas_threads():
+    """blas.thread_count_setter(), looked up at the first product (NumPy has loaded its BLAS by then)."""
+    return blas.thread_count_setter()
 
 
 def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
     """Call work(slice) for consecutive slices covering range(length); in parallel when `elements` (the size of
-    the work) is at least min_elements, in as many slices as block_count gives."""
+    the work) is at least min_elements, in as many slices as block_count gives. The caller works on the first
+    slice itself (one thread fewer to wake, and it stays busy), the pool in minidream.layers.workers on the others;
+    returns when all are done, and re-raises an exception from any of them."""
     blocks = block_count(length, elements, min_elements)
     if blocks < 2:
         work(slice(0, length))
         return
     bounds = [length * i // blocks for i in range(blocks + 1)]
-    futures = [_pool().submit(work, slice(a, b)) for a, b in zip(bounds[1:], bounds[2:])]
-    try:
-        work(slice(bounds[0], bounds[1]))  # the caller's own share: one thread fewer to wake, and it stays busy
-    finally:
-        for future in futures:
-            future.result()  # re-raises an exception from a worker; waits for all before the caller's own
+    workers.run(work, [slice(a, b) for a, b in zip(bounds, bounds[1:])], max(1, WORKERS - 1))
 
 
 def block_count(length, elements, min_elements):
@@ -94,11 +84,11 @@ def for_blas_blocks(work, length, multiply_adds):
     """for_blocks for work that makes BLAS calls: each block's calls run on one BLAS thread (OpenBLAS's own threads
     are never woken), in parallel when the work has at least MIN_PRODUCT multiply-adds. Where the BLAS is not an
     OpenBLAS whose thread count can be set, one call of work on the whole range, on the BLAS's own threads."""
-    _pool()
-    if _blas_threads is None:
+    setter = _blas_threads()
+    if setter is None:
         work(slice(0, length))
         return
-    with blas.one_thread(_blas_threads):
+    with blas.one_thread(setter):
         for_blocks(work, length, multiply_adds, MIN_PRODUCT)
 
 

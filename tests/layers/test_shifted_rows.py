@@ -17,7 +17,6 @@ def test_in_worker_blocks(monkeypatch):
     dy = np.random.default_rng(5).standard_normal((2, 12, 17, 19))
     whole = shifted_rows.forward(x, w, pad, groups), shifted_rows.backward_dx(dy, w, x.shape, pad, groups)
     monkeypatch.setattr(parallel, "WORKERS", 3)
-    monkeypatch.setattr(parallel, "_executor", None)
     monkeypatch.setattr(parallel, "MIN_PRODUCT", 0)
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
     split = shifted_rows.forward(x, w, pad, groups), shifted_rows.backward_dx(dy, w, x.shape, pad, groups)

@@ -13,7 +13,6 @@ def test_in_pieces_and_worker_blocks(monkeypatch):
     x, w, pad, groups = inputs((1, 10, 40, 50, 12, 3, 3, (1, 1), 1), seed=4)
     whole = winograd.forward(x, w, pad, groups)
     monkeypatch.setattr(parallel, "WORKERS", 3)
-    monkeypatch.setattr(parallel, "_executor", None)
     monkeypatch.setattr(parallel, "PIECE_ELEMENTS", 2000)  # 1-2 channels per piece
     monkeypatch.setattr(winograd, "MIN_THREADED", 0)
     assert np.array_equal(winograd.forward(x, w, pad, groups), whole)
