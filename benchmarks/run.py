@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 from benchmarks import dispatch, gpu, layers, sweeps  # noqa: E402
 from benchmarks.cases import CASES, SIZES, add_options, input_image, per_layer, sizes, step_flops  # noqa: E402
 from minidream.backend import GPUUnavailableError  # noqa: E402
+from minidream.files import atomic_write, check_writable  # noqa: E402
 from minidream.models import random_model  # noqa: E402
 
 
@@ -238,6 +239,18 @@ def main(argv=None):
         h, w = (int(v) for v in size.split("x"))
         print(json.dumps(child(impl, name, end, (h, w), int(repeats))))
         return
+    try:  # before the runs, not after them
+        if args.json:
+            check_writable(args.json, what="--json")
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    baseline = None
+    if args.baseline:
+        try:
+            with open(args.baseline) as f:
+                baseline = json.load(f)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--baseline {args.baseline}: not an earlier run's JSON ({exc})")
     use_torch = _torch_available() and not args.no_torch
     results = {"gemm_gflops": gemm_peak(), "threads": THREADS, "steps": [], "layers": {},
                "machine": f"{platform.machine()} {platform.processor() or ''}".strip()}
@@ -269,15 +282,10 @@ def main(argv=None):
         results["gpu"] = gpu.rows(quick=args.quick, repeats=args.repeats, torch=use_torch)
     except GPUUnavailableError as exc:
         results["gpu_unavailable"] = str(exc)
-    baseline = None
-    if args.baseline:
-        with open(args.baseline) as f:
-            baseline = json.load(f)
     print(markdown(results, baseline))
     print("\n" + (gpu.markdown(results["gpu"]) if "gpu" in results else f"GPU columns: none ({results['gpu_unavailable']})"))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        atomic_write(args.json, lambda f: f.write(json.dumps(results, indent=1).encode()))
         print(f"\nwrote {args.json}", file=sys.stderr)
 
 

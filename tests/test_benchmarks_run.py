@@ -1,9 +1,8 @@
-"""benchmarks/run.py's thread sweep (which thread counts it runs, and its table) and benchmarks/dispatch.py."""
+"""benchmarks/run.py (the thread sweep, its table, the files it refuses before running) and benchmarks/dispatch.py."""
 import pytest
 
-from benchmarks import dispatch
+from benchmarks import dispatch, run
 from benchmarks.process import fewer_threads
-from benchmarks.run import markdown
 
 
 def test_the_thread_sweep_runs_powers_of_two_below_the_main_runs_threads():
@@ -11,13 +10,13 @@ def test_the_thread_sweep_runs_powers_of_two_below_the_main_runs_threads():
 
 
 def test_the_thread_table_has_a_row_per_swept_count_with_the_ratio_to_pytorch():
-    def run(k, ms):
+    def timed(k, ms):
         return {"threads": k, "median_s": ms / 1000, "cpu_s": k * ms / 1000}
 
     results = {"gemm_gflops": 100.0, "threads": 8, "machine": "x86_64", "steps": [],
                "thread_sweep": [{"net": "googlenet", "end": "inception_4c/output", "size": [480, 640],
-                                 "minidream": run(k, 300 / k), "torch": run(k, 600 / k)} for k in (1, 2, 4)]}
-    text = markdown(results)
+                                 "minidream": timed(k, 300 / k), "torch": timed(k, 600 / k)} for k in (1, 2, 4)]}
+    text = run.markdown(results)
     assert "the steps above ran on 8" in text
     rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| googlenet→inception_4c/output |")]
     assert [(r[1], r[2], r[4], r[6]) for r in rows] == [("1", "300", "600", "0.50"), ("2", "150", "300", "0.50"),
@@ -34,3 +33,15 @@ def test_dispatch_times_each_kind_of_slice_on_this_processes_threads():
     row = dispatch.child()
     assert row["threads"] >= 1 and all(row[key] > 0 for key in ("empty_us", "short_calls_us", "pass_64mb_ms"))
     assert dispatch.markdown([row]).splitlines()[-1].startswith(f"| {row['threads']} | ")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--json", "{tmp}/missing/results.json"], "--json folder does not exist"),
+    (["--baseline", "{tmp}/old.json", "--json", "{tmp}/results.json"], "not an earlier run's JSON"),
+])
+def test_the_suite_refuses_its_files_before_it_runs(tmp_path, capsys, argv, message):
+    (tmp_path / "old.json").write_text("{not json")
+    with pytest.raises(SystemExit) as exit_info:
+        run.main([arg.format(tmp=tmp_path) for arg in argv])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists()
