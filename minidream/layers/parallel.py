@@ -51,9 +51,9 @@ def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
 
 def block_count(length, elements, min_elements):
     """How many slices for_blocks cuts range(length) into: 1 (no cutting) below min_elements of work; else one per
-    worker, but a slice past the second must bring SLICE_SHARE * min_elements of work with it. Every slice costs the same
-    dispatch and Python (GIL-held) time however small it is, so on many cores a small layer cut into one slice per
-    core waits on that more than it computes."""
+    worker, but a slice past the second must bring SLICE_SHARE * min_elements of work with it. Every slice costs
+    the same dispatch and Python (GIL-held) time however small it is, so on many cores a small layer cut into one
+    slice per core waits on that more than it computes."""
     if elements < min_elements:
         return 1
     return min(WORKERS, length, max(2, elements // max(1, SLICE_SHARE * min_elements)))

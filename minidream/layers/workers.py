@@ -46,7 +46,8 @@ def _tasks(threads):
 def run(work, pieces, threads):
     """work(piece) for every piece: the first on the calling thread, the others on a pool of `threads` threads.
     Returns once every piece is done. If any raised, raises the caller's own exception, else the first from a
-    worker. Nobody is still working on a piece when it returns or raises."""
+    worker. Nobody is still working on a piece when it returns or raises (unless a Ctrl-C lands while it waits:
+    then it raises at once, and the process is on its way out)."""
     answers = queue.SimpleQueue()
     tasks = _tasks(threads)
     for piece in pieces[1:]:
