@@ -23,7 +23,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from minidream.backend import get_array_module, is_gpu
+from minidream.backend import is_gpu
 from minidream.layers import parallel, shifted_rows, winograd
 from minidream.layers.im2col import col2im, col2im_gpu, im2col, im2col_gpu, output_size
 
@@ -73,7 +73,6 @@ def backward(dy, cache, weight_grads=True):
     weight_grads is False (dreams need only dx), db also without a bias."""
     x, w, stride, pad, groups = cache.x, cache.w, cache.stride, cache.pad, cache.groups
     gpu = cache.path == "gpu"
-    xp = get_array_module(dy)
     n, f, oh, ow = dy.shape
     _, cg, kh, kw = w.shape
     dy_mat = dy.reshape(n, groups, f // groups, oh * ow)
@@ -81,8 +80,9 @@ def backward(dy, cache, weight_grads=True):
     if method is not None:
         dx = method.backward_dx(dy, w, x.shape, pad, groups)
     else:
-        # A contiguous copy of w's transpose (small) makes NumPy's product ~25% faster than through the view.
-        w_t = xp.ascontiguousarray(w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1))
+        # w^T as a view: the BLAS reads it transposed as fast as a copy (measured), and the copy was a serial pass,
+        # slow for a transpose (ResNet's 256 x 1024 1x1 weights: 0.74 ms, 1024 x 2048: 10.6 ms).
+        w_t = w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1)
         dcol = parallel.matmul(w_t, dy_mat).reshape(n, groups * cg * kh * kw, oh * ow)
         dx = (col2im_gpu if gpu else col2im)(dcol, x.shape, kh, kw, stride, pad)
     dw = db = None

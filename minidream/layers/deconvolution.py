@@ -22,7 +22,7 @@ Cache: ("cpu" | "gpu", x, w, has_bias, stride, pad, groups): the path that made 
 """
 import numpy as np
 
-from minidream.backend import get_array_module, is_gpu
+from minidream.backend import is_gpu
 from minidream.layers import im2col, parallel
 
 
@@ -48,11 +48,11 @@ def output_shape(in_shape, w_shape, stride=(1, 1), pad=(0, 0), groups=1):
 def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
     """y = conv^T(x, w) + b. Returns (y, cache)."""
     n, c_out, oh, ow = output_shape(x.shape, w.shape, stride, pad, groups)
-    gpu, xp = is_gpu(x), get_array_module(x)
+    gpu = is_gpu(x)
     c_in, cg_out, kh, kw = w.shape
     x_mat = x.reshape(n, groups, c_in // groups, x.shape[2] * x.shape[3])
     w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
-    col = parallel.matmul(xp.ascontiguousarray(w_mat.transpose(0, 2, 1)), x_mat)
+    col = parallel.matmul(w_mat.transpose(0, 2, 1), x_mat)  # w^T as a view, as in conv.backward
     y = (im2col.col2im_gpu if gpu else im2col.col2im)(col.reshape(n, c_out * kh * kw, -1), (n, c_out, oh, ow), kh, kw,
                                                   stride, pad)
     if b is not None:
