@@ -81,7 +81,7 @@ def backward(dy, cache, weight_grads=True):
         dx = method.backward_dx(dy, w, x.shape, pad, groups)
     else:
         # w^T as a view: the BLAS reads it transposed as fast as a copy (measured), and the copy was a serial pass,
-        # slow for a transpose (ResNet's 256 x 1024 1x1 weights: 0.74 ms, 1024 x 2048: 10.6 ms).
+        # slow for a transpose (ResNet's 256 x 1024 1x1 weights: 0.74 ms, 2048 x 1024: 10.6 ms).
         w_t = w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1)
         dcol = parallel.matmul(w_t, dy_mat).reshape(n, groups * cg * kh * kw, oh * ow)
         dx = (col2im_gpu if gpu else col2im)(dcol, x.shape, kh, kw, stride, pad)
