@@ -106,11 +106,11 @@ def input_transform(x, pad, th, tw):
 
     Tile (i, j) reads padded rows 2i..2i+3 and columns 2j..2j+3. The padded image splits into four phases by row and
     column parity, each copied once into a contiguous (th + 1, tw + 1) array; tile column v of every tile is then
-    the view of phase (row parity, v % 2) from column v // 2 on. Every later step reads long (rows, tw) runs, one
-    loop per channel — NumPy's loops over the image's stride-2 columns cost several times more (ResNet's 30x40
-    layers: 1.6 -> 1.0 ms on one core) — and x is gathered once (a copy per tile column, 8 phases, was 7% slower
-    at 640x480 and 64 channels). Columns first (B^T along v, for both row parities), then rows (row u is parity
-    u % 2, from row u // 2 on).
+    the view of phase (row parity, v % 2) from column v // 2 on. Later steps read those views, runs of tw contiguous
+    values, not the image's stride-2 columns (NumPy's strided loops cost several times more: ResNet's 30x40 layers
+    1.6 -> 1.0 ms on one core), and x is gathered once (a phase per tile column, 8 copies, was 7% slower at 640x480
+    and 64 channels). Columns first (B^T along v, for both row parities), then rows (row u is parity u % 2, from row
+    u // 2 on).
     """
     n, c = x.shape[:2]
     v = np.empty((4, 4, n, c, th, tw), dtype=x.dtype)
