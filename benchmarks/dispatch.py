@@ -26,7 +26,7 @@ from benchmarks.process import THREADS, child_result, fewer_threads  # first: th
 
 import numpy as np  # noqa: E402
 
-from minidream.files import atomic_write, check_writable  # noqa: E402
+from benchmarks.json_output import check_json_path, write_json  # noqa: E402
 from minidream.layers.parallel import for_blocks  # noqa: E402
 
 SLICES = 64  # items to cut: one slice per thread at any thread count here
@@ -81,15 +81,11 @@ def main(argv=None):
     if args.child is not None:
         print(json.dumps(child()))
         return
-    try:
-        if args.json:
-            check_writable(args.json, what="--json")  # before the runs, not after them
-    except (OSError, ValueError) as exc:
-        parser.error(str(exc))
+    check_json_path(parser, args.json)
     results = rows()
     print(markdown(results))
     if args.json:
-        atomic_write(args.json, lambda f: f.write(json.dumps(results, indent=1).encode()))
+        write_json(args.json, results, indent=1)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 from benchmarks.cases import CASES
-from minidream.files import atomic_write, check_writable
+from benchmarks.json_output import check_json_path, write_json
 from minidream.models import random_model
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -186,11 +186,7 @@ def main(argv=None):
     parser.add_argument("--json", help="also write every walk of every round here")
     args = parser.parse_args(argv)
     before = checked_checkout(parser, args.before)
-    try:
-        if args.json:
-            check_writable(args.json, what="--json")  # before the walks, not after them
-    except (OSError, ValueError) as exc:
-        parser.error(str(exc))
+    check_json_path(parser, args.json)
     try:
         size = tuple(int(v) for v in args.size.lower().split("x"))
         if len(size) != 2 or min(size) < 1:
@@ -207,7 +203,7 @@ def main(argv=None):
         print(tables(f"{name}→{ends[name]} {size[1]}×{size[0]}", name, walks) + "\n", flush=True)
     if args.json:
         record = {"size": list(size), "before": before, "now": HERE, "walks": results}
-        atomic_write(args.json, lambda f: f.write(json.dumps(record).encode()))
+        write_json(args.json, record)
 
 
 if __name__ == "__main__":

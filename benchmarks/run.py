@@ -31,8 +31,8 @@ import numpy as np  # noqa: E402
 
 from benchmarks import dispatch, gpu, layers, sweeps  # noqa: E402
 from benchmarks.cases import CASES, SIZES, add_options, input_image, per_layer, sizes, step_flops  # noqa: E402
+from benchmarks.json_output import check_json_path, write_json  # noqa: E402
 from minidream.backend import GPUUnavailableError  # noqa: E402
-from minidream.files import atomic_write, check_writable  # noqa: E402
 from minidream.models import random_model  # noqa: E402
 
 
@@ -239,11 +239,7 @@ def main(argv=None):
         h, w = (int(v) for v in size.split("x"))
         print(json.dumps(child(impl, name, end, (h, w), int(repeats))))
         return
-    try:  # before the runs, not after them
-        if args.json:
-            check_writable(args.json, what="--json")
-    except (OSError, ValueError) as exc:
-        parser.error(str(exc))
+    check_json_path(parser, args.json)
     baseline = None
     if args.baseline:
         try:
@@ -285,7 +281,7 @@ def main(argv=None):
     print(markdown(results, baseline))
     print("\n" + (gpu.markdown(results["gpu"]) if "gpu" in results else f"GPU columns: none ({results['gpu_unavailable']})"))
     if args.json:
-        atomic_write(args.json, lambda f: f.write(json.dumps(results, indent=1).encode()))
+        write_json(args.json, results, indent=1)
         print(f"\nwrote {args.json}", file=sys.stderr)
 
 
