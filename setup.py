@@ -10,7 +10,7 @@ setup(
     # kernels/ (the CUDA sources and their loader) installs as minidream.kernels, through the link
     # minidream/kernels -> ../kernels, so no generic top-level "kernels" package lands in site-packages.
     packages=find_packages(include=["minidream", "minidream.*", "weights_tools", "weights_tools.*"]),
-    package_data={"minidream": ["data/*"], "minidream.kernels": ["*.cu"], "weights_tools": ["data/*"]},
+    package_data={"minidream.models": ["data/*"], "minidream.kernels": ["*.cu"], "weights_tools": ["data/*"]},
     install_requires=["numpy>=1.22", "pillow>=9", "h5py>=3", "tqdm>=4"],
     extras_require={
         "gpu": ["cupy-cuda13x>=13.6"],

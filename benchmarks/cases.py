@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from minidream.models import random_model
+from minidream.models.random_weights import random_model
 
 CASES = [("googlenet", "inception_4c/output"), ("alexnet", "conv5"), ("vgg16", "conv4_3"), ("resnet50", "res4f")]
 SIZES = [(224, 224), (480, 640)]  # (H, W)

@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-from minidream import h5format
-from minidream.models import architecture, he_init
-from minidream.net import Net
+from minidream.formats import h5format
+from minidream.models.random_weights import architecture, he_init
+from minidream.engine.net import Net
 from weights_tools import writer as pw
 
 TARGETS_S = {"googlenet": 10.0, "alexnet": 30.0}
@@ -32,7 +32,7 @@ TARGETS_S = {"googlenet": 10.0, "alexnet": 30.0}
 CHILD = """
 import sys, time
 import h5py, numpy
-import minidream.models, minidream.net
+import minidream.models.random_weights, minidream.engine.net
 from weights_tools.convert import convert
 def high_water():
     status = open("/proc/self/status").read()

@@ -1,5 +1,5 @@
 """What handing work to minidream's threads costs on this machine, at 1, 2, 4, ... threads: the numbers that decide
-how finely a layer is worth cutting (minidream.layers.parallel.block_count).
+how finely a layer is worth cutting (minidream.engine.speed.parallel.block_count).
 
     python -m benchmarks.dispatch          # every thread count up to the CPUs the process may use
     python -m benchmarks.dispatch --json dispatch.json
@@ -27,7 +27,7 @@ from benchmarks.process import THREADS, child_result, fewer_threads  # first: th
 import numpy as np  # noqa: E402
 
 from benchmarks.json_output import check_json_path, write_json  # noqa: E402
-from minidream.layers.parallel import for_blocks  # noqa: E402
+from minidream.engine.speed.parallel import for_blocks  # noqa: E402
 
 SLICES = 64  # items to cut: one slice per thread at any thread count here
 

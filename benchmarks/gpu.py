@@ -25,9 +25,9 @@ import time
 import numpy as np
 
 from benchmarks.cases import CASES, LayerTimes, add_options, input_image, per_layer, sizes
-from minidream.ascent import roll, update
-from minidream.backend import GPUUnavailableError, get_cupy
-from minidream.models import random_model
+from minidream.dreaming.ascent import roll, update
+from minidream.engine.backend import GPUUnavailableError, get_cupy
+from minidream.models.random_weights import random_model
 
 STEP_SIZE, JITTER = 1.5, (13, -21)  # a fixed jitter: every implementation rolls by the same amount
 

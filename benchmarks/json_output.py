@@ -2,7 +2,7 @@
 15-minute suite loses the run), the results written atomically after them (no half-written file)."""
 import json
 
-from minidream.files import atomic_write, check_writable
+from minidream.io.files import atomic_write, check_writable
 
 
 def check_json_path(parser, path):

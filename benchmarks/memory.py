@@ -1,4 +1,4 @@
-"""The dream's memory estimate (minidream/budget.py) against the peak it is meant to stay above.
+"""The dream's memory estimate (minidream/dreaming/memory_estimate.py) against the peak it is meant to stay above.
 
     python -m benchmarks.memory
 
@@ -18,10 +18,10 @@ from benchmarks.process import child_result, peak_memory_since, reset_peak_memor
 import numpy as np  # noqa: E402
 
 import minidream  # noqa: E402
-from minidream.budget import dream_bytes  # noqa: E402
+from minidream.dreaming.memory_estimate import dream_bytes  # noqa: E402
 from benchmarks.cases import DREAM_JITTER  # noqa: E402
-from minidream.jitter import AUTO_TILE, context, margin_for  # noqa: E402
-from minidream.models import random_model  # noqa: E402
+from minidream.dreaming.jitter import AUTO_TILE, context, margin_for  # noqa: E402
+from minidream.models.random_weights import random_model  # noqa: E402
 
 CASES = [("mini", "conv3", (2048, 2048)), ("googlenet", "inception_4c/output", (600, 600)),
          ("googlenet", "inception_4c/output", (1500, 2000)), ("googlenet", "inception_4c/output", (3000, 4000)),
@@ -48,7 +48,7 @@ def rows():
 
 
 def markdown(results):
-    lines = [f"Dream memory, estimated (minidream/budget.py) and measured (4 octaves x 1 step, tile {AUTO_TILE})", "",
+    lines = [f"Dream memory, estimated (minidream/dreaming/memory_estimate.py) and measured (4 octaves x 1 step, tile {AUTO_TILE})", "",
              "| net → layer | image | measured MB | estimate MB (image + network) | measured / estimate |",
              "|---|---|---|---|---|"]
     for r in results:

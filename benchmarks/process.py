@@ -3,7 +3,7 @@ peak memory of the work it times; and how a parent runs a child and keeps its ru
 (it imports neither NumPy nor minidream's engine).
 
 BENCH_THREADS=k restricts the process to its first k CPUs before NumPy loads, so OpenBLAS, minidream's layer threads
-(minidream.layers.parallel) and PyTorch (torch.set_num_threads) all see k cores. BENCH_NUMPY_FIRST=1 imports NumPy
+(minidream.engine.speed.parallel) and PyTorch (torch.set_num_threads) all see k cores. BENCH_NUMPY_FIRST=1 imports NumPy
 before tune_cpu(), as most scripts start: the import order should not matter, and the NumPy-first column checks it.
 """
 import ctypes
@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from minidream.tuning import tune_cpu
+from minidream.engine.speed.tuning import tune_cpu
 
 
 def limit_threads():
@@ -27,7 +27,7 @@ def limit_threads():
 THREADS = limit_threads()
 if os.environ.get("BENCH_NUMPY_FIRST"):  # how most scripts start: NumPy loaded before minidream's tuning
     import numpy  # noqa: F401
-tune_cpu()  # as `python -m minidream` does (minidream/tuning.py)
+tune_cpu()  # as `python -m minidream` does (minidream/engine/speed/tuning.py)
 
 
 def fewer_threads(threads):

@@ -116,13 +116,13 @@ def caffemodels(count, folder):
 def h5_files(count, folder):
     import numpy as np
 
-    from minidream.net import Net
+    from minidream.models.loading import load_net, save_model
     from tests.weights_tools.conftest import small_model
 
     h5_case = _mutations().h5_case
 
     good = os.path.join(folder, "good.h5")
-    small_model()[2].save(good)
+    save_model(small_model()[2], good)
     rng = np.random.default_rng(12)
     cases = []
     for i in range(count):
@@ -131,7 +131,7 @@ def h5_files(count, folder):
         cases.append((os.path.getsize(dst), dst))
 
     def run(path):
-        net = Net.load(path)
+        net = load_net(path)
         finite = all(np.isfinite(a).all() for arrays in net.params.values() for a in arrays)
         return "loaded" if finite else "loaded NaN"
     return _outcomes(cases, run)
@@ -177,24 +177,24 @@ def _cli_attacks(tree, folder, quick):
     import numpy as np
     from PIL import Image
 
-    from minidream.net import Net
+    from minidream.models.loading import load_net, save_model
     from weights_tools import writer as pw
 
-    net = Net.load(os.path.join(tree, "minidream", "data", "mini.h5"))
+    net = load_net(os.path.join(tree, "minidream", "data", "mini.h5"))
     for arrays in net.params.values():
         arrays[0][...] = np.nan
     nan_model = os.path.join(folder, "nan.h5")
-    net.save(nan_model)
+    save_model(net, nan_model)
     photo = os.path.join(folder, "photo.png")
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (96, 96, 3), np.uint8)).save(photo)
     out = os.path.join(folder, "nan-out.png")
     code, secs, _, line = _run_cli(tree, ["minidream", "dream", photo, "-o", out, "--model", nan_model,
                                           "--octaves", "1", "--steps", "2", "--no-progress"], 120)
     _row("NaN weights: dream exit code / output written", f"{code} / {os.path.exists(out)}", line)
-    net = Net.load(os.path.join(tree, "minidream", "data", "mini.h5"))
+    net = load_net(os.path.join(tree, "minidream", "data", "mini.h5"))
     for arrays in net.params.values():
         arrays[0] *= np.float32(1e9)  # finite weights whose activations overflow float32
-    net.save(nan_model)
+    save_model(net, nan_model)
     out = os.path.join(folder, "overflow-out.png")
     code, secs, _, line = _run_cli(tree, ["minidream", "dream", photo, "-o", out, "--model", nan_model,
                                           "--octaves", "1", "--steps", "2", "--no-progress"], 120)
@@ -220,7 +220,7 @@ def _cli_attacks(tree, folder, quick):
         code, secs, rss, line = _run_cli(tree, ["weights_tools", "convert", deep, deep + ".h5"], 150)
         _row("30,000 in-place ReLUs (%d KB): exit / s / peak MB" % (os.path.getsize(deep) // 1024),
              f"{code} / {secs:.1f} / {rss or 0:.0f}", line)
-    from minidream.imageio import save_image
+    from minidream.io.images import save_image
 
     target = os.path.join(folder, "private.png")
     save_image(np.zeros((4, 4, 3), np.uint8), target)

@@ -32,8 +32,8 @@ import numpy as np  # noqa: E402
 from benchmarks import dispatch, gpu, layers, sweeps  # noqa: E402
 from benchmarks.cases import CASES, SIZES, add_options, input_image, per_layer, sizes, step_flops  # noqa: E402
 from benchmarks.json_output import check_json_path, write_json  # noqa: E402
-from minidream.backend import GPUUnavailableError  # noqa: E402
-from minidream.models import random_model  # noqa: E402
+from minidream.engine.backend import GPUUnavailableError  # noqa: E402
+from minidream.models.random_weights import random_model  # noqa: E402
 
 
 def gemm_peak(n=2048, repeats=5):

@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 
 import minidream  # noqa: E402
 from benchmarks.cases import DREAM_JITTER  # noqa: E402
-from minidream.jitter import AUTO_TILE, context, gradient, margin_for, tile_grid  # noqa: E402
-from minidream.models import random_model  # noqa: E402
-from minidream.objectives import L2  # noqa: E402
+from minidream.dreaming.jitter import AUTO_TILE, context, gradient, margin_for, tile_grid  # noqa: E402
+from minidream.models.random_weights import random_model  # noqa: E402
+from minidream.dreaming.objectives import L2  # noqa: E402
 
 LAYER = "inception_4c/output"
 SWEEP = [(480, 640), (866, 1155), (1500, 2000), (3000, 4000)]  # (H, W): 0.3, 1, 3 and 12 megapixels

@@ -9,8 +9,8 @@ InnerProduct flattening in (C, H, W) order.
 import torch
 import torch.nn.functional as F
 
-from minidream.backend import as_numpy
-from minidream.graph import INPUT
+from minidream.engine.backend import as_numpy
+from minidream.engine.graph import INPUT
 
 
 class TorchNet:

@@ -20,9 +20,9 @@ import minidream
 import numpy as np
 from PIL import Image
 
-from minidream.batches import batch
-from minidream.flow import carry_detail
-from minidream.videos import video
+from minidream.jobs.batches import batch
+from minidream.jobs.flow import carry_detail
+from minidream.jobs.videos import video
 
 DREAM = dict(octaves=4, steps=10, seed=0)
 
@@ -36,7 +36,7 @@ def textured(size, seed):
 def batch_rate(model, count, size, workers, folder):
     from distributed import Client, LocalCluster
 
-    from minidream.cluster import WORKER_ENV
+    from minidream.jobs.cluster import WORKER_ENV
 
     for i in range(count):
         Image.fromarray(textured(size, i)).save(f"{folder}/in/{i:03d}.png")

@@ -1,6 +1,6 @@
 """Our CUDA kernels (kernels/*.cu) and the one place that loads and launches them.
 
-Each ``kernels/<op>.cu`` holds ``extern "C" __global__`` kernels. The ops in minidream/layers call
+Each ``kernels/<op>.cu`` holds ``extern "C" __global__`` kernels. The ops in minidream/engine/ops call
 ``launcher()`` for the one :class:`Launcher` of this process and run ``launch(name, grid, block, *args)``;
 the first launch of a kernel compiles the file that defines it (``cupy.RawModule``, memoized per file).
 Matrix products are not here: the ops use ``cupy.matmul`` (cuBLAS).

@@ -1,7 +1,7 @@
 // Max pooling, Caffe semantics. x (NC, H, W) with NC = N*C planes, y and argmax (NC, OH, OW).
 // Window of output (oh, ow): rows oh*SH - PH .. oh*SH - PH + KH - 1, clipped to the image, so
 // padding never wins (Caffe pads max pooling with -inf, not 0). OH/OW come from the caller
-// (Caffe's ceil rule with its clip, see minidream/layers/pool_shape.py).
+// (Caffe's ceil rule with its clip, see minidream/engine/ops/pool_shape.py).
 
 // Largest finite float: the running max starts below every real input, as in Caffe.
 #define NEG_FLT_MAX (-3.402823466e+38f)

@@ -13,12 +13,14 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _API = {
-    "dream": "minidream.dreaming", "zoom": "minidream.zooming", "classify": "minidream.classification",
-    "layer_table": "minidream.classification", "load_model": "minidream.loading", "Net": "minidream.net",
-    "UnknownLayerError": "minidream.graph", "GPUUnavailableError": "minidream.backend",
-    "architecture": "minidream.architectures", "random_model": "minidream.models", "tune_cpu": "minidream.tuning",
-    "train": "minidream.training", "finetune": "minidream.finetuning", "video": "minidream.videos",
-    "batch": "minidream.batches", "curate": "minidream.curation",
+    "dream": "minidream.dreaming.deepdream", "zoom": "minidream.dreaming.zooming",
+    "classify": "minidream.models.classification", "layer_table": "minidream.models.classification",
+    "load_model": "minidream.models.loading", "save_model": "minidream.models.loading", "Net": "minidream.engine.net",
+    "UnknownLayerError": "minidream.engine.graph", "GPUUnavailableError": "minidream.engine.backend",
+    "architecture": "minidream.models.architectures", "random_model": "minidream.models.random_weights",
+    "tune_cpu": "minidream.engine.speed.tuning", "train": "minidream.training.loop",
+    "finetune": "minidream.training.finetuning", "video": "minidream.jobs.videos", "batch": "minidream.jobs.batches",
+    "curate": "minidream.training.curation",
 }
 _MODULES = ("objectives",)
 

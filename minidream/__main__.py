@@ -1,8 +1,8 @@
 """`python -m minidream ...`: see minidream.cli (which applies the CPU settings, tune_cpu). Ctrl-C
-exits 130 with one line from the first statement on (minidream/interrupts.py)."""
+exits 130 with one line from the first statement on (minidream/io/interrupts.py)."""
 import sys
 
-from minidream.interrupts import at_start, run
+from minidream.io.interrupts import at_start, run
 
 at_start("minidream")
 

@@ -1,22 +1,23 @@
 """Reproduce the bundled "mini" model: ``python -m minidream.train_mini``.
 
-Generates RECIPE["per_class"] pattern images per class (minidream.patterns, seed 0) and
+Generates RECIPE["per_class"] pattern images per class (minidream.training.patterns, seed 0) and
 a validation set (seed 1), trains the mini architecture on them with ``minidream.train``
 (random 64x64 crops of 72x72 images, mirrored half the time), then measures accuracy on
-a third, freshly generated held-out set (seed 2) and writes minidream/data/mini.h5.
+a third, freshly generated held-out set (seed 2) and writes minidream/models/data/mini.h5.
 The same recipe and seeds give the same weights on the same machine and NumPy build.
 """
 import argparse
-import os
 import time
 
 import numpy as np
 
-from minidream import image_folder, patterns
-from minidream.image_folder import ImageSet
-from minidream.training import train
+from minidream.training import image_folder, patterns
+from minidream.training.image_folder import ImageSet
+from minidream.training.loop import train
+from minidream.models.loading import save_model
+from minidream.models.loading import MINI_PATH
 
-BUNDLED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mini.h5")
+BUNDLED = str(MINI_PATH)
 RECIPE = {"per_class": 600, "size": 72, "epochs": 16, "batch_size": 32, "lr": 0.02, "schedule": "cosine",
           "momentum": 0.9, "weight_decay": 5e-4, "seed": 0}
 VAL_SEED, TEST_SEED = 1, 2
@@ -53,7 +54,7 @@ def main(argv=None):
     net.meta["name"] = "mini"
     net.meta["extra"].update(recipe=dict(RECIPE, epochs=args.epochs, per_class=args.per_class),
                              held_out_accuracy=accuracy, train_seconds=round(time.time() - started))
-    net.save(args.output)
+    save_model(net, args.output)
     print(f"wrote {args.output}: held-out accuracy {accuracy:.3f} on 550 fresh patterns, "
           f"{time.time() - started:.0f} s")
 

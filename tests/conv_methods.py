@@ -3,7 +3,7 @@ forward(x, w, pad, groups, b) and backward_dx(dy, w, x_shape, pad, groups), chec
 (tests/layers/test_stride1_methods.py), and inputs made from a case (N, C, H, W, F, KH, KW, pad, groups)."""
 import numpy as np
 
-from minidream.layers import conv
+from minidream.engine.ops import conv
 from tests.gradcheck import numerical_gradient, rel_error
 
 

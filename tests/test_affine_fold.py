@@ -1,11 +1,11 @@
-"""The plan's affine fold (minidream/plans.py: affine_chains, affine_step): BatchNorm and Scale after a convolution
+"""The plan's affine fold (minidream/engine/plans.py: affine_chains, affine_step): BatchNorm and Scale after a convolution
 fold into its weights at inference, and the Net gives what the layer-by-layer walk gives, gradients included."""
 import numpy as np
 
-from minidream import plans
-from minidream.graph import Graph
-from minidream.net import Net
-from minidream.specs import layer
+from minidream.engine import plans
+from minidream.engine.graph import Graph
+from minidream.engine.net import Net
+from minidream.formats.caffe.specs import layer
 from tests.gradcheck import numerical_gradient, rel_error
 
 

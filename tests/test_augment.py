@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream import augment, patterns
+from minidream.training import augment, patterns
 
 
 def images():

@@ -14,9 +14,9 @@ from PIL import Image
 
 pytest.importorskip("distributed")
 
-from minidream.batches import batch, expand_inputs  # noqa: E402
+from minidream.jobs.batches import batch, expand_inputs  # noqa: E402
 from minidream.cli import main  # noqa: E402
-from minidream.imageio import read_params  # noqa: E402
+from minidream.io.images import read_params  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = ["--model", "mini", "--octaves", "2", "--steps", "4", "--no-progress"]
@@ -90,7 +90,7 @@ def _wait_for(check, timeout, what):
 
 
 def test_existing_cluster_finishes_after_its_worker_is_killed(tmp_path, monkeypatch):
-    batch_module = sys.modules["minidream.cluster"]
+    batch_module = sys.modules["minidream.jobs.cluster"]
     make_images(tmp_path / "in", 8, size=(160, 120))
     out = tmp_path / "out"
     out.mkdir()
@@ -137,7 +137,7 @@ def test_existing_cluster_finishes_after_its_worker_is_killed(tmp_path, monkeypa
 
 def test_a_worker_task_makes_an_atlas_sheet_when_asked(tmp_path):
     # `batch --atlas`: each image becomes a sheet of it dreamed at each layer (on a worker: cluster.dream_task).
-    from minidream.cluster import dream_task
+    from minidream.jobs.cluster import dream_task
 
     path = make_images(tmp_path, 1)[0]
     kwargs = dict(octaves=1, steps=1, jitter=2, seed=0, objective=None, atlas=["conv1", "conv3"])

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from minidream.classification import _crop_to_aspect, classify, layer_table
-from minidream.imageio import to_network
-from minidream.models import random_model
+from minidream.models.classification import _crop_to_aspect, classify, layer_table
+from minidream.io.images import to_network
+from minidream.models.random_weights import random_model
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ import pytest
 from PIL import Image
 
 from minidream.cli import build_parser, main
-from minidream.imageio import read_params
-from minidream.models import random_model
+from minidream.io.images import read_params
+from minidream.models.random_weights import random_model
+from minidream.models.loading import save_model
 
 FAST = ["--octaves", "1", "--steps", "1", "--no-progress"]
 
@@ -16,7 +17,7 @@ FAST = ["--octaves", "1", "--steps", "1", "--no-progress"]
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     model = folder / "googlenet.h5"
-    random_model("googlenet").save(str(model))
+    save_model(random_model("googlenet"), str(model))
     yy, xx = np.mgrid[0:48, 0:64]
     photo = folder / "photo.png"
     Image.fromarray((np.stack([xx * 3, yy * 4, xx + yy], axis=-1) % 256).astype(np.uint8)).save(photo)

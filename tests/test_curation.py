@@ -5,10 +5,10 @@ import pytest
 from PIL import Image
 
 import minidream
-from minidream import patterns
+from minidream.training import patterns
 from minidream.cli import main
-from minidream.curation import curate, default_layers
-from minidream.loading import load_model
+from minidream.training.curation import curate, default_layers
+from minidream.models.loading import load_model
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.ascent import roll
-from minidream.dreaming import _clip_bounds, dream, make_step, min_input_side, pyramid_sizes, run_octaves
-from minidream.jitter import _offset_splits, _splits, extend, gradient
-from minidream.imageio import to_network
-from minidream.models import random_model
-from minidream.net import UnknownLayerError
-from minidream.objectives import L2
+from minidream.dreaming.ascent import roll
+from minidream.dreaming.deepdream import _clip_bounds, dream, make_step, min_input_side, pyramid_sizes, run_octaves
+from minidream.dreaming.jitter import _offset_splits, _splits, extend, gradient
+from minidream.io.images import to_network
+from minidream.models.random_weights import random_model
+from minidream.engine.net import UnknownLayerError
+from minidream.dreaming.objectives import L2
 
 LAYER = "conv2/3x3"  # far cheaper than the default inception_4c/output; the same code path
 FAST = dict(layer=LAYER, octaves=2, steps=2, progress=False)

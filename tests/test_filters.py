@@ -1,6 +1,6 @@
 import numpy as np
 
-from minidream.filters import gaussian_blur, gaussian_kernel, octave_size, resize_bilinear
+from minidream.dreaming.filters import gaussian_blur, gaussian_kernel, octave_size, resize_bilinear
 
 
 def test_resize_aligns_corners_like_scipy_zoom_order_1():

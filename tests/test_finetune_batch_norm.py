@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from minidream.finetuning import finetune
-from minidream.image_folder import ImageSet
-from minidream.models import he_init
-from minidream.net import Net
-from minidream.specs import conv, fc, layer, pool, relu
+from minidream.training.finetuning import finetune
+from minidream.training.image_folder import ImageSet
+from minidream.models.random_weights import he_init
+from minidream.engine.net import Net
+from minidream.formats.caffe.specs import conv, fc, layer, pool, relu
 
 
 def _bn_net():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.imageio import (array_to_rgb, as_kind, atomic_write, from_network, load_rgb, output_format,
+from minidream.io.images import (array_to_rgb, as_kind, atomic_write, from_network, load_rgb, output_format,
                                pil_to_rgb, read_params, save_image, to_network)
 
 META = {"mean_bgr": [104.0, 117.0, 123.0], "channel_order": "BGR"}
@@ -162,7 +162,7 @@ def test_input_scale_from_the_metadata_is_applied_both_ways():
 
 
 def test_one_channel_models_see_luminance_and_give_back_grey():
-    from minidream.imageio import from_network, to_network
+    from minidream.io.images import from_network, to_network
 
     meta = {"input_channels": 1, "mean_bgr": [10.0], "extra": {"input_scale": 0.5}}
     rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [100, 100, 100]]], np.uint8)
@@ -176,9 +176,9 @@ def test_one_channel_models_see_luminance_and_give_back_grey():
 
 def test_a_one_channel_net_dreams_in_grey():
     import minidream
-    from minidream.models import he_init
-    from minidream.net import Net
-    from minidream.specs import conv, relu
+    from minidream.models.random_weights import he_init
+    from minidream.engine.net import Net
+    from minidream.formats.caffe.specs import conv, relu
 
     net = he_init(Net([conv("c1", "data", 4, 3, pad=1), relu("r1", "c1")],
                       meta={"input_channels": 1, "input_size": (16, 16), "mean_bgr": [128.0]}), seed=0)

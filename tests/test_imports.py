@@ -9,8 +9,8 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-ENGINE = ("minidream.net", "minidream.dreaming", "minidream.objectives", "minidream.zooming",
-          "minidream.classification", "minidream.loading")
+ENGINE = ("minidream.engine.net", "minidream.dreaming.deepdream", "minidream.dreaming.objectives", "minidream.dreaming.zooming",
+          "minidream.models.classification", "minidream.models.loading")
 
 
 def _run(code):
@@ -33,7 +33,7 @@ def test_public_names_load_on_first_use():
     out = _run("import minidream\nprint(callable(minidream.dream), callable(minidream.layer_table),"
                " minidream.Net.__name__, minidream.objectives.L2.__name__)")
     assert out == "True True Net L2"
-    # No callable package any more: minidream.layer_table lists a model's layers, minidream.layers is the ops.
+    # No callable package any more: minidream.layer_table lists a model's layers, minidream.engine.ops is the ops.
     assert _run("import minidream\nprint(hasattr(minidream, 'layers'))") == "False"
 
 

@@ -1,11 +1,11 @@
-"""minidream.interrupts (run, deferred) beyond what tests/test_reliability.py's Ctrl-C test reaches by timing."""
+"""minidream.io.interrupts (run, deferred) beyond what tests/test_reliability.py's Ctrl-C test reaches by timing."""
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 
-from minidream import interrupts
+from minidream.io import interrupts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,7 +25,7 @@ def test_once_the_work_is_done_a_ctrl_c_is_ignored():
 def _tool(tmp_path, body):
     """Run `body` as main() under interrupts.run in a fresh interpreter (the handler leaves by os._exit)."""
     script = ("import os, signal, sys, tempfile\n"
-              "from minidream import files, interrupts\n"
+              "from minidream.io import files, interrupts\n"
               f"out = {str(tmp_path / 'out.bin')!r}\n"
               "def main():\n" + textwrap.indent(textwrap.dedent(body), "    ") + "\n"
               "sys.exit(interrupts.run(main, 'tool'))\n")

@@ -1,15 +1,15 @@
-"""Seam-free jitter (minidream.jitter), Laplacian normalization, the Fourier parameterization's pieces."""
+"""Seam-free jitter (minidream.dreaming.jitter), Laplacian normalization, the Fourier parameterization's pieces."""
 import numpy as np
 import pytest
 
 import minidream
-from minidream.filters import tv_gradient
-from minidream.fourier import frequency_scale, to_rgb, to_spectrum, warp, warp_indices, warp_transpose
-from minidream.imageio import to_network
-from minidream.jitter import extend, gradient, margin_for, receptive_radius, window
-from minidream.lapnorm import laplacian_merge, laplacian_normalize, laplacian_split
-from minidream.loading import load_model
-from minidream.objectives import L2
+from minidream.dreaming.filters import tv_gradient
+from minidream.dreaming.fourier import frequency_scale, to_rgb, to_spectrum, warp, warp_indices, warp_transpose
+from minidream.io.images import to_network
+from minidream.dreaming.jitter import extend, gradient, margin_for, receptive_radius, window
+from minidream.dreaming.lapnorm import laplacian_merge, laplacian_normalize, laplacian_split
+from minidream.models.loading import load_model
+from minidream.dreaming.objectives import L2
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import minidream
-from minidream import loading
-from minidream.h5format import ModelFileError
+from minidream.models import loading
+from minidream.formats.h5format import ModelFileError
 from weights_tools import writer as pw
 from tests.weights_tools.conftest import small_model
 from weights_tools import cache, convert as convert_module
@@ -51,7 +51,7 @@ def test_named_model_comes_from_the_cache(small_caffemodel):
 def test_auto_without_googlenet_uses_mini_and_says_how_to_get_googlenet(capsys, monkeypatch, tmp_path):
     specs, blobs, _ = small_model()
     mini = tmp_path / "mini.h5"
-    from minidream import h5format
+    from minidream.formats import h5format
     h5format.save(mini, specs, blobs, {"name": "mini", "input_size": (13, 13)})
     monkeypatch.setattr(loading, "MINI_PATH", mini)
     net = minidream.load_model("auto")

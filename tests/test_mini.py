@@ -3,15 +3,19 @@ import os
 import numpy as np
 import pytest
 
-from minidream import h5format, image_folder, mini, patterns, train_mini
-from minidream.net import Net
+from minidream.formats import h5format
+from minidream.training import image_folder, patterns
+from minidream.models import mini
+from minidream import train_mini
+from minidream.engine.net import Net
+from minidream.models.loading import load_net
 
 MB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def bundled():
-    return Net.load(train_mini.BUNDLED)
+    return load_net(train_mini.BUNDLED)
 
 
 def test_architecture_shapes_and_names():
@@ -58,7 +62,7 @@ def test_bundled_model_dreams_grow_its_patterns(bundled):
 
 
 def test_load_model_mini_works_offline(monkeypatch, tmp_path):
-    loading = pytest.importorskip("minidream.loading")
+    loading = pytest.importorskip("minidream.models.loading")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     net = loading.load_model("mini")

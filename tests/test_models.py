@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream import models
+from minidream.models import random_weights as models
 
 
 def test_random_model_is_he_initialized_and_seeded():
@@ -77,7 +77,7 @@ def test_every_layer_matches_pytorch(name, size, end):
 
 def test_vgg16_and_resnet50_follow_the_published_deploy_nets():
     """Layer names, shapes and parameter counts of VGG_ILSVRC_16_layers_deploy and KaimingHe's ResNet-50 deploy."""
-    from minidream.graph import Graph
+    from minidream.engine.graph import Graph
 
     specs, meta = models.architecture("vgg16")
     graph = Graph(specs)

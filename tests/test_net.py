@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from minidream import models
-from minidream.specs import layer as L
-from minidream.net import Net, UnknownLayerError
+from minidream.models import random_weights as models
+from minidream.formats.caffe.specs import layer as L
+from minidream.engine.net import Net, UnknownLayerError
 from tests.gradcheck import numerical_gradient, param_grad_errors, rel_error
+from minidream.models.loading import load_net, save_model
 
 
 def _small_specs():
@@ -155,8 +156,8 @@ def test_save_and_load_round_trip(tmp_path):
     net = _small_net(np.float32)
     net.meta["class_names"] = ["a", "b", "c"]
     path = tmp_path / "small.h5"
-    net.save(path)
-    loaded = Net.load(path)
+    save_model(net, path)
+    loaded = load_net(path)
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 8)).astype(np.float32)
     assert np.array_equal(net.forward(x, end="prob"), loaded.forward(x, end="prob"))
     assert loaded.layer_names == net.layer_names and loaded.meta["class_names"] == ["a", "b", "c"]

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from minidream.dreaming import dream
-from minidream.imageio import to_network
-from minidream.models import random_model
-from minidream.metadata import class_index, default_layer
-from minidream.objectives import L2, Channel, ClassNeuron, Guide, Sum
+from minidream.dreaming.deepdream import dream
+from minidream.io.images import to_network
+from minidream.models.random_weights import random_model
+from minidream.models.metadata import class_index, default_layer
+from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide, Sum
 
 
 @pytest.fixture(scope="module")

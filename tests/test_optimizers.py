@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.optimizers import OPTIMIZERS, SGD, Adagrad, Adam, Nesterov, learning_rate, make_optimizer
+from minidream.training.optimizers import OPTIMIZERS, SGD, Adagrad, Adam, Nesterov, learning_rate, make_optimizer
 
 
 def fc_layer():

@@ -1,4 +1,4 @@
-"""The threaded paths of minidream.layers.parallel (for_blocks, matmul): inputs large enough to be split over the
+"""The threaded paths of minidream.engine.speed.parallel (for_blocks, matmul): inputs large enough to be split over the
 cores give what the naive loop versions (and np.matmul) give."""
 import os
 import threading
@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from minidream.layers import blas, conv, lrn, max_pool, parallel, relu
+from minidream.engine.speed import blas, parallel
+from minidream.engine.ops import conv, lrn, max_pool, relu
 from tests.gradcheck import rel_error, tie_free
 
 

@@ -3,7 +3,7 @@ import os
 import numpy as np
 import pytest
 
-from minidream import patterns
+from minidream.training import patterns
 
 
 def test_generate_shapes_and_balanced_labels():

@@ -1,13 +1,13 @@
-"""The Net's two speed passes (minidream/plans.py), each on its own, and the Net through them against finite
+"""The Net's two speed passes (minidream/engine/plans.py), each on its own, and the Net through them against finite
 differences: in-place ReLU and sibling 1x1 convolutions fused into one product."""
 import numpy as np
 
-from minidream import models
-from minidream.graph import INPUT, Graph
-from minidream.layers import conv
-from minidream.net import Net
-from minidream.plans import forward_shared_input, in_place_layers, plan, pointwise_groups
-from minidream.specs import layer as L
+from minidream.models import random_weights as models
+from minidream.engine.graph import INPUT, Graph
+from minidream.engine.ops import conv
+from minidream.engine.net import Net
+from minidream.engine.plans import forward_shared_input, in_place_layers, plan, pointwise_groups
+from minidream.formats.caffe.specs import layer as L
 from tests.gradcheck import numerical_gradient, param_grad_errors, rel_error
 
 

@@ -7,10 +7,10 @@ from PIL import Image
 
 import minidream
 from minidream.cli import main
-from minidream.imageio import read_params
-from minidream.loading import load_model
-from minidream.objectives import L2, Channel, ClassNeuron, Sum
-from minidream.recipes import objective_from_data, objective_to_data, weights_sha256
+from minidream.io.images import read_params
+from minidream.models.loading import load_model
+from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Sum
+from minidream.dreaming.recipes import objective_from_data, objective_to_data, weights_sha256
 
 FAST = ["--model", "mini", "--octaves", "1", "--steps", "1", "--jitter", "2", "--no-progress"]
 
@@ -143,13 +143,13 @@ def test_classes_lists_the_model_classes(capsys):
 
 
 def test_atlas_and_compare_sheets(photo, tmp_path, mini):
-    from minidream.atlas import stage_layers
-    from minidream.sheets import PADDING
+    from minidream.dreaming.atlas import stage_layers
+    from minidream.io.contact_sheets import PADDING
 
     assert stage_layers(mini) == ["conv1", "conv2", "conv4", "conv5"]
     out = tmp_path / "atlas.png"
     assert main(["atlas", str(photo), "-o", str(out), *FAST, "--layers", "conv1,conv3", "--cell-size", "64"]) == 0
-    width, height = Image.open(out).size  # one row of two cells (minidream.sheets: padding around, a caption under)
+    width, height = Image.open(out).size  # one row of two cells (minidream.io.contact_sheets: padding around, a caption under)
     assert width == 2 * (64 + 2 * PADDING) and 64 + 2 * PADDING < height < 2 * 64
     out = tmp_path / "compare.png"
     assert main(["atlas", str(photo), "-o", str(out), "--models", "mini,mini", "--cell-size", "48",

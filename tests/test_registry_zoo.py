@@ -3,12 +3,13 @@ the whole walk (input and parameter gradients), Caffe's BatchNorm phase rule, an
 import numpy as np
 import pytest
 
-from minidream.graph import Graph
-from minidream.net import Net
-from minidream.plans import in_place_layers
-from minidream.registry import TYPES, SpecError
-from minidream.specs import layer
+from minidream.engine.graph import Graph
+from minidream.engine.net import Net
+from minidream.engine.plans import in_place_layers
+from minidream.formats.caffe import TYPES, SpecError
+from minidream.formats.caffe.specs import layer
 from tests.gradcheck import numerical_gradient, param_grad_errors, rel_error
+from minidream.models.loading import load_net, save_model
 
 ZOO_TYPES = ["BatchNorm", "Scale", "Bias", "Eltwise", "PReLU", "ELU", "TanH", "Sigmoid", "AbsVal", "Power", "BNLL",
              "Flatten", "Reshape", "Slice", "Crop", "Deconvolution"]
@@ -127,8 +128,8 @@ def test_bad_parameters_are_named():
 
 def test_the_zoo_types_survive_the_h5_file(tmp_path):
     net = zoo_net()
-    net.save(tmp_path / "zoo.h5")
-    again = Net.load(tmp_path / "zoo.h5")
+    save_model(net, tmp_path / "zoo.h5")
+    again = load_net(tmp_path / "zoo.h5")
     assert again.specs == net.specs and again.spec("bn")["params"]["use_global_stats"] is None
     x = np.random.default_rng(7).standard_normal((2, 3, 6, 6))
     ends = ["rs", "sl_a", "bn"]

@@ -15,13 +15,14 @@ import pytest
 from PIL import Image
 
 import minidream
-from minidream import cli, files, limits
-from minidream.budget import check_dream_memory
+from minidream import cli
+from minidream.io import files, limits
+from minidream.dreaming.memory_estimate import check_dream_memory
 from minidream.errors import ImageError, ModelFileError, NonFiniteError, TooBigError
-from minidream.imageio import from_network, open_image, save_image
-from minidream.net import Net
+from minidream.io.images import from_network, open_image, save_image
 from weights_tools import writer as pw
 from weights_tools import cache, cache_health, fetch
+from minidream.models.loading import load_net, save_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,7 +46,7 @@ def _overflowing_model(tmp_path):
     for arrays in net.params.values():
         arrays[0] *= np.float32(1e9)
     path = tmp_path / "overflow.h5"
-    net.save(path)
+    save_model(net, path)
     return path
 
 
@@ -80,11 +81,11 @@ def test_nan_mean_or_weights_in_a_model_file_are_refused(tmp_path):
     import h5py
 
     path = tmp_path / "m.h5"
-    minidream.load_model("mini").save(path)
+    save_model(minidream.load_model("mini"), path)
     with h5py.File(path, "r+") as f:
         f.attrs["mean_bgr"] = np.array([np.nan, 1, 2], np.float32)
     with pytest.raises(ModelFileError, match="mean_bgr"):
-        Net.load(path)
+        load_net(path)
 
 
 # ---------------------------------------------------------------- image bombs
@@ -128,7 +129,7 @@ def test_dream_memory_is_estimated_before_the_first_step(photo):
         check_dream_memory(net, ["conv2"] if "conv2" in net.layer_names else net.layer_names[2:3],
                            (4000, 4000), 1024, available=10**8)
     seen = []
-    from minidream import budget
+    from minidream.dreaming import memory_estimate as budget
 
     original = budget.available_memory
     budget.available_memory = lambda: 10**6
@@ -141,10 +142,10 @@ def test_dream_memory_is_estimated_before_the_first_step(photo):
 
 
 def test_dream_memory_counts_the_blobs_the_walk_makes():
-    """An in-place ReLU makes no blob of its own (budget.dream_bytes follows minidream.plans), unless its input must
+    """An in-place ReLU makes no blob of its own (budget.dream_bytes follows minidream.engine.plans), unless its input must
     stay (an end of the forward): then it counts, as large as the convolution's."""
-    from minidream.budget import dream_bytes
-    from minidream.models import random_model
+    from minidream.dreaming.memory_estimate import dream_bytes
+    from minidream.models.random_weights import random_model
 
     net = random_model("mini")
     conv, relu = [s["name"] for s in net.specs if s["type"] in ("Convolution", "ReLU")][:2]
@@ -211,7 +212,7 @@ def test_stale_temp_files_of_dead_processes_are_cleaned(tmp_path):
 @pytest.mark.parametrize("output, match", [("out.h5", "writes .png, .jpg and .gif"), ("out.fits", "writes .png, .jpg and .gif"),
                                            ("missing/out.png", "folder does not exist")])
 def test_bad_outputs_fail_before_the_model_loads(tmp_path, photo, capsys, monkeypatch, output, match):
-    monkeypatch.setattr("minidream.loading.load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setattr("minidream.models.loading.load_model", lambda *a, **k: pytest.fail("the model was loaded"))
     assert cli.main(["dream", str(photo), "-o", str(tmp_path / output), "--model", "mini"]) == 2
     assert match in capsys.readouterr().err
 
@@ -329,6 +330,6 @@ def test_sigint_anywhere_exits_130_with_one_line(tmp_path):
         assert proc.returncode == 130 and last == "weights_tools: interrupted", (delay, err)
         assert all(line.startswith(("assumed ", "dropped ")) for line in report), (delay, err)
         # Interrupted: no temp file, and the output is absent or whole (landing after the rename, the Ctrl-C stops
-        # only the report lines; minidream.files promises the old file or the new one, never half of one).
+        # only the report lines; minidream.io.files promises the old file or the new one, never half of one).
         assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")], (delay, os.listdir(tmp_path))
         assert not dst.exists() or cache_health.problem(dst) is None, delay

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.sheets import contact_sheet
+from minidream.io.contact_sheets import contact_sheet
 
 
 def test_grid_layout_scaling_and_captions():

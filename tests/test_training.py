@@ -3,10 +3,13 @@ import os
 import numpy as np
 import pytest
 
-from minidream import evaluation, finetuning, h5format, image_folder, models, patterns, training
+from minidream.training import evaluation, finetuning, image_folder, patterns, loop as training
+from minidream.formats import h5format
+from minidream.models import random_weights as models
 from minidream.cli import main
-from minidream.net import Net
+from minidream.engine.net import Net
 from tests.tiny_nets import pattern_set, tiny_arch
+from minidream.models.loading import load_net
 
 
 @pytest.fixture
@@ -107,7 +110,7 @@ def test_train_cli_on_an_image_folder_writes_a_loadable_model(tiny, tmp_path, ca
     assert meta["class_names"] == ["checkerboard", "rings"]
     assert blobs["fc4"][0].shape == (2, 32)
     assert [h["epoch"] for h in meta["extra"]["history"]] == [1, 2]
-    assert Net.load(out).forward(np.zeros((1, 3, 32, 32), np.float32), end="prob").shape == (1, 2)
+    assert load_net(out).forward(np.zeros((1, 3, 32, 32), np.float32), end="prob").shape == (1, 2)
 
 
 # ---------------------------------------------------------------- image folders
@@ -164,7 +167,7 @@ def test_finetune_on_a_small_folder_trains_only_the_head(tiny, tmp_path):
     out = tmp_path / "mine.h5"
     result = finetuning.finetune(base, tmp_path / "data", out, epochs=8, batch_size=16, lr=0.05,
                                val_fraction=0.25, progress=False)
-    net = Net.load(out)
+    net = load_net(out)
     assert net.meta["class_names"] == sorted(classes)
     assert net.params["fc4"][0].shape == (3, 32)
     assert net.meta["extra"]["trained_layers"] == ["fc3", "relu3", "drop3", "fc4", "prob"]

@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream import checkpoints, models, patterns, reports, training
+from minidream.training import checkpoints, patterns, reports, loop as training
+from minidream.models import random_weights as models
 from minidream.cli import main
-from minidream.net import Net
+from minidream.engine.net import Net
 from tests.tiny_nets import pattern_set, tiny_arch
+from minidream.models.loading import load_net, save_model
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ def test_a_resumed_run_ends_with_the_same_weights(tiny, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         training.train(data, tiny, tmp_path / "part.h5", **options)
     monkeypatch.setattr(checkpoints, "write_reports", real_write)
-    assert [h["epoch"] for h in Net.load(tmp_path / "part.h5").meta["extra"]["history"]] == [1]
+    assert [h["epoch"] for h in load_net(tmp_path / "part.h5").meta["extra"]["history"]] == [1]
 
     resumed = training.train(data, tiny, tmp_path / "part.h5", resume=tmp_path / "part.h5", **options)
     assert resumed.history == whole.history
@@ -75,7 +77,7 @@ def test_a_resumed_run_ends_with_the_same_weights(tiny, tmp_path, monkeypatch):
 
 def test_resume_needs_a_train_checkpoint(tiny, tmp_path):
     net = Net(*tiny_arch())
-    net.save(tmp_path / "plain.h5")
+    save_model(net, tmp_path / "plain.h5")
     with pytest.raises(ValueError, match="no training state"):
         training.train(pattern_set(16, seed=0), tiny, resume=tmp_path / "plain.h5", epochs=1, progress=False)
 
@@ -94,14 +96,14 @@ def test_train_command_options_and_augmentation_preview(tiny, tmp_path, capsys, 
                  "--optimizer", "adam", "--lr", "0.001", "--augment", "rotate,zoom,color,noise", "--input-size", "28",
                  "-o", str(out), "--no-progress"]) == 0
     assert "top-5 1.000" in capsys.readouterr().out
-    net = Net.load(out)
+    net = load_net(out)
     assert net.meta["input_size"] == (28, 28) and net.meta["extra"]["options"]["optimizer"] == "adam"
     assert net.meta["extra"]["options"]["augment"] == ["rotate", "zoom", "color", "noise"]
     assert (tmp_path / "m.optimizer.npz").exists() and (tmp_path / "m.history.png").exists()
     assert main(["train", str(tmp_path / "data"), "--arch", tiny, "--epochs", "2", "--batch-size", "8",
                  "--optimizer", "adam", "--lr", "0.001", "--augment", "rotate,zoom,color,noise", "--input-size", "28",
                  "-o", str(out), "--resume", str(out), "--no-progress"]) == 0
-    assert [h["epoch"] for h in Net.load(out).meta["extra"]["history"]] == [1, 2]
+    assert [h["epoch"] for h in load_net(out).meta["extra"]["history"]] == [1, 2]
 
     monkeypatch.chdir(tmp_path)
     assert main(["train", str(tmp_path / "data"), "--arch", tiny, "--preview-augment", str(tmp_path / "prev"),

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from minidream import vgg_bn
-from minidream.net import Net
+from minidream.models import vgg_bn
+from minidream.engine.net import Net
 
 
 def test_layout_is_the_papers():

@@ -9,10 +9,10 @@ from PIL import Image
 cv2 = pytest.importorskip("cv2")
 
 from minidream.cli import main  # noqa: E402
-from minidream.flow import carry_detail, consistent, optical_flow, warp  # noqa: E402
-from minidream.imageio import read_params  # noqa: E402
-from minidream.loading import load_model  # noqa: E402
-from minidream.videos import render, video  # noqa: E402
+from minidream.jobs.flow import carry_detail, consistent, optical_flow, warp  # noqa: E402
+from minidream.io.images import read_params  # noqa: E402
+from minidream.models.loading import load_model  # noqa: E402
+from minidream.jobs.videos import render, video  # noqa: E402
 
 FRAMES, H, W, DX, DY = 24, 64, 96, 3, 1  # the clip's texture moves DX px left and DY px up per frame
 DREAM = dict(octaves=2, steps=6, progress=False)
@@ -89,7 +89,7 @@ def test_flow_is_more_coherent_than_no_flow_and_brightness_does_not_drift(frames
 
 
 def test_a_brightening_dream_does_not_build_up_through_the_carry_over(frames, monkeypatch):
-    video_module = sys.modules["minidream.videos"]
+    video_module = sys.modules["minidream.jobs.videos"]
     monkeypatch.setattr(video_module, "resolve_model", lambda model, device: model)
     monkeypatch.setattr(video_module, "dream", lambda rgb, **kw: np.clip(rgb.astype(int) + 4, 0, 255).astype(np.uint8))
     outs = list(video(frames, blend=0.9, flow="dis", model=None))
@@ -110,7 +110,7 @@ def test_render_resumes_and_redoes_only_missing_or_changed_frames(frames, net, t
     assert len(first) == 6 and read_params(out / "000003.png") == dict(
         recipe, frame=3, fps="24", blend=0.8, steps_per_frame=3, flow="dis")
 
-    video_module = sys.modules["minidream.videos"]
+    video_module = sys.modules["minidream.jobs.videos"]
     calls = []
     real_dream = video_module.dream
     monkeypatch.setattr(video_module, "dream", lambda rgb, **kw: (calls.append(1), real_dream(rgb, **kw))[1])

@@ -1,4 +1,4 @@
-"""minidream.layers.workers: the pool of threads that takes a layer's slices."""
+"""minidream.engine.speed.workers: the pool of threads that takes a layer's slices."""
 import multiprocessing
 import threading
 import time
@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from minidream.layers import parallel, workers
+from minidream.engine.speed import parallel, workers
 
 
 def _sum_in_slices(queue):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.models import random_model
-from minidream.zooming import write_gif, zoom, zoom_in
+from minidream.models.random_weights import random_model
+from minidream.dreaming.zooming import zoom, zoom_in
+from minidream.io.images import write_gif
 
 DREAM = dict(layer="conv2/3x3", octaves=1, steps=1, progress=False)
 
@@ -39,7 +40,7 @@ def test_seeded_zoom_is_reproducible(net, photo):
 
 
 def test_each_frame_dreams_the_zoomed_previous_one(net, photo, monkeypatch):
-    zoom_module = sys.modules["minidream.zooming"]
+    zoom_module = sys.modules["minidream.dreaming.zooming"]
     seen = []
     monkeypatch.setattr(zoom_module, "dream", lambda rgb, **kwargs: (seen.append(rgb), rgb + 1)[1])
     frames = list(zoom(photo, frames=3, scale=0.1, model=net))

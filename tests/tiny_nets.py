@@ -1,6 +1,6 @@
 """A tiny trainable network and pattern data sets for the training tests."""
-from minidream import patterns
-from minidream.image_folder import ImageSet
+from minidream.training import patterns
+from minidream.training.image_folder import ImageSet
 
 
 def tiny_arch():

@@ -1,11 +1,11 @@
 """python -m weights_tools: convert, fetch, inspect and list Caffe models for minidream.
 
-Ctrl-C exits 130 with one line from the first statement on (minidream/interrupts.py), and bad input is one line
+Ctrl-C exits 130 with one line from the first statement on (minidream/io/interrupts.py), and bad input is one line
 `error: ...` with exit code 2, never a traceback.
 """
 import sys
 
-from minidream.interrupts import at_start, run
+from minidream.io.interrupts import at_start, run
 
 if __name__ == "__main__":
     at_start("weights_tools")
@@ -15,7 +15,7 @@ import os  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from minidream.registry import TYPES  # noqa: E402
+from minidream.formats.caffe import TYPES# noqa: E402
 from weights_tools.zoo import MODELS  # noqa: E402
 
 DESCRIPTION = """\
@@ -32,7 +32,7 @@ Use Caffe's reference models with minidream, with no Caffe and no protobuf insta
 
 The cache is $MINIDREAM_HOME, else $XDG_CACHE_HOME/minidream, else ~/.cache/minidream.
 Training-only layers (data, loss, accuracy, Caffe's Split copies) are dropped on conversion;
-supported layer types (minidream.registry): {types}.
+supported layer types (minidream.formats.caffe): {types}.
 """.format(types=", ".join(TYPES))
 
 
@@ -116,7 +116,7 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
-    from minidream.h5format import ModelFileError
+    from minidream.formats.h5format import ModelFileError
     from weights_tools.errors import CaffeModelError
     from weights_tools.fetch import FetchError
 
@@ -133,7 +133,7 @@ def main(argv=None):
               "shows the traceback)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 130  # minidream.interrupts prints the one line; nothing half-written is left behind
+        return 130  # minidream.io.interrupts prints the one line; nothing half-written is left behind
     return 0
 
 

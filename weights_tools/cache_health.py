@@ -12,7 +12,7 @@
 import contextlib
 import os
 
-from minidream.h5format import ModelFileError, load
+from minidream.formats.h5format import ModelFileError, load
 from weights_tools.zoo import SIZE_TOLERANCE
 
 SIDE_FILE_CAP = 256 << 20  # prototxt, mean file, class list

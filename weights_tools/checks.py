@@ -1,4 +1,4 @@
-"""What a converted .caffemodel must satisfy before it is written (minidream/limits.py has the bounds).
+"""What a converted .caffemodel must satisfy before it is written (minidream/io/limits.py has the bounds).
 
 check_declared runs before the weights are fitted (a declared 100000x100000 input is refused from its header);
 check_converted after: names, the input, every blob's size at the nominal input, and finite weights, mean,
@@ -6,7 +6,7 @@ scale and float parameters. Both raise CaffeModelError naming the layer or field
 """
 import math
 
-from minidream import limits
+from minidream.io import limits
 from weights_tools.errors import CaffeModelError
 
 

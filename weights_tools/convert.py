@@ -1,4 +1,4 @@
-"""Convert a .caffemodel into a minidream HDF5 model file (minidream/h5format.py, docs/format.md).
+"""Convert a .caffemodel into a minidream HDF5 model file (minidream/formats/h5format.py, docs/format.md).
 
     convert("bvlc_googlenet.caffemodel", "googlenet.h5")
     convert("ResNet-50-model.caffemodel", "resnet50.h5",
@@ -19,8 +19,8 @@ import os
 from pathlib import Path
 from typing import NamedTuple, Optional, Sequence, Tuple
 
-from minidream import h5format
-from minidream.architectures import ARCHITECTURES, IMAGENET_MEAN_BGR, architecture
+from minidream.formats import h5format
+from minidream.models.architectures import ARCHITECTURES, IMAGENET_MEAN_BGR, architecture
 from weights_tools.caffemodel import read_bytes, read_net
 from weights_tools.checks import check_converted, check_declared
 from weights_tools.errors import CaffeModelError

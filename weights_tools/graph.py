@@ -11,7 +11,7 @@ input blob), the losses and metrics and every layer reading labels, refuses an
 unsupported layer the net needs (naming it; --skip-unsupported can drop only trailing
 ones), keeps everything else in file order (in-place ReLUs, GoogLeNet's auxiliary loss1/* and loss2/*
 classifiers), normalizes each layer's parameters through minidream's layer registry and
-checks the wiring with minidream.graph (the same rules the Net runs by). When the net's
+checks the wiring with minidream.engine.graph (the same rules the Net runs by). When the net's
 main SoftmaxWithLoss is dropped, a Softmax named ``prob`` takes its place, as in BVLC's
 deploy nets, so the converted net outputs class probabilities.
 
@@ -21,8 +21,8 @@ no network is built.
 """
 import warnings
 
-from minidream.graph import Graph, normalized
-from minidream.registry import TYPES, SpecError
+from minidream.engine.graph import Graph, normalized
+from minidream.formats.caffe import TYPES, SpecError
 from weights_tools.errors import CaffeModelError
 from weights_tools.layers import blob_values, fits, shaped
 from weights_tools.schema import PARAM_FIELD

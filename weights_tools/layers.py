@@ -2,7 +2,7 @@
 
 A blob's values come as float data (or double_data, converted) with its declared dims: BlobShape dims in newer
 files, the legacy 4-D num/channels/height/width in old snapshots (so InnerProduct weights arrive as (1, 1, N, K)
-and biases as (1, 1, 1, N)). The shapes a layer needs come from the layer registry through minidream.graph
+and biases as (1, 1, 1, N)). The shapes a layer needs come from the layer registry through minidream.engine.graph
 (Graph.param_shapes); here a blob is checked against them — its value count, and its dims when declared
 (legacy 4-D dims may pad the shape with leading 1s) — before it is reshaped, so a corrupt size is an error
 rather than a wrong net.

@@ -3,7 +3,7 @@ subcommand takes (with how they become dream()'s keyword arguments).
 """
 import argparse
 
-from minidream.options import parse_steps
+from minidream.cli.options import parse_steps
 
 
 EPILOG = ("Models: mini, auto (GoogLeNet when downloaded, else the bundled mini model), a zoo model "
@@ -36,7 +36,7 @@ def checked(convert, test, wanted):
 
 
 def parsed_by(parse):
-    """An argparse type from a minidream.options parser (its ValueError message becomes the error)."""
+    """An argparse type from a minidream.cli.options parser (its ValueError message becomes the error)."""
     return checked(parse, lambda v: True, "")
 
 
@@ -143,7 +143,7 @@ def given_options(args):
 
 
 def objective_of(args, net, rgb=None):
-    from minidream.options import build_objective, parse_layers
+    from minidream.cli.options import build_objective, parse_layers
 
     return build_objective(net, parse_layers(args.layer), args.channel, args.cls, args.guide, rgb)
 

@@ -5,7 +5,7 @@ import secrets
 from minidream.cli.common import (
     checked, dream_kwargs, dream_options, DREAM_OPTIONS, EPILOG, given_options, model_option, objective_of,
     OBJECTIVE_OPTIONS, parsed_by, positive, positive_int, wxh)
-from minidream.options import parse_size
+from minidream.cli.options import parse_size
 
 
 def _recipe_kwargs(args, kind):
@@ -14,8 +14,8 @@ def _recipe_kwargs(args, kind):
     The recipe's model is refused when its weights hash differs, unless --model is given; its input is
     checked likewise unless an input is given.
     """
-    from minidream.loading import resolve_model
-    from minidream.recipes import check_model, dream_kwargs, read_recipe
+    from minidream.models.loading import resolve_model
+    from minidream.dreaming.recipes import check_model, dream_kwargs, read_recipe
 
     recipe = read_recipe(args.recipe)
     if recipe.get("kind", "dream") != kind:
@@ -39,8 +39,8 @@ def _recipe_kwargs(args, kind):
 
 def _recipe_input(recipe, args):
     """The input of a --from run: the one given, else the recipe's (checked against its hash)."""
-    from minidream.imageio import load_rgb
-    from minidream.recipes import check_input
+    from minidream.io.images import load_rgb
+    from minidream.dreaming.recipes import check_input
 
     if args.input:
         return args.input if isinstance(args.input, str) else args.input[0]
@@ -55,9 +55,9 @@ def _recipe_input(recipe, args):
 def run_dream(args):
     from tqdm.auto import tqdm
 
-    from minidream.imageio import load_rgb, output_format
-    from minidream.loading import resolve_model
-    from minidream.options import expand_inputs, resolve_size
+    from minidream.io.images import load_rgb, output_format
+    from minidream.models.loading import resolve_model
+    from minidream.cli.options import expand_inputs, resolve_size
 
     if args.recipe:
         recipe, kwargs = _recipe_kwargs(args, "dream")
@@ -100,8 +100,8 @@ def run_dream(args):
 
 def _dream_one(args, path, output, kwargs, size):
     """One dream, saved with its recipe (and the --save-every snapshots and --plot)."""
-    from minidream.dreaming import dream
-    from minidream.imageio import save_image
+    from minidream.dreaming.deepdream import dream
+    from minidream.io.images import save_image
 
     if kwargs.get("seed") is None:
         kwargs["seed"] = secrets.randbits(31)
@@ -118,7 +118,7 @@ def _dream_one(args, path, output, kwargs, size):
     image = dream(path, size=size, callback=callback, history=history, **kwargs)
     save_image(image, output)
     if args.plot:
-        from minidream.plot import plot_history
+        from minidream.dreaming.plot import plot_history
 
         save_image(plot_history(history, title=output), args.plot, {})
     print(f"wrote {output}")
@@ -127,9 +127,9 @@ def _dream_one(args, path, output, kwargs, size):
 def run_zoom(args):
     from tqdm.auto import tqdm
 
-    from minidream.imageio import load_rgb, save_image
-    from minidream.loading import resolve_model
-    from minidream.zooming import zoom
+    from minidream.io.images import load_rgb, save_image
+    from minidream.models.loading import resolve_model
+    from minidream.dreaming.zooming import zoom
 
     output = args.output
     gif = output if output.lower().endswith(".gif") else None
@@ -159,10 +159,10 @@ def run_zoom(args):
 
 
 def run_atlas(args):
-    from minidream.atlas import atlas, compare
-    from minidream.imageio import load_rgb, output_format, save_image
-    from minidream.loading import resolve_model
-    from minidream.options import resolve_size
+    from minidream.dreaming.atlas import atlas, compare
+    from minidream.io.images import load_rgb, output_format, save_image
+    from minidream.models.loading import resolve_model
+    from minidream.cli.options import resolve_size
 
     bad = [o for o in OBJECTIVE_OPTIONS if getattr(args, o)]
     if bad:
@@ -185,7 +185,7 @@ def run_atlas(args):
 
 
 def run_classes(args):
-    from minidream.loading import resolve_model
+    from minidream.models.loading import resolve_model
 
     net = resolve_model(args.model)
     names = net.meta.get("class_names") or []
@@ -197,7 +197,7 @@ def run_classes(args):
 
 
 def run_classify(args):
-    from minidream.classification import classify
+    from minidream.models.classification import classify
 
     for name, prob in classify(args.input, args.model, top=args.top, device=args.device):
         print(f"{prob:8.4f}  {name}")
@@ -218,7 +218,7 @@ def run_models(args):
 
 
 def run_layers(args):
-    from minidream.classification import layer_table
+    from minidream.models.classification import layer_table
 
     size = args.size[::-1] if args.size else None
     rows = layer_table(args.model, input_size=size)

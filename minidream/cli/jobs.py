@@ -76,10 +76,10 @@ def _job_kwargs(args):
 
     The Net is loaded here to check the options (layer names, guide) before any work starts.
     """
-    from minidream.loading import resolve_model
+    from minidream.models.loading import resolve_model
 
     from minidream import __version__
-    from minidream.recipes import weights_sha256
+    from minidream.dreaming.recipes import weights_sha256
 
     net = resolve_model(args.model, args.device)
     kwargs = dream_kwargs(args, net)
@@ -93,7 +93,7 @@ def _job_kwargs(args):
 
 
 def run_video(args):
-    from minidream.videos import render
+    from minidream.jobs.videos import render
 
     kwargs, recipe, net = _job_kwargs(args)
     if args.flow is not None:  # dreamed here, frame after frame
@@ -108,11 +108,11 @@ def run_video(args):
 
 
 def run_batch(args):
-    from minidream.batches import batch
+    from minidream.jobs.batches import batch
 
     kwargs, recipe, net = _job_kwargs(args)
     if args.atlas is not None:
-        from minidream.atlas import stage_layers
+        from minidream.dreaming.atlas import stage_layers
 
         # An atlas dreams the L2 of each layer: the objective options give way to the layers.
         kwargs["atlas"] = recipe["atlas"] = [n for n in args.atlas.split(",") if n] or stage_layers(net)

@@ -4,8 +4,8 @@ import os
 
 
 def _augmentations(text):
-    """'rotate,zoom' -> ('rotate', 'zoom'), checked against minidream.augment."""
-    from minidream.augment import parse
+    """'rotate,zoom' -> ('rotate', 'zoom'), checked against minidream.training.augment."""
+    from minidream.training.augment import parse
 
     try:
         return parse(text)
@@ -18,7 +18,7 @@ def _layer_names(text):
 
 
 def _solver_options(p, output):
-    from minidream.optimizers import OPTIMIZERS, SCHEDULES
+    from minidream.training.optimizers import OPTIMIZERS, SCHEDULES
 
     p.add_argument("data_dir", metavar="DATA_DIR",
                    help="one sub-folder of images per class; optional DATA_DIR/val/ for validation")
@@ -55,8 +55,9 @@ def _report_training(result, output):
 
 
 def run_train(args):
-    from minidream import augment, image_folder, models
-    from minidream.training import train
+    from minidream.training import augment, image_folder
+    from minidream.models import random_weights as models
+    from minidream.training.loop import train
 
     if args.preview_augment:
         size = args.input_size or models.architecture(args.arch)[1]["input_size"][0]
@@ -77,7 +78,7 @@ def run_train(args):
 
 
 def run_finetune(args):
-    from minidream.finetuning import finetune
+    from minidream.training.finetuning import finetune
 
     result = finetune(args.model, args.data_dir, args.output, train_from=args.train_from, bn_stats=args.bn_stats,
                       **_solver_kwargs(args))
@@ -85,7 +86,7 @@ def run_finetune(args):
 
 
 def run_curate(args):
-    from minidream.curation import curate
+    from minidream.training.curation import curate
 
     report = curate(args.data_dir, args.model, args.output, layers=args.layers, per_class=args.per_class,
                     steps=args.steps, seed=args.seed, device=args.device, progress=args.progress)
@@ -94,7 +95,7 @@ def run_curate(args):
 
 
 def add_commands(sub):
-    from minidream.models import ARCHITECTURES
+    from minidream.models.random_weights import ARCHITECTURES
 
     p = sub.add_parser("train", help="train a network from scratch on an image folder",
                        description="Train a network from scratch on DATA_DIR/<class>/<images>. After every "

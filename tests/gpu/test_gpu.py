@@ -2,16 +2,16 @@
 
 Skipped automatically without CuPy and a CUDA device (see tests/kernels/helpers.requires_gpu); kept out of
 tests/kernels so that the emulated kernel checks there run with no skips on any machine with nvcc and g++. Layers are
-called through minidream.layers, so each op's dispatch to its GPU branch is covered too.
+called through minidream.engine.ops, so each op's dispatch to its GPU branch is covered too.
 """
 import numpy as np
 import pytest
 
-from minidream import ascent
-from minidream.backend import as_numpy, get_cupy, is_gpu
-from minidream.dreaming import dream
-from minidream.layers import avg_pool, conv, lrn, max_pool, relu
-from minidream.models import random_model
+from minidream.dreaming import ascent
+from minidream.engine.backend import as_numpy, get_cupy, is_gpu
+from minidream.dreaming.deepdream import dream
+from minidream.engine.ops import avg_pool, conv, lrn, max_pool, relu
+from minidream.models.random_weights import random_model
 from tests.gradcheck import tie_free
 from tests.kernels.helpers import CONV_CASES, POOL_CASES, assert_close, requires_gpu
 

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from minidream.backend import GPUUnavailableError, get_cupy
+from minidream.engine.backend import GPUUnavailableError, get_cupy
 
 
 def cuda_device_available():

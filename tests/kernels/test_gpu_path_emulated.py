@@ -4,8 +4,8 @@ device arrays, caches and in-place outputs to kernels.ops as they really do."""
 import numpy as np
 import pytest
 
-from minidream.backend import is_gpu
-from minidream.models import random_model
+from minidream.engine.backend import is_gpu
+from minidream.models.random_weights import random_model
 from tests.kernels import fake_cupy
 
 pytestmark = pytest.mark.usefixtures("emulated")
@@ -38,7 +38,7 @@ def test_net_on_the_gpu_path(monkeypatch, rng, name, end, size):
 
 
 def test_dream_on_the_gpu_path(monkeypatch):
-    from minidream.dreaming import dream
+    from minidream.dreaming.deepdream import dream
 
     image = np.random.default_rng(3).uniform(0, 255, (48, 56, 3)).astype(np.uint8)
     kwargs = dict(model=random_model("alexnet", seed=2), layer="conv3", octaves=1, steps=2, seed=0,
@@ -54,7 +54,7 @@ def test_dream_on_the_gpu_path(monkeypatch):
 @pytest.mark.parametrize("stride, pad, groups", [((2, 2), (1, 1), 2), ((3, 2), (0, 1), 1), ((1, 1), (0, 0), 1)])
 def test_deconvolution_on_the_gpu_path(monkeypatch, rng, stride, pad, groups):
     """Deconvolution's GPU path: convolution's col2im / im2col kernels (emulated) around the matrix products."""
-    from minidream.layers import deconvolution
+    from minidream.engine.ops import deconvolution
 
     x = rng.standard_normal((2, 4, 5, 6)).astype(np.float32)
     w = rng.standard_normal((4, 6 // groups, 3, 3)).astype(np.float32)

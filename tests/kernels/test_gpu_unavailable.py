@@ -1,4 +1,4 @@
-"""Asking for the GPU where it cannot work fails with minidream.backend's one clear error."""
+"""Asking for the GPU where it cannot work fails with minidream.engine.backend's one clear error."""
 import os
 import pathlib
 import subprocess
@@ -9,7 +9,7 @@ import pytest
 
 from minidream import kernels
 from minidream import random_model
-from minidream.backend import GPUUnavailableError, check_device
+from minidream.engine.backend import GPUUnavailableError, check_device
 
 
 @pytest.fixture

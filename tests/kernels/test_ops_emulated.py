@@ -1,6 +1,6 @@
 """Every op's GPU branch through a fake CuPy whose kernels run in the CPU emulation, against the NumPy branch.
 
-The ops are called as the Net calls them (minidream.layers.<op>.forward with device arrays), so the dispatch, the
+The ops are called as the Net calls them (minidream.engine.ops.<op>.forward with device arrays), so the dispatch, the
 cache each branch records and the launch code (grid, block, C types) are all checked; only the array module is a
 stand-in. Shapes are small and odd, since the emulation runs one thread after another, but each test has a case
 with several blocks' worth of elements (THREADS = 256), so a grid that comes up short leaves NaN behind
@@ -9,10 +9,10 @@ with several blocks' worth of elements (THREADS = 256), so a grid that comes up 
 import numpy as np
 import pytest
 
-from minidream import ascent
-from minidream.backend import as_numpy, is_gpu
-from minidream.layers import avg_pool, conv, lrn, max_pool, relu
-from minidream.plans import forward_shared_input
+from minidream.dreaming import ascent
+from minidream.engine.backend import as_numpy, is_gpu
+from minidream.engine.ops import avg_pool, conv, lrn, max_pool, relu
+from minidream.engine.plans import forward_shared_input
 from tests.gradcheck import tie_free
 from tests.kernels import fake_cupy
 from tests.kernels.helpers import CONV_CASES, POOL_CASES, assert_close

@@ -1,6 +1,6 @@
 import numpy as np
 
-from minidream.layers import absval
+from minidream.engine.ops import absval
 from tests.gradcheck import numerical_gradient, rel_error
 
 

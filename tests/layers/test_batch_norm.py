@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import batch_norm
+from minidream.engine.ops import batch_norm
 from tests.gradcheck import numerical_gradient, rel_error
 
 

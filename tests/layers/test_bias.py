@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import bias
+from minidream.engine.ops import bias
 from tests.gradcheck import numerical_gradient, rel_error
 
 # (x shape, axis, b shape): per channel, two axes from 1, a negative axis, axis 0, a scalar, a 2-D input

@@ -1,6 +1,6 @@
 import numpy as np
 
-from minidream.layers import bnll
+from minidream.engine.ops import bnll
 from tests.gradcheck import numerical_gradient, rel_error
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import conv, im2col
+from minidream.engine.ops import conv, im2col
 from tests.gradcheck import numerical_gradient, rel_error
 
 CASES = [  # (N, C, H, W, F, KH, KW, stride, pad, groups)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import crop
+from minidream.engine.ops import crop
 from tests.gradcheck import numerical_gradient, rel_error
 
 CASES = [  # (x shape, ref shape, axis, offset)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import conv, deconvolution
+from minidream.engine.ops import conv, deconvolution
 from tests.gradcheck import numerical_gradient, rel_error
 
 CASES = [  # (N, C_in, H, W, C_out, KH, KW, stride, pad, groups)

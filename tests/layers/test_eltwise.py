@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import eltwise
+from minidream.engine.ops import eltwise
 from tests.gradcheck import numerical_gradient, rel_error, tie_free
 
 SHAPE = (2, 3, 4, 3)

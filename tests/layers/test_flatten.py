@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import flatten
+from minidream.engine.ops import flatten
 from tests.gradcheck import numerical_gradient, rel_error
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import lrn
+from minidream.engine.ops import lrn
 from tests.gradcheck import numerical_gradient, rel_error
 
 # alpha near 1 and k small make every term of the window matter: a window one channel short fails here.

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import avg_pool, lrn_within_channel as lrn
+from minidream.engine.ops import avg_pool, lrn_within_channel as lrn
 from tests.gradcheck import numerical_gradient, rel_error
 
 # alpha near 1: a window one pixel short, or a divisor that skips the padding, changes y by far more than 1e-7

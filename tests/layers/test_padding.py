@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers.padding import place
+from minidream.engine.speed.padding import place
 
 
 @pytest.mark.parametrize("top, left, bottom, right", [(2, 3, 1, 0), (0, 0, 0, 0), (0, 0, 4, 5), (3, 1, 0, 2)])

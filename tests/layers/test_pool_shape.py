@@ -1,9 +1,9 @@
-"""The pooling geometry's copies (minidream/layers/pool_shape.py): the padded input's column phases against np.pad,
+"""The pooling geometry's copies (minidream/engine/ops/pool_shape.py): the padded input's column phases against np.pad,
 and each backward helper as the exact adjoint of its forward one (<forward(a), b> == <a, backward(b)>)."""
 import numpy as np
 import pytest
 
-from minidream.layers import pool_shape
+from minidream.engine.ops import pool_shape
 
 GEOMETRIES = [  # (N, C, H, W, kernel, stride, pad)
     (1, 2, 7, 7, (3, 3), (2, 2), (0, 0)),    # ceil mode: a last column and row of padding

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import avg_pool, max_pool, pool_shape
+from minidream.engine.ops import avg_pool, max_pool, pool_shape
 from tests.gradcheck import numerical_gradient, rel_error, tie_free
 
 CASES = [  # (N, C, H, W, kernel, stride, pad)

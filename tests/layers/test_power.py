@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import power
+from minidream.engine.ops import power
 from tests.gradcheck import numerical_gradient, rel_error
 
 # (power, scale, shift): the general case, Caffe's special cases 0, 1 and 2, shift 0, and scale 0

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import prelu
+from minidream.engine.ops import prelu
 from tests.gradcheck import numerical_gradient, rel_error
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import reshape
+from minidream.engine.ops import reshape
 from tests.gradcheck import numerical_gradient, rel_error
 
 # caffe.proto's own examples for a 2 x 8 input, and a few more

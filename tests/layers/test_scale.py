@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import scale
+from minidream.engine.ops import scale
 from tests.gradcheck import numerical_gradient, rel_error
 
 CASES = [((2, 3, 4, 5), 1, (3,)), ((2, 3, 4, 5), 1, (3, 4)), ((2, 3, 4, 5), -1, (5,)),

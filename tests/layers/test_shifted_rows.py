@@ -1,10 +1,11 @@
-"""Stride-1 convolutions as products over shifted copies (minidream/layers/shifted_rows.py): in worker blocks, which
+"""Stride-1 convolutions as products over shifted copies (minidream/engine/speed/shifted_rows.py): in worker blocks, which
 convolutions take it, OpenBLAS's gemm it stands on. Against the direct loops and through conv.forward/backward:
 test_stride1_methods.py."""
 import numpy as np
 import pytest
 
-from minidream.layers import blas, conv, parallel, shifted_rows
+from minidream.engine.speed import blas, parallel, shifted_rows
+from minidream.engine.ops import conv
 from tests.conv_methods import inputs
 from tests.gradcheck import rel_error
 

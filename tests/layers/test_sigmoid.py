@@ -1,6 +1,6 @@
 import numpy as np
 
-from minidream.layers import sigmoid
+from minidream.engine.ops import sigmoid
 from tests.gradcheck import numerical_gradient, rel_error
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import concat, dropout, inner_product, relu, softmax
+from minidream.engine.ops import concat, dropout, inner_product, relu, softmax
 from tests.gradcheck import numerical_gradient, rel_error
 
 

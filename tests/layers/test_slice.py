@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import slice as slice_op
+from minidream.engine.ops import slice as slice_op
 from tests.gradcheck import numerical_gradient, rel_error
 
 

@@ -4,7 +4,8 @@ textbook versions, and dx against finite differences; and conv.forward/backward 
 import numpy as np
 import pytest
 
-from minidream.layers import conv, shifted_rows, winograd
+from minidream.engine.ops import conv
+from minidream.engine.speed import shifted_rows, winograd
 from tests.conv_methods import (assert_dx_matches_finite_differences, assert_matches_direct_loops,
                                 assert_textbook_matches_direct_loops, inputs)
 from tests.gradcheck import rel_error

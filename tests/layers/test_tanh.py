@@ -1,6 +1,6 @@
 import numpy as np
 
-from minidream.layers import tanh
+from minidream.engine.ops import tanh
 from tests.gradcheck import numerical_gradient, rel_error
 
 

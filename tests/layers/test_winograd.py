@@ -1,10 +1,10 @@
-"""Winograd F(2x2, 3x3) (minidream/layers/winograd.py), the CPU path of 3x3 stride-1 convolutions: in pieces and
+"""Winograd F(2x2, 3x3) (minidream/engine/speed/winograd.py), the CPU path of 3x3 stride-1 convolutions: in pieces and
 blocks, in bands of tile rows, which convolutions take it. Against the direct loops (tile by tile too) and through
 conv.forward/backward: test_stride1_methods.py."""
 import numpy as np
 import pytest
 
-from minidream.layers import parallel, winograd
+from minidream.engine.speed import parallel, winograd
 from tests.conv_methods import inputs
 
 

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from minidream.layers import (absval, batch_norm, bias, bnll, crop, elu, eltwise, flatten, lrn_within_channel, power,
-                              prelu, reshape, scale, sigmoid, slice as slice_op, tanh)
+from minidream.engine.ops import (absval, batch_norm, bias, bnll, crop, elu, eltwise, flatten, lrn_within_channel, power, prelu, reshape, scale, sigmoid, slice as slice_op, tanh)
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((2, 3, 5, 4))

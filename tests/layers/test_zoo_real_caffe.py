@@ -9,7 +9,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from minidream.layers import batch_norm, eltwise, lrn_within_channel, prelu, reshape, scale, slice as slice_op
+from minidream.engine.ops import batch_norm, eltwise, lrn_within_channel, prelu, reshape, scale, slice as slice_op
 from tests.gradcheck import rel_error
 
 FOLDER = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "real_caffemodels"

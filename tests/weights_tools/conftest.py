@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from minidream.models import architecture, he_init
-from minidream.net import Net
+from minidream.models.random_weights import architecture, he_init
+from minidream.engine.net import Net
 from weights_tools import writer as pw
 
 

@@ -75,7 +75,7 @@ def test_unsupported_layer_via_cli(tmp_path, capsys):
 
 
 def test_convert_options_override_and_the_output_name_defaults(small_file, tmp_path, capsys):
-    from minidream import h5format
+    from minidream.formats import h5format
 
     classes = tmp_path / "classes.txt"
     classes.write_text("/a/alpha 0\n/b/beta 1\n/g/gamma/outdoor 2\n")

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import minidream
-from minidream.mini import architecture as mini_architecture
-from minidream.models import he_init
-from minidream.net import Net
+from minidream.models.mini import architecture as mini_architecture
+from minidream.models.random_weights import he_init
+from minidream.engine.net import Net
 from weights_tools import writer as pw
 from tests.weights_tools.conftest import small_model
 from weights_tools import CaffeModelError

@@ -8,14 +8,15 @@ import h5py
 import numpy as np
 import pytest
 
-from minidream import h5format
+from minidream.formats import h5format
 from minidream.errors import ModelFileError
-from minidream.net import Net
 from weights_tools import writer as pw
 from tests.weights_tools.conftest import small_model
 from tests.weights_tools.mutations import caffemodel_case, h5_case
 from weights_tools import CaffeModelError
 from weights_tools.convert import convert
+from minidream.models.loading import load_net, save_model
+from minidream.models.loading import MINI_PATH
 
 
 def _bounded(call, size, seconds=1.0):
@@ -48,7 +49,7 @@ def test_mutated_caffemodels_convert_or_fail_with_caffemodelerror(tmp_path):
         src.write_bytes(data)
         outcome = _bounded(lambda: convert(src, dst), len(data))
         if outcome == "ok":
-            assert _finite(Net.load(dst)), f"case {i} ({kind}) wrote non-finite weights"
+            assert _finite(load_net(dst)), f"case {i} ({kind}) wrote non-finite weights"
         else:
             assert not dst.exists()
         outcomes.setdefault(kind, set()).add(outcome)
@@ -59,21 +60,21 @@ def test_mutated_caffemodels_convert_or_fail_with_caffemodelerror(tmp_path):
 
 def test_mutated_h5_files_load_or_fail_with_modelfileerror(tmp_path):
     good = tmp_path / "good.h5"
-    small_model()[2].save(good)
+    save_model(small_model()[2], good)
     rng = np.random.default_rng(2026)
     kinds = {}
     for i in range(200):
         dst = tmp_path / f"{i}.h5"
         kind = h5_case(rng, good, dst)
         try:
-            outcome = _bounded(lambda: Net.load(dst), dst.stat().st_size)
+            outcome = _bounded(lambda: load_net(dst), dst.stat().st_size)
         except (OSError, RuntimeError, KeyError, ValueError, TypeError, ZeroDivisionError) as exc:
             if type(exc) is not ModelFileError:
                 pytest.fail(f"case {i} ({kind}): {type(exc).__name__}: {exc}")
             raise
         if outcome == "ok":
             assert kind in ("flip", "attr", "drop_attr", "params", "json"), f"case {i} ({kind}) loaded"
-            assert _finite(Net.load(dst))
+            assert _finite(load_net(dst))
         kinds.setdefault(kind, set()).add(outcome)
     for kind in ("drop_blob", "transpose", "retype", "nan", "extlink", "external", "bomb", "extra_blob", "cut"):
         assert kinds.get(kind) == {"error"}, kind
@@ -154,7 +155,7 @@ def test_thirty_thousand_in_place_relus_convert_and_load_in_seconds(tmp_path):
 @pytest.fixture
 def saved(tmp_path):
     path = tmp_path / "model.h5"
-    small_model()[2].save(path)
+    save_model(small_model()[2], path)
     return path
 
 
@@ -227,7 +228,7 @@ def test_transposed_fully_connected_weight_is_refused(saved):
 
 
 def test_version_1_files_are_still_read():
-    with h5py.File(h5format.__file__.replace("h5format.py", "data/mini.h5"), "r") as f:
+    with h5py.File(MINI_PATH, "r") as f:
         assert int(f.attrs["format_version"]) == 1 and "layers" in f
-    net = Net.load(h5format.__file__.replace("h5format.py", "data/mini.h5"))
+    net = load_net(MINI_PATH)
     assert _finite(net) and len(net.layer_names) > 10

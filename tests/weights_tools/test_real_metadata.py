@@ -85,7 +85,7 @@ def test_lenet_dreams_on_a_grayscale_image(tmp_path, monkeypatch):
 
 @needs_files
 def test_inspect_and_layers_list_a_slices_tops(tmp_path, capsys):
-    from minidream.classification import layer_table
+    from minidream.models.classification import layer_table
 
     src = REAL / "mtcnn_det4_jfda.caffemodel"
     assert main(["inspect", str(src)]) == 0

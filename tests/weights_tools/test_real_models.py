@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minidream.layers import shifted_rows
-from minidream.net import Net
+from minidream.engine.speed import shifted_rows
+from minidream.engine.net import Net
 from weights_tools.convert import Options, load_caffemodel
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "real_caffemodels"

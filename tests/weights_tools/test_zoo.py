@@ -7,12 +7,13 @@ import threading
 import numpy as np
 import pytest
 
-from minidream.models import ARCHITECTURES
+from minidream.models.random_weights import ARCHITECTURES
 from tests.weights_tools.conftest import small_model
 from weights_tools import writer as pw
 from weights_tools import CaffeModelError, cache, cache_health, fetch, zoo
 from weights_tools.meanfile import read_mean_file
 from weights_tools.prototxt import parse_prototxt
+from minidream.models.loading import save_model
 
 ISSUE_MODELS = ["googlenet", "alexnet", "caffenet", "vgg16", "vgg19", "resnet50", "resnet101", "resnet152",
                 "squeezenet1.0", "squeezenet1.1", "nin", "places205-googlenet", "places365-alexnet",
@@ -108,7 +109,7 @@ class Converter:
     def __call__(self, caffemodel, target, prototxt, info):
         self.calls.append((caffemodel, target, prototxt, info))
         target.parent.mkdir(parents=True, exist_ok=True)
-        small_model()[2].save(target)
+        save_model(small_model()[2], target)
 
 
 DEPLOY = "name: 'p' input: 'data' input_dim: [1, 3, 8, 8]\nlayer { name: 'c' type: 'ReLU' bottom: 'data' top: 'c' }\n"

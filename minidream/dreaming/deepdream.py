@@ -1,0 +1,302 @@
+"""DeepDream: gradient ascent on the input image, over octaves, with jitter (Mordvintsev et al. 2015).
+
+The original notebook's algorithm, made explicit. x is the image in network input space
+(1, 3, H, W) (see minidream.io.images). The octave pyramid shrinks x by octave_scale each
+time; from the smallest octave up, the accumulated detail (dreamed - base) is upscaled
+bilinearly onto the next base and `steps` steps of
+
+    ox, oy ~ U{-jitter..jitter}         x <- roll(x, (oy, ox))
+    g = d objective(net(x)) / dx        (tile by tile for big octaves)
+    x <- x + step_size / mean(|g|) * g  (nothing when g = 0)
+    x <- roll(x, (-oy, -ox)),  then clip to [-mean, 255 - mean] per channel
+
+are taken. The roll (np.roll semantics, wrapping around) moves the network's grid over
+the image so its stride pattern does not print into the dream.
+"""
+import math
+import os
+import secrets
+import warnings
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from minidream.dreaming.ascent import update
+from minidream.engine.backend import check_device, get_array_module, is_gpu, to_device
+from minidream.dreaming.memory_estimate import check_dream_memory
+from minidream.errors import NonFiniteError
+from minidream.dreaming.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
+from minidream.dreaming.fourier import run_fourier
+from minidream.io.images import as_kind, attach_params, from_network, input_mean, input_scale, load_rgb, to_network
+from minidream.dreaming.jitter import AUTO_TILE, checked_tile, context, gradient, margin_for, min_input_side
+from minidream.dreaming.lapnorm import laplacian_normalize
+from minidream.models.loading import resolve_model
+from minidream.dreaming.objectives import L2
+from minidream.dreaming.recipes import check_input, check_model, make_recipe, read_recipe
+from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
+from minidream.engine.speed.tuning import tune_cpu
+
+PARAMS = ("pixel", "fft")
+
+
+def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octave_scale=1.4, steps=10,
+          step_size=1.5, jitter=32, clip=True, tile_size=None, blur=0.0, decay=0.0, lapnorm=0, param="pixel",
+          tv=0.0, keep_colors=False, size=None, seed=None, device="cpu", progress=True, callback=None,
+          history=None, recipe=None):
+    """Dream on an image; returns the result in the kind given, at the same size.
+
+    image: a path or PIL image (any mode; EXIF orientation applied) -> PIL.Image; a uint8
+        (H, W[, 3|4]) array -> uint8 (H, W, 3) array; None -> dream from noise of `size`
+        (returns a PIL.Image). Returned PIL images carry their recipe (minidream.dreaming.recipes):
+        img.info["minidream"], and img.save() writes it (PNG text, JPEG/GIF comment).
+    model: a name ("googlenet", "alexnet", "mini", "auto"), a .h5 path or a Net.
+    layer: the layer for the default L2 objective. None = the model's default layer:
+        meta["extra"]["default_layer"] when the model names one, else "inception_4c/output".
+    objective: a minidream.dreaming.objectives objective (L2, Channel, ClassNeuron, Guide, sums);
+        None -> L2(layer). Objectives name their own layers, so give layer or objective.
+    octaves, octave_scale: octave count and size ratio between octaves (the smallest is
+        the image scaled by octave_scale^-(octaves-1)); fewer octaves are used, with a
+        warning, when the small ones would be below the layer's minimum input size.
+    steps: gradient steps per octave: a number, or a list with one per octave, smallest first.
+    step_size, jitter, clip: normalized step length (> 0), maximum random shift in pixels
+        (the image is seen shifted inside mirrored context, minidream.dreaming.jitter: no seams at its
+        edges), and whether to keep pixels within 0..255.
+    tile_size: compute gradients in windows of at most this many pixels a side (each tile plus
+        its context; a fresh random offset of the tile grid every step, so no seams stay put);
+        None -> 1024, so memory stays bounded for any image size.
+    blur: sigma (pixels) of a Gaussian blur of each update (0 = none).
+    decay: x <- (1 - decay) x each step, an L2 pull toward the mean colour (0 = none).
+    lapnorm: normalize each update over this many Laplacian pyramid levels (0 = none; 4 is typical).
+    param: "pixel" (the notebook's ascent on pixels, in octaves) or "fft" (ascent on a decorrelated-colour
+        Fourier image with random scale/rotation jitter, minidream.dreaming.fourier; best from noise).
+    tv: weight of a total-variation penalty (smooths; 0 = none).
+    keep_colors: keep the input's colours, taking only the dream's luminance.
+    size: (width, height): the noise size for image=None, else the image is resized to it.
+    seed: seed of the one numpy Generator for jitter, tile offsets and noise; the same
+        seed gives bit-for-bit the same result on the same device, machine and libraries (the ascent
+        amplifies rounding: CPU and GPU, or two BLAS builds, drift apart over many steps, README's
+        Recipes). None: a random seed, recorded in the recipe.
+    device: "cpu" or "gpu" (CuPy; the net is moved there).
+    progress: show a tqdm bar per octave.
+    callback: callback(octave, step, image) after every step; octave counts from 0 (the
+        smallest), image is the current octave as an RGB uint8 (h, w, 3) array.
+    history: a list that gets (octave, step, objective value) after every step.
+    recipe: a recipe dict, a PIL image carrying one, or a file minidream wrote: run that dream
+        again with every setting from it (change a setting by editing the dict). image, when
+        given, replaces the recipe's input; device, progress, callback and history apply.
+    """
+    if recipe is not None:
+        return _dream_recipe(recipe, image, device, progress, callback, history)
+    _check_numbers(octaves, octave_scale, steps, step_size, jitter, tile_size, blur, decay, lapnorm, tv)
+    if param not in PARAMS:
+        raise ValueError(f"param must be one of {', '.join(PARAMS)}, got {param!r}")
+    tune_cpu(blas_kernels=False)  # the allocator setting (minidream/engine/speed/tuning.py); a no-op after the first call
+    if objective is not None and layer is not None:
+        raise ValueError("give either layer or objective, not both (objectives name their own layers)")
+    device = check_device(device)
+    net = resolve_model(model, device)
+    if seed is None:
+        seed = secrets.randbits(31)
+    rng = np.random.default_rng(seed)
+    rgb, kind, original = _start_image(image, size, rng)
+    bound = (objective if objective is not None else L2(layer)).bind(net)
+    x = to_device(to_network(rgb, net.meta), device)
+    common = dict(step_size=step_size, jitter=jitter, clip=clip, tile_size=tile_size, blur=blur, tv=tv,
+                  lapnorm=lapnorm, progress=progress, callback=callback, history=history)
+    with net.frozen():  # the weights stay as they are for the whole dream
+        if param == "fft":
+            x = run_fourier(net, bound, x, rng, steps=sum(steps_per_octave(steps, octaves)), **common)
+        else:
+            x = run_octaves(net, bound, x, rng, octaves=octaves, octave_scale=octave_scale, steps=steps,
+                            decay=decay, **common)
+    out = from_network(x, net.meta)
+    if keep_colors:
+        out = keep_luminance_only(rgb, out)
+    if kind != "pil" or not isinstance(seed, (int, np.integer)):
+        return as_kind(out, kind)
+    params = dict(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size, jitter=jitter,
+                  clip=clip, tile_size=tile_size, blur=blur, decay=decay, lapnorm=lapnorm, param=param, tv=tv,
+                  keep_colors=keep_colors, size=size)
+    name = os.path.abspath(image) if isinstance(image, (str, os.PathLike)) else None
+    made = make_recipe("dream", net, bound, name, original, seed, params)
+    return attach_params(as_kind(out, "pil"), made)
+
+
+def _dream_recipe(source, image, device, progress, callback, history):
+    """dream() with every setting from a recipe (see minidream.dreaming.recipes); image replaces its input."""
+    recipe = read_recipe(source)
+    if recipe.get("kind", "dream") != "dream":
+        raise ValueError(f"this is a {recipe['kind']} recipe: run it with minidream.{recipe['kind']}(recipe=...)")
+    kwargs = recipe_kwargs(recipe)
+    net = resolve_model(kwargs.pop("model"), device)
+    if recipe.get("model_sha256"):
+        check_model(recipe, net)
+    if image is None and recipe.get("input") is not None:
+        image = recipe["input"]
+        check_input(recipe, load_rgb(image)[0])
+    elif image is None and recipe.get("input_sha256") and recipe.get("size") is None:
+        raise ValueError("the recipe's input was an image in memory, not a file: pass it as image=")
+    return dream(image, model=net, device=device, progress=progress, callback=callback, history=history,
+                 **kwargs)
+
+
+def keep_luminance_only(original, dreamed):
+    """The dream's luminance (Rec. 601 luma) on the original's colours: original + (Y_dream - Y_original)."""
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    delta = dreamed.astype(np.float32) @ luma - original.astype(np.float32) @ luma
+    return np.clip(np.rint(original + delta[..., None]), 0, 255).astype(np.uint8)
+
+
+def _check_numbers(octaves, octave_scale, steps, step_size, jitter, tile_size, blur, decay, lapnorm, tv):
+    if int(octaves) < 1:
+        raise ValueError(f"octaves must be at least 1, got {octaves}")
+    if not octave_scale > 1.0:
+        raise ValueError(f"octave_scale must be greater than 1, got {octave_scale}")
+    steps_per_octave(steps, octaves)
+    if not step_size > 0:
+        raise ValueError(f"step_size must be positive, got {step_size}")
+    if int(jitter) < 0 or int(lapnorm) < 0:
+        raise ValueError(f"jitter and lapnorm must be >= 0, got jitter={jitter}, lapnorm={lapnorm}")
+    if tile_size is not None and int(tile_size) < 1:
+        raise ValueError(f"tile_size must be a positive number of pixels, got {tile_size}")
+    if blur < 0 or tv < 0 or not 0 <= decay < 1:
+        raise ValueError(f"blur and tv must be >= 0 and decay in [0, 1), got blur={blur}, tv={tv}, decay={decay}")
+
+
+def _start_image(image, size, rng):
+    """(RGB image (H, W, 3), kind, the input as given or None): the input, resized to `size`, or noise."""
+    if image is None:
+        if size is None:
+            raise ValueError("give an image, or image=None with size=(width, height) to dream from noise")
+        w, h = (int(v) for v in size)
+        # Near-grey noise: the patterns that grow from it are the network's own.
+        return 128.0 + rng.uniform(-16.0, 16.0, size=(h, w, 3)), "pil", None
+    original, kind = load_rgb(image)
+    rgb = original
+    if size is not None:
+        w, h = (int(v) for v in size)
+        rgb = np.asarray(Image.fromarray(rgb).resize((w, h), Image.LANCZOS))
+    return rgb, kind, original
+
+
+def pyramid_sizes(size, octaves, octave_scale):
+    """Octave sizes (H, W), largest first: each round(previous / octave_scale)."""
+    sizes = [tuple(size)]
+    for _ in range(octaves - 1):
+        sizes.append(octave_size(sizes[-1], octave_scale))
+    return sizes
+
+
+def usable_octaves(objective, side, size, octaves, octave_scale):
+    """The octave sizes to run, largest first; drops (and warns about) ones smaller than side."""
+    if min(size) < side:
+        raise ValueError(
+            f"the image is {size[1]}x{size[0]} but {', '.join(objective.layers)} needs at least "
+            f"{side}x{side} pixels: use a larger image (size=... resizes it), or a layer nearer the input"
+        )
+    sizes = [s for s in pyramid_sizes(size, octaves, octave_scale) if min(s) >= side]
+    if len(sizes) < octaves:
+        warnings.warn(
+            f"a {size[1]}x{size[0]} image is too small for {octaves} octaves at {', '.join(objective.layers)} "
+            f"(each octave needs at least {side}x{side} pixels): using {len(sizes)}",
+            stacklevel=3,
+        )
+    return sizes
+
+
+def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, step_size=1.5, jitter=32,
+                clip=True, tile_size=None, blur=0.0, decay=0.0, lapnorm=0, tv=0.0, progress=True, callback=None,
+                history=None):
+    """The octave loop on a network-space image x (1, 3, H, W); returns the dreamed x.
+
+    objective must be bound to net (objective.bind(net)). steps: an int, or one int per requested octave,
+    smallest first (when small octaves are dropped, their entries go with them). history: a list that gets
+    (octave, step, objective value) after every step.
+    """
+    side = min_input_side(net, objective)
+    sizes = usable_octaves(objective, side, x.shape[-2:], octaves, octave_scale)
+    per_octave = steps_per_octave(steps, octaves)[octaves - len(sizes):]
+    margin = margin_for(net, objective.layers)
+    tile = checked_tile(tile_size, side, margin, jitter, objective)
+    check_dream_memory(net, objective.layers, sizes[0], tile, context(margin, jitter))
+    lo, hi = _clip_bounds(net, x, clip)
+    bases = [x]
+    for s in sizes[1:]:
+        bases.append(resize_bilinear(bases[-1], s))
+    detail = None
+    for octave, count in enumerate(per_octave):
+        base = bases.pop()  # smallest first; an octave's base and detail go once used (at 12 MP, 200 MB less)
+        h, w = base.shape[-2:]
+        if detail is None:
+            x = base.copy()
+        else:
+            x = resize_bilinear(detail, (h, w))
+            x += base
+            detail = None
+        bar = tqdm(range(count), desc=f"octave {octave + 1}/{len(per_octave)} {w}x{h}", disable=not progress,
+                   leave=False)
+        for step in bar:
+            try:
+                value = make_step(net, objective, x, rng, step_size, jitter, lo, hi, tile, blur, decay, margin,
+                                  lapnorm, tv)
+            except NonFiniteError as exc:
+                raise NonFiniteError(f"octave {octave + 1}, step {step + 1}: {exc}") from None
+            if history is not None:
+                history.append((octave, step, value))
+            if callback is not None:
+                callback(octave, step, from_network(x, net.meta))
+        if bases:  # what this octave dreamed, for the next one to add
+            detail = x - base
+    return x
+
+
+def steps_per_octave(steps, octaves):
+    """[steps for each octave, smallest first] from an int or a list of one int per octave."""
+    counts = [int(steps)] * int(octaves) if isinstance(steps, (int, np.integer)) else [int(v) for v in steps]
+    if len(counts) != int(octaves):
+        raise ValueError(f"steps has {len(counts)} entries for {octaves} octaves: give one per octave, "
+                         "smallest first, or a single number")
+    if any(v < 0 for v in counts):
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    return counts
+
+
+def _clip_bounds(net, x, clip):
+    """Per-channel (lo, hi) of network space, ((0 - mean) * scale, (255 - mean) * scale); +-inf when not clipping."""
+    mean = input_mean(net.meta)  # one value per input channel
+    if not clip:
+        lo, hi = np.full(mean.shape, -np.inf, np.float32), np.full(mean.shape, np.inf, np.float32)
+    else:
+        lo, hi = -mean * input_scale(net.meta), (255.0 - mean) * input_scale(net.meta)
+    if is_gpu(x):
+        return to_device(lo, "gpu"), to_device(hi, "gpu")
+    return lo.reshape(1, -1, 1, 1), hi.reshape(1, -1, 1, 1)
+
+
+def make_step(net, objective, x, rng, step_size=1.5, jitter=32, lo=None, hi=None, tile=AUTO_TILE, blur=0.0,
+              decay=0.0, margin=0, lapnorm=0, tv=0.0):
+    """One jittered gradient-ascent step on x (1, 3, H, W), in place; returns the objective value before it.
+
+    lo, hi: per-channel clip bounds from _clip_bounds (None: no clipping, NumPy only).
+    margin: mirrored context kept around the image (minidream.dreaming.jitter.margin_for).
+    lapnorm: normalize the gradient over this many Laplacian pyramid levels (0 = not).
+    tv: weight of the total-variation penalty, against the gradient scaled to mean |g| = 1.
+    """
+    ox, oy = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
+    value, g = gradient(net, objective, x, tile, rng, (oy, ox), jitter, margin)
+    if not math.isfinite(float(value)):
+        raise NonFiniteError(f"the objective is {float(value)}; the model's weights overflow on this image: "
+                             "check the model file, or lower --step-size")
+    if not bool(get_array_module(g).isfinite(g).all()):
+        raise NonFiniteError("the gradient is not finite (NaN or infinity); the model's weights overflow on this "
+                             "image: check the model file, or lower --step-size")
+    g = gaussian_blur(g, blur)
+    if lapnorm:
+        g = laplacian_normalize(g, lapnorm)
+    if tv:
+        g = normalized(g) - np.float32(tv) * tv_gradient(x)
+    if decay:
+        x *= 1.0 - decay
+    update(x, g, step_size, lo, hi)
+    return value

@@ -1,0 +1,149 @@
+"""Dreams in a Fourier, decorrelated-colour parameterization with transformation robustness (param="fft").
+
+Following Olah, Mordvintsev & Schubert, "Feature Visualization" (Distill 2017) and lucid's `image.fft_image`
+and `to_valid_rgb`. The image is not optimized pixel by pixel; it is made from parameters Z (3, H, W//2+1),
+complex:
+
+    y   = irfft2(Z * scale, norm="ortho") / 4     scale[f] = 1 / max(|f|, 1 / max(H, W))   (a 1/f spectrum)
+    lin = C y                                      C: lucid's square root of ImageNet's colour covariance
+    rgb = 255 * sigmoid(lin)                       always inside 0..255, no clipping needed
+
+Ascent on Z moves all frequencies at the pace natural images have (pixel ascent moves the high ones first:
+noise), and on decorrelated colours (pixel ascent tints everything). The start image is expressed exactly in
+these parameters (lin = logit(rgb / 255), y = C^-1 lin, Z = rfft2(4 y) / scale), so any image can start.
+
+Each step looks at the image through a random transformation T: scale in [0.9, 1.1], rotation in [-10, 10]
+degrees (nearest-neighbour sampling, mirrored past the edges), then the usual jitter shift inside mirrored
+context (minidream.dreaming.jitter). The gradient goes back through T's transpose (a scatter-add), the sigmoid, C and
+the Fourier transform (rfft2(g) * scale is the gradient with respect to Re Z + i Im Z), and Adam takes the
+step with learning rate step_size / 30 (the dream's default 1.5 gives lucid's 0.05).
+"""
+import math
+
+import numpy as np
+
+from minidream.engine.backend import as_numpy, to_device
+from minidream.dreaming.filters import gaussian_blur, normalized, tv_gradient
+from minidream.io.images import from_network, input_scale
+from minidream.dreaming.jitter import checked_tile, gradient, margin_for, min_input_side
+from minidream.dreaming.lapnorm import laplacian_normalize
+
+# lucid's color_correlation_svd_sqrt, columns normalized to the largest column norm (RGB order)
+_CORRELATION = np.array([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], np.float64)
+COLOR = (_CORRELATION / np.max(np.linalg.norm(_CORRELATION, axis=0))).astype(np.float32)
+SCALES, ANGLE = (0.9, 1.1), 10.0
+ADAM = (0.9, 0.999, 1e-8)
+
+
+def frequency_scale(h, w):
+    """1 / max(|f|, 1 / max(h, w)) for the rfft2 frequencies of an (h, w) image, shape (h, w // 2 + 1)."""
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    return (1.0 / np.maximum(np.sqrt(fx * fx + fy * fy), 1.0 / max(h, w))).astype(np.float32)
+
+
+def to_spectrum(rgb, scale):
+    """Z for an RGB image (3, H, W) in 0..255 (values are kept 0.5 away from 0 and 255 for the logit)."""
+    p = np.clip(rgb.astype(np.float64), 0.5, 254.5) / 255.0
+    lin = np.log(p / (1.0 - p))
+    y = np.einsum("ij,jhw->ihw", np.linalg.inv(COLOR.astype(np.float64)), lin)
+    return np.fft.rfft2(4.0 * y, norm="ortho") / scale
+
+
+def to_rgb(z, scale, size):
+    """(rgb (3, H, W) in 0..255, sigmoid(lin)) from Z."""
+    y = np.fft.irfft2(z * scale, s=size, norm="ortho") / 4.0
+    s = 1.0 / (1.0 + np.exp(-np.einsum("ij,jhw->ihw", COLOR, y)))
+    return (255.0 * s).astype(np.float32), s
+
+
+def _rgb_order(meta):
+    return slice(None, None, -1) if str(meta.get("channel_order", "BGR")).upper() == "BGR" else slice(None)
+
+
+def _network(rgb, meta):
+    """Network input (1, 3, H, W) from rgb (3, H, W) in 0..255: model channel order, mean off, scaled."""
+    mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)[:, None, None]
+    return ((rgb[_rgb_order(meta)] - mean) * np.float32(input_scale(meta)))[None]
+
+
+def warp_indices(h, w, rng):
+    """Flat source index of every output pixel for a random scale and rotation about the centre."""
+    s = rng.uniform(*SCALES)
+    a = math.radians(rng.uniform(-ANGLE, ANGLE))
+    i, j = np.mgrid[0:h, 0:w].astype(np.float64)
+    ci, cj = (h - 1) / 2.0, (w - 1) / 2.0
+    di, dj = (i - ci) / s, (j - cj) / s
+    si = np.rint(ci + math.cos(a) * di - math.sin(a) * dj).astype(np.int64)
+    sj = np.rint(cj + math.sin(a) * di + math.cos(a) * dj).astype(np.int64)
+    return (_mirror(si, h) * w + _mirror(sj, w)).ravel()
+
+
+def _mirror(k, n):
+    """Indices folded into 0..n-1 by reflection (-1 -> 1, n -> n - 2)."""
+    if n == 1:
+        return np.zeros_like(k)
+    period = 2 * (n - 1)
+    k = np.abs(k) % period
+    return np.where(k >= n, period - k, k)
+
+
+def warp(x, index):
+    """x (1, C, H, W) sampled at index (flat, one per output pixel)."""
+    c = x.shape[1]
+    return x.reshape(c, -1)[:, index].reshape(x.shape)
+
+
+def warp_transpose(g, index):
+    """The transpose of warp (NumPy): every output pixel's gradient added onto its source pixel."""
+    c, n = g.shape[1], g.shape[-2] * g.shape[-1]
+    flat = g.reshape(c, -1)
+    out = np.stack([np.bincount(index, weights=flat[k], minlength=n) for k in range(c)])
+    return out.astype(g.dtype).reshape(g.shape)
+
+
+def run_fourier(net, objective, x, rng, steps=40, step_size=1.5, jitter=32, clip=True, tile_size=None, blur=0.0,
+                tv=0.0, lapnorm=0, progress=True, callback=None, history=None):
+    """Ascent on the Fourier parameters of x (1, 3, H, W), network space; returns the result in network space.
+
+    clip is implied (the sigmoid keeps 0..255); blur, lapnorm and tv act on the image-space gradient.
+    """
+    from tqdm.auto import tqdm
+
+    h, w = x.shape[-2:]
+    side = min_input_side(net, objective)
+    if min(h, w) < side:
+        raise ValueError(f"the image is {w}x{h} but {', '.join(objective.layers)} needs at least {side}x{side} "
+                         "pixels: use a larger image or size, or a layer nearer the input")
+    margin = margin_for(net, objective.layers)
+    tile = checked_tile(tile_size, side, margin, jitter, objective)
+    scale = frequency_scale(h, w)
+    order = _rgb_order(net.meta)
+    z = to_spectrum(from_network(x, net.meta).transpose(2, 0, 1), scale)
+    m, v = np.zeros_like(z), np.zeros(z.shape, np.float64)
+    beta1, beta2, eps = ADAM
+    rgb, s = to_rgb(z, scale, (h, w))
+    for step in tqdm(range(steps), desc=f"fft {w}x{h}", disable=not progress, leave=False):
+        index = warp_indices(h, w, rng)
+        shift = tuple(int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
+        current = _network(rgb, net.meta)
+        seen = to_device(np.ascontiguousarray(warp(current, index)), net.device)
+        value, g = gradient(net, objective, seen, tile, rng, shift, jitter, margin)
+        g = gaussian_blur(warp_transpose(as_numpy(g), index), blur)
+        if lapnorm:
+            g = laplacian_normalize(g, lapnorm)
+        if tv:
+            g = normalized(g) - np.float32(tv) * tv_gradient(current)
+        g_rgb = g[0][order].astype(np.float64) * input_scale(net.meta)
+        g_lin = g_rgb * 255.0 * s * (1.0 - s)
+        g_z = np.fft.rfft2(np.einsum("ji,jhw->ihw", COLOR, g_lin) / 4.0, norm="ortho") * scale
+        t = step + 1
+        m = beta1 * m + (1 - beta1) * g_z
+        v = beta2 * v + (1 - beta2) * (g_z.real ** 2 + g_z.imag ** 2)
+        z = z + (step_size / 30.0) * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+        rgb, s = to_rgb(z, scale, (h, w))
+        if history is not None:
+            history.append((0, step, value))
+        if callback is not None:
+            callback(0, step, np.clip(np.rint(rgb.transpose(1, 2, 0)), 0, 255).astype(np.uint8))
+    return to_device(np.ascontiguousarray(_network(rgb, net.meta)), net.device)

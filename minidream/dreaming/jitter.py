@@ -1,0 +1,177 @@
+"""Jitter without seams: the net sees the image shifted inside a reflected border, never wrapped around.
+
+The notebook rolled the image by a random (oy, ox) before each step, so the net's stride grid landed at a
+different phase every time. A roll glues the left edge to the right and the top to the bottom: the net sees a
+seam there (on a ramp, a step from the darkest to the brightest grey) and dreams a frame around the picture.
+Its own zero padding at the image's edge adds a second, fixed seam.
+
+Here each step draws the same shift (sy, sx) in -jitter..jitter, and the net sees a window of the image
+extended by odd reflection about its edge pixels, x[-i] = 2 x[0] - x[i]. An odd mirror continues a slope (a
+plain mirror folds a ramp into a crease, and conv1's line detectors draw a line along it: measured, the even
+mirror left 1.41x/1.53x more change in the outer 4 pixels than inside at mini conv1/conv3, the odd one
+1.47x/0.68x, the wrap-around roll 2.8x/5.2x). The window has
+
+    rows above the image: margin + jitter + sy        rows below: margin + jitter - sy      (columns alike)
+
+around the image, so the grid phase still changes every step, the window's size never changes (the classifier
+head and the step plans see few shapes), and every pixel of the image keeps at least `margin` pixels of
+mirrored context: as far as the objective layer can see (its receptive radius, up to MAX_MARGIN), the net's
+zero padding lies outside the image. The gradient of the window is cropped back to the image: the mirrored
+context guides the edge pixels but is not folded back onto them (that would count each edge pixel twice and
+grow a frame again).
+
+Tiles (gradient, below) do the same per tile: the tile's window is the tile plus the same
+context, read from its neighbours inside the image and from the reflection outside it.
+"""
+import math
+
+from minidream.engine.backend import get_array_module
+
+# Zero padding deeper than this many input pixels from the edge is diluted by many layers; the margin stops
+# here so GoogLeNet's deep layers (receptive radius ~150 px) do not triple the work of small octaves.
+MAX_MARGIN = 64
+AUTO_TILE = 1024  # tile_size=None: windows up to 1024 px a side run whole; larger images in tiles
+
+
+def receptive_radius(net, layers):
+    """How many input pixels beyond its own position a unit of the given layers can see (the largest).
+
+    Walks the graph from the input: each convolution or pooling with kernel k at cumulative stride j adds
+    (k - 1) * j (the whole kernel on one side: unpadded pooling windows reach one way only); every other
+    layer keeps the largest radius and stride of its inputs. Fully connected layers and global pooling see
+    everything (infinite).
+    """
+    state = {net.meta.get("input_blob", "data"): (0.0, 1)}
+    by_layer = {}
+    for spec in net.specs:
+        radius = max(state[b][0] for b in spec["bottoms"]) if spec["bottoms"] else 0.0
+        stride = max(state[b][1] for b in spec["bottoms"]) if spec["bottoms"] else 1
+        p = spec["params"]
+        if spec["type"] == "InnerProduct" or p.get("global_pooling"):
+            radius = math.inf
+        elif spec["type"] in ("Convolution", "Pooling"):
+            radius += (max(p["kernel_size"]) - 1) * stride
+            stride *= max(p["stride"])
+        for top in spec["tops"]:
+            state[top] = (radius, stride)
+        by_layer[spec["name"]] = radius
+    return max(by_layer[layer] for layer in layers)
+
+
+def margin_for(net, layers):
+    """The mirrored context every image pixel keeps: the layers' receptive radius, at most MAX_MARGIN."""
+    return int(math.ceil(min(receptive_radius(net, layers), MAX_MARGIN)))
+
+
+def window_pads(shift, jitter, margin):
+    """(before, after): context pixels on each side of an axis for a shift in -jitter..jitter."""
+    return margin + jitter + shift, margin + jitter - shift
+
+
+def extend(x, pad):
+    """x (..., H, W) with `pad` pixels of odd reflection on every side (any pad: reflected again past the far
+    edge)."""
+    xp = get_array_module(x)
+    widths = [(0, 0)] * (x.ndim - 2) + [(pad, pad), (pad, pad)]
+    if min(x.shape[-2:]) == 1:  # reflect needs two pixels; a 1-pixel axis is constant anyway
+        return xp.pad(x, widths, mode="edge")
+    return xp.pad(x, widths, mode="reflect", reflect_type="odd")
+
+
+def window(x, pad, rows, cols, pads_y, pads_x):
+    """The window around image rows [r0, r1) and columns [c0, c1) with pads_y / pads_x pixels of context on each
+    side, as a new array: what extend(x, pad) holds there. Only the window's part of the image is copied and
+    reflected (a 12 MP image's whole extension was 166 MB); where a side needs more reflection than that part has
+    pixels (an image smaller than the context), it is cut from extend(x, pad) itself."""
+    h, w = x.shape[-2:]
+    (r0, r1), (c0, c1) = rows, cols
+    top, bottom, left, right = r0 - pads_y[0], r1 + pads_y[1], c0 - pads_x[0], c1 + pads_x[1]
+    inside = x[..., max(top, 0):min(bottom, h), max(left, 0):min(right, w)]
+    widths = [(max(-top, 0), max(bottom - h, 0)), (max(-left, 0), max(right - w, 0))]
+    if min(h, w) > 1 and all(max(before, after) < n for (before, after), n in zip(widths, inside.shape[-2:])):
+        # One odd reflection about the image's edge pixel, which is the part's edge pixel wherever a side is padded.
+        return get_array_module(x).pad(inside, [(0, 0)] * (x.ndim - 2) + widths, mode="reflect", reflect_type="odd")
+    return extend(x, pad)[..., pad + top:pad + bottom, pad + left:pad + right].copy()
+
+
+def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
+    """(objective value, d objective / dx) for x (1, 3, H, W), seen shifted by `shift` inside mirrored context.
+
+    The objective reads the whole window, context included (reading only the activations over the image was
+    measured too: the edge pixels then lose the gradient of the units that straddle the edge, and the outer
+    4 pixels of the ramp changed 0.13x as much as the interior at mini conv3 - a frame of the opposite kind).
+    The value is the window's. When the window (image plus 2 * (margin + jitter) of context) is larger than
+    tile, the image is cut into tiles, each seen with the same context from its neighbours (and the mirror at
+    the image's edge); the tile grid moves by a fresh random offset every step, so no seam stays put.
+    """
+    pad = margin + 2 * jitter
+    pads_y, pads_x = window_pads(shift[0], jitter, margin), window_pads(shift[1], jitter, margin)
+    rows, cols = tile_grid(x.shape[-2:], tile, margin, jitter, rng)
+    g, total = get_array_module(x).empty_like(x), 0.0
+    for r0, r1 in rows:
+        for c0, c1 in cols:
+            value, gw = _gradient_whole(net, objective, window(x, pad, (r0, r1), (c0, c1), pads_y, pads_x))
+            g[..., r0:r1, c0:c1] = gw[..., pads_y[0]:pads_y[0] + r1 - r0, pads_x[0]:pads_x[0] + c1 - c0]
+            total += value
+    return total, g
+
+
+def context(margin, jitter):
+    """The pixels a window adds to its part of the image along each axis, both sides together (window_pads)."""
+    return 2 * (margin + jitter)
+
+
+def tile_grid(size, tile, margin, jitter, rng):
+    """([(r0, r1)], [(c0, c1)]): the image rows and columns of the tiles `gradient` cuts an image of size (H, W)
+    into, each seen with context(margin, jitter) pixels of context; one tile when the whole window fits `tile`."""
+    h, w = size
+    extra = context(margin, jitter)
+    if h + extra <= tile and w + extra <= tile:
+        return [(0, h)], [(0, w)]
+    return _offset_splits(h, tile - extra, rng), _offset_splits(w, tile - extra, rng)
+
+
+def _gradient_whole(net, objective, x):
+    acts = net.forward(x, end=list(objective.layers))
+    value, grads = objective(acts)
+    return value, net.backward(grads)
+
+
+def _offset_splits(n, core, rng):
+    """Tiles of n pixels, each at most core: the fewest nearly equal pieces that leave every cut room to move by an
+    eighth of a piece (pieces of at most 8/9 core), all inner cuts moved by one random offset within that room, up
+    to a quarter of a piece. Every window carries the same context, so the fewest, largest pieces compute the fewest
+    pixels per image pixel (a 2000-pixel side with a core of 832: 3 pieces, where a fixed quarter-piece offset
+    needed 4). Every piece is between core / 4 and core: at least two pieces means each is over 4/9 core, and the
+    end pieces lose at most a quarter of that."""
+    pieces = _splits(n, max(1, 8 * core // 9))
+    if len(pieces) == 1:
+        return pieces
+    lengths = [stop - start for start, stop in pieces]
+    room = min(core - max(lengths), min(lengths) // 4)
+    offset = int(rng.integers(-room, room + 1))
+    edges = [0] + [start + offset for start, _ in pieces[1:]] + [n]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _splits(n, tile):
+    """[(start, stop)] cutting n pixels into ceil(n / tile) nearly equal pieces of at most tile."""
+    k = math.ceil(n / tile)
+    edges = [round(i * n / k) for i in range(k + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def min_input_side(net, objective):
+    """The smallest square input side for which every layer the objective reads has an output."""
+    return max(net.min_input_size(layer) for layer in objective.layers)
+
+
+def checked_tile(tile_size, side, margin, jitter, objective):
+    """The tile size to use (None -> AUTO_TILE), checked to leave room for tiles plus their context."""
+    tile = AUTO_TILE if tile_size is None else int(tile_size)
+    extra = context(margin, jitter)
+    least = extra + max(1, 4 * (side - extra))  # tiles are at least core / 4 plus the context (_offset_splits)
+    if tile < least:
+        raise ValueError(f"tile_size must be at least {least} for {', '.join(objective.layers)} with jitter "
+                         f"{jitter} (each tile carries {extra} pixels of context), got {tile}")
+    return tile

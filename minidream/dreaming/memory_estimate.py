@@ -1,0 +1,63 @@
+"""A dream's peak memory, estimated before the first step, and the refusal when it cannot fit.
+
+    peak ~ IMAGE_COPIES * 3*H*W*4 bytes              the image, the octave it dreams, its gradient, the update's
+                                                     temporaries (float32; the pyramid's smaller octaves go as used)
+         + NET_FACTOR * sum(blob sizes) * 4 bytes    one window's activations, caches, columns and gradients
+
+with H, W the largest octave and the blobs those the Net's walk makes for the layers the objective needs (not the
+outputs of in-place ReLUs or of BatchNorm and Scale layers folded into a convolution, minidream.engine.plans), at the size
+of one window (its part of the image plus the dream's context, at most the tile; shape arithmetic, nothing
+allocated). The factors keep the estimate above the measured peak with room to spare (`python -m benchmarks.memory`:
+growth of the peak RSS over the loaded model, 4 octaves of one step, random weights): measured / estimated 0.63 for
+mini at 2048x2048 to conv3 (561 MB), 0.45 / 0.35 / 0.41 for GoogLeNet to inception_4c/output at 600x600, 3 MP and
+12 MP (440, 631, 991 MB), 0.74 AlexNet to conv5 at 640x480 (176 MB, its wide im2col columns), 0.41 VGG16 to conv4_3
+(912 MB), 0.32 ResNet-50 to res4f (741 MB). When the estimate exceeds the memory available (Linux MemAvailable),
+the dream stops with the number and the fix: a smaller --size, or a smaller --tile-size when the tiles dominate.
+"""
+import math
+
+from minidream.errors import TooBigError
+from minidream.io.limits import available_memory
+from minidream.engine.plans import affine_chains, in_place_layers
+
+IMAGE_COPIES = 6
+NET_FACTOR = 3.5
+
+
+def dream_bytes(net, layers, size, tile, context=0):
+    """(image bytes, network bytes) estimated for a dream on an octave of `size` (H, W) in tiles of `tile`, each
+    window seeing `context` more pixels along each axis than its part of the image (minidream.dreaming.jitter.context)."""
+    h, w = size
+    image = IMAGE_COPIES * 3 * h * w * 4
+    graph = net.graph
+    slots = [graph.slot(layer) for layer in layers]
+    order = graph.ancestors(slots)
+    window = graph.input_shape((min(h + context, tile), min(w + context, tile)))
+    shapes = graph.shapes(window, only=set(order))
+    # The blobs the Net's walk really makes (minidream.engine.plans): an in-place ReLU writes over its input, and the
+    # BatchNorm and Scale layers folded into a convolution make none of their own.
+    made_by_others = in_place_layers(graph, order, slots) | {i for chain in affine_chains(graph, order, slots)
+                                                              for i in chain[1:]}
+    blobs = sum(math.prod(shape) for (i, _), shape in shapes.items() if i not in made_by_others)
+    return image, NET_FACTOR * 4 * blobs
+
+
+def _amount(count):
+    return f"{count / 1e9:.1f} GB" if count >= 1e9 else f"{count / 1e6:.0f} MB"
+
+
+def check_dream_memory(net, layers, size, tile, context=0, available=None):
+    """Raise TooBigError when the estimate for the largest octave exceeds the available memory."""
+    available = available_memory() if available is None else available
+    if available is None:
+        return
+    image, network = dream_bytes(net, layers, size, tile, context)
+    if image + network <= available:
+        return
+    h, w = size
+    fix = (f"--tile-size {max(tile // 2, 1)} (tile_size=...)" if network > image else
+           f"--size {int(w * math.sqrt(available / (image + network) / 2))}x"
+           f"{int(h * math.sqrt(available / (image + network) / 2))} (size=...)")
+    raise TooBigError(f"a {w}x{h} dream in {tile}-pixel tiles needs about {_amount(image + network)} "
+                      f"(image {_amount(image)}, network {_amount(network)}) but {_amount(available)} "
+                      f"is available: use {fix}")

@@ -1,0 +1,145 @@
+"""Recipes: everything needed to make a dream again, stored with every output and given back to dream().
+
+A recipe is a JSON-able dict:
+
+    kind            "dream" or "zoom"
+    model           the model actually used: "googlenet", "alexnet", "mini" or a file path ("auto" resolved)
+    model_sha256    SHA-256 of its weights (minidream.dreaming.recipes.weights_sha256)
+    input           the input's path (None: noise, or an image given as a PIL image or array)
+    input_sha256    SHA-256 of the input's RGB pixels as decoded (so a PIL image or array has one too)
+    objective       the objective as people read it, repr(objective); objective_data: as data (objective_to_data)
+    seed            always an int (a random one is drawn and recorded when none is given)
+    minidream_version, and every other dream() parameter by name (octaves, steps, step_size, ...)
+
+`dream(recipe=...)` and `python -m minidream dream --from OUT.png` run it again and give the same bytes on the
+same machine and version; a model or input whose hash differs is refused (a different model is a different
+dream), unless the caller overrides it explicitly.
+"""
+import hashlib
+import json
+
+import numpy as np
+from PIL import Image
+
+from minidream import __version__
+from minidream.engine.backend import as_numpy
+from minidream.io.images import METADATA_KEY, read_params
+from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide, Sum
+
+# dream() parameters a recipe records, besides model, input, objective and seed
+DREAM_PARAMS = ("octaves", "octave_scale", "steps", "step_size", "jitter", "clip", "tile_size", "blur", "decay",
+                "lapnorm", "param", "tv", "keep_colors", "size")
+
+
+def weights_sha256(net):
+    """SHA-256 over every parameter array (layer name, shape and float32 bytes, in graph order)."""
+    digest = hashlib.sha256()
+    for name in net.layer_names:
+        for array in net.params.get(name, []):
+            a = np.ascontiguousarray(as_numpy(array), dtype=np.float32)
+            digest.update(f"{name}:{a.shape}".encode())
+            digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def pixels_sha256(rgb):
+    """SHA-256 of an RGB uint8 (H, W, 3) image's shape and pixels."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    return hashlib.sha256(f"{rgb.shape}".encode() + rgb.tobytes()).hexdigest()
+
+
+def model_name(net):
+    """The name or path load_model resolved for net (what a recipe can load again), else its meta name."""
+    return getattr(net, "source", None) or net.meta.get("name")
+
+
+def objective_to_data(objective):
+    """A bound objective as JSON-able data, or None when it cannot be rebuilt (a Guide given as an image)."""
+    if isinstance(objective, Sum):
+        terms = [[w, objective_to_data(leaf)] for w, leaf in objective.terms]
+        return None if any(t is None for _, t in terms) else {"type": "Sum", "terms": terms}
+    if isinstance(objective, ClassNeuron):
+        cls = objective.cls
+        return {"type": "ClassNeuron", "class": int(cls) if isinstance(cls, (int, np.integer)) else str(cls)}
+    if isinstance(objective, Channel):
+        return {"type": "Channel", "layer": objective.layer, "channels": objective.channels}
+    if isinstance(objective, Guide):
+        return {"type": "Guide", "layer": objective.layer, "guide": objective.guide} \
+            if isinstance(objective.guide, str) else None
+    if isinstance(objective, L2):
+        return {"type": "L2", "layer": objective.layer}
+    return None
+
+
+def objective_from_data(data):
+    """The objective objective_to_data described."""
+    kind = data.get("type")
+    if kind == "Sum":
+        return Sum([(float(w), objective_from_data(t)) for w, t in data["terms"]])
+    if kind == "L2":
+        return L2(data["layer"])
+    if kind == "Channel":
+        return Channel(data["layer"], data["channels"])
+    if kind == "ClassNeuron":
+        return ClassNeuron(data["class"])
+    if kind == "Guide":
+        return Guide(data["guide"], data["layer"])
+    raise ValueError(f"the recipe's objective {data!r} is not one minidream knows (L2, Channel, ClassNeuron, "
+                     "Guide, Sum)")
+
+
+def make_recipe(kind, net, bound_objective, input_name, rgb, seed, params):
+    """The recipe of a dream or zoom (params: the DREAM_PARAMS values, plus frames/scale for a zoom)."""
+    layers = list(bound_objective.layers)
+    recipe = dict(params, kind=kind, model=model_name(net), model_sha256=weights_sha256(net),
+                  input=input_name, input_sha256=pixels_sha256(rgb) if rgb is not None else None,
+                  objective=repr(bound_objective), objective_data=objective_to_data(bound_objective),
+                  seed=int(seed), minidream_version=__version__)
+    if len(layers) == 1:
+        recipe["layer"] = layers[0]
+    return json.loads(json.dumps(recipe))  # tuples -> lists, exactly what a file gives back
+
+
+def read_recipe(source):
+    """A recipe from a dict, a PIL image that carries one, or an image file written by minidream."""
+
+
+    if isinstance(source, dict):
+        recipe = source
+    elif isinstance(source, Image.Image):
+        recipe = json.loads(source.info.get(METADATA_KEY, "{}"))
+    else:
+        recipe = read_params(source)
+    if not recipe.get("model_sha256") or "seed" not in recipe:
+        raise ValueError(f"{source if not isinstance(source, dict) else 'the recipe'} carries no minidream "
+                         "recipe (made by an older minidream, or saved without its metadata)")
+    if recipe.get("objective_data") is None:
+        raise ValueError("the recipe's objective cannot be rebuilt (a guide given as an image, not a path): "
+                         "give the objective again")
+    return recipe
+
+
+def check_model(recipe, net):
+    """Refuse a model whose weights differ from the recipe's."""
+    got = weights_sha256(net)
+    if got != recipe["model_sha256"]:
+        raise ValueError(f"model {model_name(net)!r} has weights SHA-256 {got[:16]}..., but the recipe was made "
+                         f"with {recipe['model_sha256'][:16]}...: the result would differ. Use the recipe's "
+                         "model file, or name another model explicitly (--model) to make a new dream")
+
+
+def check_input(recipe, rgb):
+    """Refuse an input whose pixels differ from the recipe's."""
+    if recipe.get("input_sha256") and pixels_sha256(rgb) != recipe["input_sha256"]:
+        raise ValueError(f"the input {recipe.get('input')!r} is not the image the recipe was made from (its "
+                         "pixels' SHA-256 differs); give the input explicitly to dream on another image")
+
+
+def dream_kwargs(recipe):
+    """dream()'s keyword arguments from a recipe (model by name, objective rebuilt, no input)."""
+    kwargs = {k: recipe[k] for k in DREAM_PARAMS if k in recipe}
+    if kwargs.get("size") is not None:
+        kwargs["size"] = tuple(kwargs["size"])
+    kwargs.update(model=recipe["model"], objective=objective_from_data(recipe["objective_data"]),
+                  seed=recipe["seed"])
+    return kwargs

@@ -1,0 +1,145 @@
+"""Convolution (Caffe "Convolution"): cross-correlation with zero padding, stride and groups.
+
+Shapes
+    x (N, C, H, W)    w (F, C/G, KH, KW)    b (F,) or None    y (N, F, OH, OW)
+    OH = floor((H + 2*ph - KH) / sh) + 1, and the same for OW.
+
+Formula. Group g reads input channels [g*C/G, (g+1)*C/G) and writes output channels
+[g*F/G, (g+1)*F/G) (AlexNet's conv2/4/5 use G=2, a relic of training on two GPUs):
+
+    y[n, f, i, j] = b[f] + sum_{c,u,v} w[f, c, u, v] * xpad[n, g*C/G + c, i*sh + u, j*sw + v]
+
+Fast path: im2col copies every receptive field into a column, so each group is one matrix product
+    col (N, G, C/G*KH*KW, OH*OW),   y[n, g] = w_g (F/G, C/G*KH*KW) @ col[n, g]
+and backward is the same products transposed:
+    dw_g = sum_n dy[n, g] @ col[n, g]^T,   db = sum_{n,i,j} dy,   dcol = w_g^T @ dy[n, g],   dx = col2im(dcol).
+CPU: im2col/col2im (minidream/engine/ops/im2col.py) and the products (parallel.matmul), split over the cores; 3x3
+stride-1 convolutions (most of a VGG or GoogLeNet step) take Winograd's F(2x2, 3x3) instead, 2.25x fewer multiply-adds
+(minidream/engine/speed/winograd.py), and other stride-1 filters KH products over KW shifted copies of the input instead
+of KH*KW (minidream/engine/speed/shifted_rows.py). GPU: im2col's layout from kernels/im2col.cu, and cuBLAS for the products.
+A 1x1, stride-1, unpadded convolution needs no columns on either path.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from minidream.engine.backend import is_gpu
+from minidream.engine.speed import parallel, shifted_rows, winograd
+from minidream.engine.ops.im2col import col2im, col2im_gpu, im2col, im2col_gpu, output_size
+
+
+def cpu_method(w_shape, stride, pad, groups, out_size, dtype):
+    """The module that runs a stride-1 convolution on the CPU instead of im2col + GEMM (forward and backward choose
+    alike from the cache): winograd for 3x3 filters, shifted_rows for other stride-1 filters; None for im2col."""
+    if winograd.applies(w_shape, stride, pad, groups, out_size):
+        return winograd
+    if shifted_rows.applies(w_shape, stride, dtype, out_size):
+        return shifted_rows
+    return None
+
+
+ConvCache = namedtuple("ConvCache", "path x w has_bias stride pad groups")
+ConvCache.__doc__ = """What backward needs: the path that made it ("cpu" or "gpu"), the input x (not col, which is KH*KW
+times larger: dx needs neither, and dw rebuilds col when training asks for it), w, whether there is a bias,
+stride, pad and groups."""
+
+
+def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
+    """y = conv(x, w) + b.
+
+    Inputs: x (N, C, H, W); w (F, C/G, KH, KW); b (F,) or None; stride, pad (h, w) pairs; groups G.
+    Returns (y (N, F, OH, OW), ConvCache). NumPy or CuPy arrays (our im2col kernel + cuBLAS on the GPU).
+    """
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    _check(c, f, cg, groups)
+    oh, ow = output_size(h, kh, stride[0], pad[0]), output_size(wd, kw, stride[1], pad[1])
+    if oh < 1 or ow < 1:
+        raise ValueError(f"a {kh}x{kw} convolution (stride {tuple(stride)}, pad {tuple(pad)}) does not fit a "
+                         f"{h}x{wd} input; use a larger image")
+    gpu = is_gpu(x)
+    method = None if gpu else cpu_method(w.shape, stride, pad, groups, (oh, ow), x.dtype)
+    if method is not None:
+        y = method.forward(x, w, pad, groups, b)
+    else:
+        col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
+        y = parallel.matmul(w.reshape(groups, f // groups, cg * kh * kw), col,
+                            None if b is None else b.reshape(groups, f // groups)).reshape(n, f, oh, ow)
+    return y, ConvCache("gpu" if gpu else "cpu", x, w, b is not None, tuple(stride), tuple(pad), groups)
+
+
+def backward(dy, cache, weight_grads=True):
+    """Inputs: dy (N, F, OH, OW), the ConvCache of forward. Returns (dx, dw, db); dw and db are None when
+    weight_grads is False (dreams need only dx), db also without a bias."""
+    x, w, stride, pad, groups = cache.x, cache.w, cache.stride, cache.pad, cache.groups
+    gpu = cache.path == "gpu"
+    n, f, oh, ow = dy.shape
+    _, cg, kh, kw = w.shape
+    dy_mat = dy.reshape(n, groups, f // groups, oh * ow)
+    method = None if gpu else cpu_method(w.shape, stride, pad, groups, (oh, ow), dy.dtype)
+    if method is not None:
+        dx = method.backward_dx(dy, w, x.shape, pad, groups)
+    else:
+        # w^T as a view: the BLAS reads it transposed as fast as a copy (measured), and the copy was a serial pass,
+        # slow for a transpose (ResNet's 256 x 1024 1x1 weights: 0.74 ms, 2048 x 1024: 10.6 ms).
+        w_t = w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1)
+        dcol = parallel.matmul(w_t, dy_mat).reshape(n, groups * cg * kh * kw, oh * ow)
+        dx = (col2im_gpu if gpu else col2im)(dcol, x.shape, kh, kw, stride, pad)
+    dw = db = None
+    if weight_grads:
+        col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
+        dw = parallel.matmul(dy_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+        db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
+    return dx, dw, db
+
+
+def _check(c, f, cg, groups):
+    if c != cg * groups or f % groups:
+        raise ValueError(
+            f"convolution shapes disagree: input has {c} channels, weights expect {cg} per group "
+            f"x {groups} groups with {f} filters (filters must divide by groups)"
+        )
+
+
+def forward_naive(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
+    """Loop version of forward: one dot product per output pixel."""
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    _check(c, f, cg, groups)
+    (sh, sw), (ph, pw) = stride, pad
+    oh, ow = output_size(h, kh, sh, ph), output_size(wd, kw, sw, pw)
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    fg = f // groups
+    y = np.zeros((n, f, oh, ow), dtype=x.dtype)
+    for i_n in range(n):
+        for i_f in range(f):
+            g = i_f // fg
+            for i in range(oh):
+                for j in range(ow):
+                    window = xpad[i_n, g * cg:(g + 1) * cg, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                    y[i_n, i_f, i, j] = np.sum(window * w[i_f]) + (b[i_f] if b is not None else 0)
+    return y, (x, w, b is not None, stride, pad, groups)
+
+
+def backward_naive(dy, cache, weight_grads=True):
+    """Loop version of backward: every output pixel sends dy back through its window."""
+    x, w, has_bias, (sh, sw), (ph, pw), groups = cache
+    n, f, oh, ow = dy.shape
+    _, cg, kh, kw = w.shape
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dxpad = np.zeros_like(xpad)
+    dw = np.zeros_like(w)
+    fg = f // groups
+    for i_n in range(n):
+        for i_f in range(f):
+            g = i_f // fg
+            for i in range(oh):
+                for j in range(ow):
+                    rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+                    dxpad[i_n, g * cg:(g + 1) * cg, rows, cols] += w[i_f] * dy[i_n, i_f, i, j]
+                    dw[i_f] += xpad[i_n, g * cg:(g + 1) * cg, rows, cols] * dy[i_n, i_f, i, j]
+    dx = dxpad[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    db = dy.sum(axis=(0, 2, 3)) if has_bias else None
+    if not weight_grads:
+        dw = db = None
+    return dx, dw, db

@@ -1,0 +1,155 @@
+"""A step's CPU work split over the cores: elementwise layers and the big matrix products, in one pool of threads.
+
+NumPy's elementwise loops (pooling, im2col, LRN) run on one core. NumPy releases the GIL inside them, so threads that
+work on separate slices of an array really do run at once. A layer keeps its work as a plain function of one slice
+(of channels, or of rows) and hands it to `for_blocks`, which calls it on a few slices that together cover the
+whole range.
+
+Matrix products (`matmul`) go through the same pool, each worker's piece on one BLAS thread (minidream.engine.speed.blas).
+Left to OpenBLAS's own threads they were as fast alone, but those threads spin for a while after each product on
+the cores that the next layer's threads need: unless OPENBLAS_THREAD_TIMEOUT was set before NumPy loaded, that cost
+a quarter of a GoogLeNet step on 2 cores (docs/speed.md). Now the import order does not matter.
+
+A layer that makes many passes over its data (max pooling: about ten) walks its slice in `cache_pieces`: when a
+piece's arrays fit in the core's L2 cache, the later passes read them from there instead of from main memory
+(pool1 of GoogLeNet at 640x480 on one core: forward 16.6 -> 9.0 ms, backward 20.2 -> 11.0 ms). One-pass work
+(im2col) gains nothing from it, and LRN's row slices lose their long contiguous runs.
+"""
+import functools
+import os
+
+import numpy as np
+
+from minidream.engine.backend import get_array_module, is_gpu
+from minidream.engine.speed import blas, workers
+
+WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+MIN_ELEMENTS = 1 << 15  # below this, starting threads costs more than it saves
+MIN_PRODUCT = 1 << 21  # multiply-adds: a smaller matrix product takes less time than handing it to the pool
+SLICE_SHARE = 16  # see block_count; 2 cores cut as before (measured on 16 cores: docs/speed.md, round 9)
+PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: measured best on 2 cores (1 << 16 cost 2x at 224x224 in per-piece overhead)
+
+
+@functools.cache
+def _blas_threads():
+    """blas.thread_count_setter(), looked up at the first product (NumPy has loaded its BLAS by then)."""
+    return blas.thread_count_setter()
+
+
+def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
+    """Call work(slice) for consecutive slices covering range(length); in parallel when `elements` (the size of
+    the work) is at least min_elements, in as many slices as block_count gives. The caller works on the first
+    slice itself (one thread fewer to wake, and it stays busy), the pool in minidream.engine.speed.workers on the others;
+    returns when all are done, and re-raises an exception from any of them."""
+    blocks = block_count(length, elements, min_elements)
+    if blocks < 2:
+        work(slice(0, length))
+        return
+    bounds = [length * i // blocks for i in range(blocks + 1)]
+    workers.run(work, [slice(a, b) for a, b in zip(bounds, bounds[1:])], max(1, WORKERS - 1))
+
+
+def block_count(length, elements, min_elements):
+    """How many slices for_blocks cuts range(length) into: 1 (no cutting) below min_elements of work; else one per
+    worker, but a slice past the second must bring SLICE_SHARE * min_elements of work with it. Every slice costs
+    the same dispatch and Python (GIL-held) time however small it is, so on many cores a small layer cut into one
+    slice per core waits on that more than it computes."""
+    if elements < min_elements:
+        return 1
+    return min(WORKERS, length, max(2, elements // max(1, SLICE_SHARE * min_elements)))
+
+
+def for_channel_parts(work, channels, parts, elements):
+    """Call work(channel slice, range of parts) over every (channel, part) pair, split over the cores by pairs, so
+    that an RGB input's 3 channels split evenly too (im2col's filter rows, col2im's stride phases). A block gets
+    whole channels in one call, with at most a partial channel at each end."""
+    def block(pairs):
+        first, first_part = divmod(pairs.start, parts)
+        last, last_part = divmod(pairs.stop, parts)
+        if first == last:
+            work(slice(first, first + 1), range(first_part, last_part))
+            return
+        if first_part:
+            work(slice(first, first + 1), range(first_part, parts))
+            first += 1
+        if last > first:
+            work(slice(first, last), range(parts))
+        if last_part:
+            work(slice(last, last + 1), range(last_part))
+
+    for_blocks(block, channels * parts, elements)
+
+
+def for_blas_blocks(work, length, multiply_adds):
+    """for_blocks for work that makes BLAS calls: each block's calls run on one BLAS thread (OpenBLAS's own threads
+    are never woken), in parallel when the work has at least MIN_PRODUCT multiply-adds. Where the BLAS is not an
+    OpenBLAS whose thread count can be set, one call of work on the whole range, on the BLAS's own threads."""
+    setter = _blas_threads()
+    if setter is None:
+        work(slice(0, length))
+        return
+    with blas.one_thread(setter):
+        for_blocks(work, length, multiply_adds, MIN_PRODUCT)
+
+
+def matmul(a, b, row_bias=None):
+    """a (..., M, K) @ b (..., K, P) -> (..., M, P), as np.matmul, on this pool's threads only (CuPy: cupy.matmul);
+    row_bias (..., M), broadcast like a, is added to every column (a convolution's bias).
+
+    A large product is split into one band of the output per worker. A stack of products (Winograd's 16) is split
+    between its products, which share nothing. A single product is split into bands of columns (every worker reads
+    all of a, a part of b), or of rows (all of b) when it is tall: M >= K and M >= P / 4 (the backward of late
+    layers, w^T @ dy with few pixels; fully connected layers). Measured on 2 cores: GoogLeNet conv1's backward
+    (147 x 64 @ 64 x 76800) 13.1 ms in rows, 11.8 in columns; 2400 x 32 @ 32 x 4800 5.0 in rows, 5.8 in columns.
+    Every piece, and a product too small to split, runs on one BLAS thread (for_blas_blocks).
+    """
+    if is_gpu(a):
+        y = get_array_module(a).matmul(a, b)  # cuBLAS
+        if row_bias is not None:
+            y += row_bias[..., None]
+        return y
+    m, k, p = a.shape[-2], a.shape[-1], b.shape[-1]
+    stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    out = np.empty(stack + (m, p), dtype=np.result_type(a, b))
+    bias = None if row_bias is None else np.broadcast_to(row_bias[..., None], out.shape)  # sliced as out is
+
+    def stack_band(s):
+        pick = (lambda array: array[s] if len(array) > 1 else array)
+        _product(pick(a), pick(b), out[s], None if bias is None else bias[s])
+
+    def row_band(rows):
+        _product(a[..., rows, :], b, out[..., rows, :], None if bias is None else bias[..., rows, :])
+
+    def column_band(cols):
+        _product(a, b[..., cols], out[..., cols], None if bias is None else bias[..., cols])
+
+    if a.ndim == b.ndim > 2 and stack[0] >= WORKERS:
+        band, length = stack_band, stack[0]
+    else:
+        band, length = (row_band, m) if m >= k and 4 * m >= p else (column_band, p)
+    for_blas_blocks(band, length, int(np.prod(stack)) * m * k * p)
+    return out
+
+
+def _product(a, b, out, bias):
+    """out = a @ b, plus bias (out's shape, a broadcast view) when given: written into out first, and the BLAS adds
+    the product to it (beta = 1), which saves a pass over out (ResNet's 256 x 120 x 160 outputs: ~1 ms each)."""
+    product = None if bias is None else blas.gemm(out.dtype)
+    if product is None or not all(x.dtype == out.dtype and blas.leading_dimension(x) is not None
+                                     for x in (a, b, out)):
+        np.matmul(a, b, out=out)
+        if bias is not None:
+            out += bias
+        return
+    out[...] = bias
+    stack = out.shape[:-2]
+    a, b = np.broadcast_to(a, stack + a.shape[-2:]), np.broadcast_to(b, stack + b.shape[-2:])
+    for i in np.ndindex(stack):
+        product(a[i], b[i], out[i], 1.0)
+
+
+def cache_pieces(block, item_elements):
+    """Consecutive sub-slices of `block` (a slice from for_blocks) of about PIECE_ELEMENTS elements each, at least
+    one item each; item_elements: the elements of one item (one channel, one row)."""
+    step = max(1, PIECE_ELEMENTS // max(item_elements, 1))
+    return [slice(a, min(a + step, block.stop)) for a in range(block.start, block.stop, step)]

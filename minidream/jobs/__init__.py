@@ -1,0 +1,1 @@
+"""Large jobs: videos (optical flow between frames), and batches of images on Dask."""
