@@ -16,10 +16,12 @@ Shapes for a 64x64 input:
 ``minidream.training.patterns``; ``python -m minidream.train_mini`` reproduces the bundled
 weights in minidream/models/data/mini.h5.
 """
-from minidream.training.patterns import CLASS_NAMES
 from minidream.formats.caffe.specs import conv, dropout, fc, layer, lrn, pool, relu
 
 INPUT_SIZE = (64, 64)
+# The model's output classes in order: the pattern generators of minidream.training.patterns, one per class.
+CLASS_NAMES = ("stripes", "rings", "checkerboard", "grid", "polka_dots", "spiral", "rays", "waves", "zigzag", "bricks",
+               "hexagons")
 # Mean of the generated pattern images (uniform random colours), per BGR channel.
 MEAN_BGR = [127.5, 127.5, 127.5]
 # conv5 dreams grow the clearest patterns (ring arcs, scales, dots); conv3/conv4 give smaller marks.

@@ -18,6 +18,8 @@ import os
 
 import numpy as np
 
+from minidream.models.mini import CLASS_NAMES
+
 
 def _frac_dist(t):
     """Distance from t to the nearest integer, in [0, 0.5]."""
@@ -126,12 +128,8 @@ def _params(name, rng, n):
     return table[name]()
 
 
-GENERATORS = {
-    "stripes": stripes, "rings": rings, "checkerboard": checkerboard, "grid": grid,
-    "polka_dots": polka_dots, "spiral": spiral, "rays": rays, "waves": waves,
-    "zigzag": zigzag, "bricks": bricks, "hexagons": hexagons,
-}
-CLASS_NAMES = tuple(GENERATORS)
+# One generator per class of the mini model, in its output order (minidream.models.mini.CLASS_NAMES).
+GENERATORS = {name: globals()[name] for name in CLASS_NAMES}
 
 # Centred patterns (rings, spirals, rays) keep their centre inside the image so the
 # class stays recognisable; tiled ones may start anywhere.
