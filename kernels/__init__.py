@@ -5,7 +5,7 @@ Each ``kernels/<op>.cu`` holds ``extern "C" __global__`` kernels. The ops in min
 the first launch of a kernel compiles the file that defines it (``cupy.RawModule``, memoized per file).
 Matrix products are not here: the ops use ``cupy.matmul`` (cuBLAS).
 
-Installed, this folder is the ``minidream.kernels`` package (setup.py; in a checkout
+Installed, this folder is the ``minidream.kernels`` package (pyproject.toml; in a checkout
 ``minidream/kernels`` links here), so no generic top-level ``kernels`` package lands in site-packages.
 It imports nothing from minidream, and CuPy only when a kernel is first compiled.
 
