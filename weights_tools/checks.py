@@ -11,7 +11,7 @@ from weights_tools.errors import CaffeModelError
 
 
 def check_declared(graph, info):
-    """The declared input size and channel count, and every layer and blob name."""
+    """The declared input size and channel count, the net's name, and every layer and blob name."""
     if info["input_size"] is not None:
         problem = limits.input_problem(info["input_size"], graph.input_channels)
         if problem:
@@ -24,6 +24,9 @@ def check_declared(graph, info):
     problem = limits.name_problem(info["input_blob"])
     if problem:
         raise CaffeModelError(f"the input blob's {problem}")
+    problem = info["name"] and limits.name_problem(info["name"])  # kept in the .h5 as caffe_net_name
+    if problem:
+        raise CaffeModelError(f"the net's {problem}; the file is damaged")
 
 
 def check_converted(graph, blobs, meta):

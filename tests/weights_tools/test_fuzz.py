@@ -133,6 +133,15 @@ def test_nul_in_a_layer_name_is_a_caffemodelerror(tmp_path):
         convert(_deploy(tmp_path, specs, blobs), tmp_path / "out.h5")
 
 
+def test_nul_in_the_net_name_is_a_caffemodelerror_as_in_a_layer_name(tmp_path):
+    specs, blobs, _ = small_model()
+    src = tmp_path / "named.caffemodel"
+    src.write_bytes(pw.deploy(specs, blobs, input_size=(13, 13), name="net\0name"))
+    with pytest.raises(CaffeModelError, match=r"named.caffemodel: the net's name 'net\\x00name' contains a NUL"):
+        convert(src, tmp_path / "out.h5")
+    assert not (tmp_path / "out.h5").exists()
+
+
 def _relus(count):
     specs = [{"name": "conv", "type": "Convolution", "bottoms": ["data"], "tops": ["conv"],
               "params": {"num_output": 2, "kernel_size": [1, 1]}}]
