@@ -13,6 +13,7 @@ import os
 from PIL import Image
 
 from minidream.dreaming.deepdream import dream
+from minidream.formats.caffe import type_of
 from minidream.models.loading import resolve_model
 from minidream.io.contact_sheets import contact_sheet
 
@@ -23,7 +24,7 @@ def stage_layers(net):
     stages = {}
     for spec in net.specs:
         shape = shapes.get(spec["name"])
-        if spec["type"] in ("Convolution", "Concat") and shape is not None and len(shape) == 4:
+        if type_of(spec).role in ("convolution", "concat") and shape is not None and len(shape) == 4:
             stages[tuple(shape[2:])] = spec["name"]  # later layers at the same size replace earlier ones
     return list(stages.values())
 

@@ -10,6 +10,7 @@ import numpy as np
 from minidream.engine.backend import as_numpy
 from minidream.engine.ops.pool_shape import output_size as pool_size
 from minidream.engine.net import Net
+from minidream.formats.caffe import type_of
 from minidream.formats.caffe.core import pool_geometry
 
 
@@ -31,7 +32,7 @@ def sliding_classifier(net, map_shape, index=None, dtype=np.float32):
         bottom, h, w = head.pool, pool_size(h, kernel[0], stride[0], pad[0]), pool_size(w, kernel[1], stride[1], pad[1])
     for name in head.layers:
         spec = net.spec(name)
-        if spec["type"] != "InnerProduct":
+        if type_of(spec).role != "fully_connected":
             specs.append(dict(spec, bottoms=[bottom], tops=[bottom]))  # ReLU, in place
             continue
         nominal = net.output_shape(net.bottom_layers(name)[0])

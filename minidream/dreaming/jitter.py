@@ -26,6 +26,7 @@ context, read from its neighbours inside the image and from the reflection outsi
 import math
 
 from minidream.engine.backend import get_array_module
+from minidream.formats.caffe import type_of
 
 # Zero padding deeper than this many input pixels from the edge is diluted by many layers; the margin stops
 # here so GoogLeNet's deep layers (receptive radius ~150 px) do not triple the work of small octaves.
@@ -36,22 +37,21 @@ AUTO_TILE = 1024  # tile_size=None: windows up to 1024 px a side run whole; larg
 def receptive_radius(net, layers):
     """How many input pixels beyond its own position a unit of the given layers can see (the largest).
 
-    Walks the graph from the input: each convolution or pooling with kernel k at cumulative stride j adds
-    (k - 1) * j (the whole kernel on one side: unpadded pooling windows reach one way only); every other
-    layer keeps the largest radius and stride of its inputs. Fully connected layers and global pooling see
-    everything (infinite).
+    Walks the graph from the input: each layer with a window (LayerType.window: convolution, pooling) of kernel k
+    and stride s at cumulative stride j adds (k - 1) * j (the whole kernel on one side: unpadded pooling windows
+    reach one way only) and makes the stride j * s; every other layer keeps the largest radius and stride of its
+    inputs. Fully connected layers and global pooling see everything (infinite).
     """
     state = {net.meta.get("input_blob", "data"): (0.0, 1)}
     by_layer = {}
     for spec in net.specs:
         radius = max(state[b][0] for b in spec["bottoms"]) if spec["bottoms"] else 0.0
         stride = max(state[b][1] for b in spec["bottoms"]) if spec["bottoms"] else 1
-        p = spec["params"]
-        if spec["type"] == "InnerProduct" or p.get("global_pooling"):
-            radius = math.inf
-        elif spec["type"] in ("Convolution", "Pooling"):
-            radius += (max(p["kernel_size"]) - 1) * stride
-            stride *= max(p["stride"])
+        window = type_of(spec).window(spec["params"])
+        if window is not None:
+            kernel, step = window
+            radius += (kernel - 1) * stride
+            stride *= step
         for top in spec["tops"]:
             state[top] = (radius, stride)
         by_layer[spec["name"]] = radius

@@ -179,16 +179,16 @@ class Graph:
         """The Head behind the last fully connected layer: walking back through fully connected, ReLU and dropout
         layers, then one average pooling before them (GoogLeNet's pool5/7x7_s1); the first other layer is the
         trunk. ValueError when the net has no fully connected classifier."""
-        fcs = [i for i, spec in enumerate(self.specs) if spec["type"] == "InnerProduct"]
+        fcs = [i for i, kind in enumerate(self.types) if kind.role == "fully_connected"]
         if not fcs:
             raise ValueError("the model has no fully connected classifier (InnerProduct layer)")
         layers, i = [], fcs[-1]
-        while i >= 0 and self.types[i].classifier_part and self.specs[i]["type"] != "Softmax":
-            if self.specs[i]["type"] != "Dropout":
+        while i >= 0 and self.types[i].classifier_part and self.types[i].role != "softmax":
+            if self.types[i].role != "dropout":
                 layers.append(self.names[i])
             i = self.bottoms[i][0][0]
         pool = None
-        if i >= 0 and self.specs[i]["type"] == "Pooling" and self.specs[i]["params"]["pool"] == "AVE":
+        if i >= 0 and self.types[i].role == "pooling" and self.specs[i]["params"]["pool"] == "AVE":
             pool, i = self.names[i], self.bottoms[i][0][0]
         if i < 0:
             raise ValueError("the classifier reads the network input directly: there is no spatial layer before it")

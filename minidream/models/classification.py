@@ -6,6 +6,7 @@ from minidream.engine.backend import as_numpy, to_device
 from minidream.errors import NonFiniteError
 from minidream.io.images import load_rgb, to_network
 from minidream.models.loading import resolve_model
+from minidream.formats.caffe import type_of
 
 
 def classify(image, model="auto", top=5, device="cpu"):
@@ -25,7 +26,7 @@ def classify(image, model="auto", top=5, device="cpu"):
     if not np.isfinite(out).all():
         raise NonFiniteError(f"the model's output holds {np.count_nonzero(~np.isfinite(out))} non-finite values "
                              "(NaN or infinity): its weights overflow on this image; check the model file")
-    if net.spec(net.layer_names[-1])["type"] != "Softmax":
+    if type_of(net.spec(net.layer_names[-1])).role != "softmax":
         out = np.exp(out - out.max())
         out /= out.sum()
     names = net.meta.get("class_names") or []

@@ -24,6 +24,7 @@ from minidream.dreaming.deepdream import dream
 from minidream.training.evaluation import class_scores, classifier_name, softmax
 from minidream.models.loading import load_model
 from minidream.engine.net import Net
+from minidream.formats.caffe import type_of
 from minidream.io.contact_sheets import contact_sheet
 
 
@@ -50,7 +51,7 @@ class CurateReport(NamedTuple):
 def default_layers(net, count=3):
     """``count`` convolution layers spread from low to high, the first convolution left out (its
     dreams are only colour and edges)."""
-    convs = [s["name"] for s in net.specs if s["type"] == "Convolution"]
+    convs = [s["name"] for s in net.specs if type_of(s).role == "convolution"]
     if not convs:
         raise ValueError("the model has no convolution layers to dream at; pass layers=[...]")
     picks = np.unique(np.round(np.linspace(0, len(convs) - 1, count + 1)).astype(int))

@@ -9,6 +9,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from minidream.engine.backend import as_numpy, get_array_module, to_device
+from minidream.formats.caffe import type_of
 
 
 def softmax_cross_entropy(scores, labels):
@@ -31,10 +32,10 @@ def softmax(scores):
 
 
 def classifier_name(specs):
-    """The last InnerProduct layer: the one whose outputs are the class scores."""
-    names = [s["name"] for s in specs if s["type"] == "InnerProduct"]
+    """The last fully connected layer: the one whose outputs are the class scores."""
+    names = [s["name"] for s in specs if type_of(s).role == "fully_connected"]
     if not names:
-        raise ValueError("the model has no InnerProduct layer to train as a classifier")
+        raise ValueError("the model has no fully connected (InnerProduct) layer to train as a classifier")
     return names[-1]
 
 

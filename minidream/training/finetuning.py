@@ -13,29 +13,29 @@ from minidream.engine.backend import as_numpy, to_device
 from minidream.training.evaluation import classifier_name
 from minidream.models.loading import load_model
 from minidream.engine.net import Net
+from minidream.formats.caffe import type_of
 from minidream.training.reports import write_reports
 from minidream.training.loop import Result, fit, with_classes
 from minidream.models.loading import save_model
 
-# Layers a fine-tuned head may contain; the frozen body ends at the last layer of another type.
-HEAD_TYPES = ("InnerProduct", "ReLU", "Dropout", "Softmax")
 # What happens to the frozen body's BatchNorm statistics: kept as trained, or recomputed on the new images.
 BN_STATS = ("frozen", "reestimate")
 
 
 def head_start(specs, train_from=None):
-    """Index of the first trained layer: ``train_from``, or the first of the trailing
-    InnerProduct/ReLU/Dropout/Softmax layers (AlexNet: fc6; GoogLeNet: its classifier)."""
+    """Index of the first trained layer: ``train_from``, or the first of the trailing layers that may sit in a
+    classifier head (LayerType.classifier_part: fully connected, ReLU, dropout, softmax; AlexNet: fc6; GoogLeNet:
+    its classifier)."""
     names = [s["name"] for s in specs]
     if train_from is not None:
         if train_from not in names:
-            fully_connected = [s["name"] for s in specs if s["type"] == "InnerProduct"]
+            fully_connected = [s["name"] for s in specs if type_of(s).role == "fully_connected"]
             raise ValueError(f"--train-from {train_from!r} is not a layer of this model; "
                              f"its fully connected layers are {fully_connected}")
         start = names.index(train_from)
     else:
         start = len(specs)
-        while start > 0 and specs[start - 1]["type"] in HEAD_TYPES:
+        while start > 0 and type_of(specs[start - 1]).classifier_part:
             start -= 1
     classifier = names.index(classifier_name(specs))
     if not 0 < start <= classifier:
@@ -74,7 +74,7 @@ def reestimate_batch_norm(net, end, images, crop, mean_bgr, batch_size, seed=0, 
     from tqdm import tqdm
 
     graph = net.graph
-    layers = [graph.names[i] for i in graph.ancestors([graph.slot(end)]) if graph.specs[i]["type"] == "BatchNorm"]
+    layers = [graph.names[i] for i in graph.ancestors([graph.slot(end)]) if graph.types[i].role == "batch_norm"]
     for name in layers:
         for blob in net.params[name]:
             blob[...] = 0

@@ -22,6 +22,7 @@ from minidream.training.checkpoints import load_checkpoint, save_checkpoint
 from minidream.engine.backend import as_numpy, to_device
 from minidream.training.evaluation import classifier_name, evaluate, softmax_cross_entropy
 from minidream.engine.net import Net
+from minidream.formats.caffe import type_of
 from minidream.training.optimizers import SCHEDULES, learning_rate, make_optimizer
 
 
@@ -60,14 +61,14 @@ def init_weights(net, seed=0):
 
     The first layer's weights are divided by PIXEL_STD (its inputs are pixels, not unit-variance
     features), and the classifier starts small, N(0, 0.01^2), so the first losses are near log K.
-    Train it with ``first_layer_lr_mult``. Normalization layers start as Caffe's fillers leave them:
-    BatchNorm's statistics at zero (training fills them in), Scale's gamma at one and beta at zero.
+    Train it with ``first_layer_lr_mult``. Layers whose weights start at constants (LayerType.initial_values:
+    BatchNorm's statistics at zero, Scale's gamma at one and beta at zero) start there, as Caffe's fillers leave them.
     """
     models.he_init(net, seed)
     for spec in net.specs:
-        if spec["type"] in ("BatchNorm", "Scale"):
-            for i, blob in enumerate(net.params[spec["name"]]):
-                blob[...] = 1.0 if spec["type"] == "Scale" and i == 0 else 0.0
+        for blob, value in zip(net.params.get(spec["name"], []), type_of(spec).initial_values):
+            if value is not None:
+                blob[...] = value
     weighted = [name for name in net.layer_names if name in net.params]
     net.params[weighted[0]][0] /= PIXEL_STD
     classifier = net.params[classifier_name(net.specs)][0]

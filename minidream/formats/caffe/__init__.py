@@ -1,12 +1,20 @@
 """The one table of Caffe layer types: everything minidream knows about a `type` string (minidream/formats/caffe/base.py).
 
-The Net, the graph's shape inference, the converter and the layer listings all read it. Adding a layer type is
-one op file in minidream/engine/ops/ plus its LayerType here (and tests).
+The Net, the graph's shape inference, the converter, the dream, training and the layer listings all read it; code
+outside this folder asks a spec's LayerType (type_of) for its role, window or affine terms, never tests the type
+string. Adding a Caffe layer type is one op file in minidream/engine/ops/ plus its LayerType here (and tests),
+plus, where the .caffemodel stores parameters of its own, its *_param message in weights_tools/schema.py (the one
+place that knows caffe.proto's field numbers).
 """
 from minidream.formats.caffe import activations, core, normalization, structure
 from minidream.formats.caffe.base import Context, LayerType, SpecError
 
 TYPES = {t.name: t for t in core.TYPES + normalization.TYPES + activations.TYPES + structure.TYPES}
+
+
+def type_of(spec):
+    """The LayerType of a layer spec (a dict with "name" and "type")."""
+    return layer_type(spec["type"], spec.get("name", "?"))
 
 
 def layer_type(name, layer="?"):
@@ -17,4 +25,4 @@ def layer_type(name, layer="?"):
     return TYPES[name]
 
 
-__all__ = ["TYPES", "Context", "LayerType", "SpecError", "layer_type"]
+__all__ = ["TYPES", "Context", "LayerType", "SpecError", "layer_type", "type_of"]

@@ -10,10 +10,14 @@ A LayerType holds, for one Caffe layer type:
     forward(params, weights, inputs, ctx) -> (outputs, cache)      the op, through minidream/engine/ops
     backward(params, weights, dys, cache, param_grads) -> (dxs, dweights or None)
 
-and facts the graph passes read: how many bottoms and tops it takes, whether its cache keeps its own output
-(then nothing may overwrite that output in place), whether it may run in place over its input, and whether it
-can be part of a classifier head.
+and facts the rest of minidream reads instead of testing type strings: how many bottoms and tops it takes,
+whether its cache keeps its own output (then nothing may overwrite that output in place), whether it may run in
+place over its input, whether it can be part of a classifier head, its role (ROLES: what it is to the engine, the
+dream and training, in words that do not depend on the file format), the window it sees (window: what the
+receptive radius needs), whether it is a per-channel affine map at inference (what folds into a convolution), and
+the constants its weights start at (Caffe's filler defaults, where training does not draw them at random).
 """
+import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Optional, Tuple, Union
 
@@ -30,6 +34,13 @@ class Context(NamedTuple):
     train: bool = False
     rng: Optional[np.random.Generator] = None
     in_place: bool = False
+
+
+# What a layer is to the code outside the registry. A second file format maps its operators onto the same roles.
+ROLES = ("convolution", "deconvolution", "pooling", "fully_connected", "concat", "dropout", "softmax", "batch_norm",
+         "scale", "other")
+# A window that sees the whole input (a fully connected layer, global pooling): its receptive radius is infinite.
+WHOLE_INPUT = (math.inf, 1)
 
 
 def no_params(params, in_shapes):
@@ -55,6 +66,19 @@ class LayerType:
     output_in_cache: Union[bool, Callable] = True
     runs_in_place: bool = False  # may overwrite its one input (Caffe's in-place ReLU)
     classifier_part: bool = False  # may sit in a classifier head (fully connected, ReLU, dropout, softmax)
+    role: str = "other"  # one of ROLES
+    # (largest kernel side, largest stride) of the window it reads, WHOLE_INPUT, or None for a pointwise layer
+    window: Callable = lambda params: None
+    # whether, at inference, y = k * x + shift per channel (then a convolution before it can absorb it), and
+    # affine_terms(params, weights) -> (k, shift)
+    per_channel_affine: Callable = lambda params, n_bottoms: False
+    affine_terms: Optional[Callable] = None
+    # the constant each weight blob starts at, by blob index; None: drawn at random (He initialization)
+    initial_values: Tuple[Optional[float], ...] = ()
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise ValueError(f"layer type {self.name}: role {self.role!r} is not one of {ROLES}")
 
     def keeps_output(self, params):
         """Whether this layer's output must not be overwritten in place (see output_in_cache)."""
@@ -107,6 +131,17 @@ def positive_int(raw, key, name, default=None):
     if value is None or int(value) <= 0:
         raise SpecError(f"layer {name!r}: {key} must be a positive integer, got {value}")
     return int(value)
+
+
+def check_groups(count, group, what):
+    """Caffe's group rule, for convolution and deconvolution alike: channels and filters split evenly into groups."""
+    if count % group:
+        raise SpecError(f"its {count} {what} do not divide into {group} groups")
+
+
+def kernel_window(params):
+    """The window of a layer with kernel_size and stride (Convolution, Pooling): (largest side, largest stride)."""
+    return max(params["kernel_size"]), max(params["stride"])
 
 
 def check_axis(raw, key, name, supported=1):

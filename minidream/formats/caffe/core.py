@@ -5,9 +5,10 @@ Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layer
 import numpy as np
 
 from minidream.engine.ops import (avg_pool, concat, conv, dropout, im2col, inner_product, lrn, lrn_within_channel, max_pool, relu, softmax)
+from minidream.engine.ops.axes import canonical_axis
 from minidream.engine.ops.pool_shape import output_size as pool_output_size
-from minidream.formats.caffe.base import (LayerType, SpecError, check_axis, enum, f32, pair, positive_int,
-                                     same_shape)
+from minidream.formats.caffe.base import (WHOLE_INPUT, LayerType, SpecError, check_axis, check_groups, enum, f32,
+                                          kernel_window, pair, positive_int, same_shape)
 
 
 # ---------------------------------------------------------------- Convolution
@@ -16,8 +17,10 @@ def conv_normalize(raw, name):
     if any(d != 1 for d in raw.get("dilation", [])):
         raise SpecError(f"layer {name!r}: dilation {list(raw['dilation'])} is not supported by minidream")
     num_output, group = positive_int(raw, "num_output", name), positive_int(raw, "group", name, 1)
-    if num_output % group:
-        raise SpecError(f"layer {name!r}: num_output {num_output} does not divide into {group} groups")
+    try:
+        check_groups(num_output, group, "outputs (num_output)")
+    except SpecError as exc:
+        raise SpecError(f"layer {name!r}: {exc}") from None
     return {"num_output": num_output, "kernel_size": pair(raw, "kernel", name, None, "kernel_size"),
             "stride": pair(raw, "stride", name, 1), "pad": pair(raw, "pad", name, 0, allow_zero=True),
             "group": group, "bias_term": bool(raw.get("bias_term", True))}
@@ -34,8 +37,7 @@ def _conv_shapes(p, in_shapes):
 
 def _conv_params(p, in_shapes):
     channels = in_shapes[0][1]
-    if channels % p["group"]:
-        raise ValueError(f"its {channels} input channels do not divide into {p['group']} groups")
+    check_groups(channels, p["group"], "input channels")
     w = (p["num_output"], channels // p["group"], *p["kernel_size"])
     return [w, (p["num_output"],)] if p["bias_term"] else [w]
 
@@ -54,7 +56,7 @@ def weighted_backward(op):
 
 
 CONVOLUTION = LayerType("Convolution", conv_normalize, _conv_shapes, _conv_forward, weighted_backward(conv),
-                        param_shapes=_conv_params, output_in_cache=False)
+                        param_shapes=_conv_params, output_in_cache=False, role="convolution", window=kernel_window)
 
 
 # ---------------------------------------------------------------- Pooling (MAX, AVE)
@@ -98,7 +100,8 @@ def _pool_backward(p, weights, dys, cache, param_grads):
     return [_pool_op(p).backward(dys[0], cache)], None
 
 
-POOLING = LayerType("Pooling", _pool_normalize, _pool_shapes, _pool_forward, _pool_backward, output_in_cache=False)
+POOLING = LayerType("Pooling", _pool_normalize, _pool_shapes, _pool_forward, _pool_backward, output_in_cache=False,
+                    role="pooling", window=lambda p: WHOLE_INPUT if p["global_pooling"] else kernel_window(p))
 
 
 # ---------------------------------------------------------------- LRN
@@ -145,7 +148,7 @@ def _ip_forward(p, weights, inputs, ctx):
 
 INNER_PRODUCT = LayerType("InnerProduct", _ip_normalize, lambda p, s: [(s[0][0], p["num_output"])], _ip_forward,
                           weighted_backward(inner_product), param_shapes=_ip_params, output_in_cache=False,
-                          classifier_part=True)
+                          classifier_part=True, role="fully_connected", window=lambda p: WHOLE_INPUT)
 
 
 # ---------------------------------------------------------------- ReLU, Dropout, Concat, Softmax
@@ -173,7 +176,7 @@ def _dropout_forward(p, weights, inputs, ctx):
 
 DROPOUT = LayerType("Dropout", _dropout_normalize, same_shape, _dropout_forward,
                     lambda p, weights, dys, cache, param_grads: ([dropout.backward(dys[0], cache)], None),
-                    classifier_part=True)
+                    classifier_part=True, role="dropout")
 
 
 def _concat_shapes(p, in_shapes):
@@ -194,7 +197,7 @@ def _concat_forward(p, weights, inputs, ctx):
 CONCAT = LayerType("Concat", lambda raw, name: {"axis": int(raw["axis"] if "axis" in raw else raw.get("concat_dim", 1))},
                    _concat_shapes, _concat_forward,
                    lambda p, weights, dys, cache, param_grads: (concat.backward(dys[0], cache), None),
-                   bottoms=(1, None), output_in_cache=False)
+                   bottoms=(1, None), output_in_cache=False, role="concat")
 
 
 def _softmax_forward(p, weights, inputs, ctx):
@@ -202,8 +205,13 @@ def _softmax_forward(p, weights, inputs, ctx):
     return [y], cache
 
 
-SOFTMAX = LayerType("Softmax", lambda raw, name: {"axis": int(raw.get("axis", 1))}, same_shape, _softmax_forward,
+def _softmax_shapes(p, in_shapes):
+    canonical_axis(p["axis"], len(in_shapes[0]))  # Caffe refuses an axis outside the blob at setup
+    return [tuple(in_shapes[0])]
+
+
+SOFTMAX = LayerType("Softmax", lambda raw, name: {"axis": int(raw.get("axis", 1))}, _softmax_shapes, _softmax_forward,
                     lambda p, weights, dys, cache, param_grads: ([softmax.backward(dys[0], cache)], None),
-                    classifier_part=True)
+                    classifier_part=True, role="softmax")
 
 TYPES = [CONVOLUTION, POOLING, LRN, INNER_PRODUCT, RELU, DROPOUT, CONCAT, SOFTMAX]

@@ -33,7 +33,11 @@ def _bn_backward(p, weights, dys, cache, param_grads):
     return [batch_norm.backward(dys[0], cache)], None
 
 
-BATCH_NORM = LayerType("BatchNorm", _bn_normalize, same_shape, _bn_forward, _bn_backward, param_shapes=_bn_params)
+BATCH_NORM = LayerType("BatchNorm", _bn_normalize, same_shape, _bn_forward, _bn_backward, param_shapes=_bn_params,
+                       role="batch_norm", initial_values=(0.0, 0.0, 0.0),  # statistics: training fills them in
+                       # the stored statistics, unless the layer is forced to batch statistics
+                       per_channel_affine=lambda p, n_bottoms: p["use_global_stats"] is not False,
+                       affine_terms=lambda p, weights: batch_norm.affine(*weights, eps=p["eps"]))
 
 
 # ---------------------------------------------------------------- Scale and Bias (one- and two-bottom forms)
@@ -80,7 +84,11 @@ def _scale_backward(p, weights, dys, cache, param_grads):
 
 
 SCALE = LayerType("Scale", _axes_normalize(False), same_shape, _scale_forward, _scale_backward,
-                  param_shapes=_scale_params, bottoms=(1, 2), output_in_cache=False)
+                  param_shapes=_scale_params, bottoms=(1, 2), output_in_cache=False, role="scale",
+                  initial_values=(1.0, 0.0),  # Caffe's filler defaults: gamma 1, beta 0
+                  # a learned per-channel gamma (one bottom, on the channel axis alone)
+                  per_channel_affine=lambda p, n_bottoms: n_bottoms == 1 and p["axis"] in (1, -3) and p["num_axes"] == 1,
+                  affine_terms=lambda p, weights: (weights[0], weights[1] if len(weights) > 1 else 0.0))
 
 
 def _bias_forward(p, weights, inputs, ctx):

@@ -6,7 +6,7 @@ in-place ReLU after them would overwrite their producer's output.
 """
 from minidream.engine.ops import crop, deconvolution, flatten, reshape
 from minidream.engine.ops import slice as slice_op
-from minidream.formats.caffe.base import LayerType, SpecError
+from minidream.formats.caffe.base import LayerType, SpecError, check_groups
 from minidream.formats.caffe.core import conv_normalize, weighted_backward
 
 
@@ -83,8 +83,7 @@ CROP = LayerType("Crop", lambda raw, name: {"axis": int(raw.get("axis", 2)),
 def _deconv_weight_shape(p, in_shapes):
     """Caffe's deconvolution weights: (C_in, C_out/G, KH, KW) — input channels first (deconv_layer.cpp)."""
     channels = in_shapes[0][1]
-    if channels % p["group"]:
-        raise ValueError(f"its {channels} input channels do not divide into {p['group']} groups")
+    check_groups(channels, p["group"], "input channels")
     return (channels, p["num_output"] // p["group"], *p["kernel_size"])
 
 
@@ -102,6 +101,7 @@ def _deconv_forward(p, weights, inputs, ctx):
 DECONVOLUTION = LayerType(
     "Deconvolution", conv_normalize,
     lambda p, s: [deconvolution.output_shape(s[0], _deconv_weight_shape(p, s), p["stride"], p["pad"], p["group"])],
-    _deconv_forward, weighted_backward(deconvolution), param_shapes=_deconv_params, output_in_cache=False)
+    _deconv_forward, weighted_backward(deconvolution), param_shapes=_deconv_params, output_in_cache=False,
+    role="deconvolution")
 
 TYPES = [FLATTEN, RESHAPE, SLICE, CROP, DECONVOLUTION]

@@ -1,0 +1,102 @@
+"""Each Caffe rule once, in minidream/formats/caffe: code outside it asks a layer's LayerType (role, window,
+classifier_part, initial_values, affine terms) instead of testing type strings, and Caffe's setup checks
+(Softmax's axis, groups) refuse a bad file at conversion, not later inside NumPy."""
+import math
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+from minidream.dreaming.jitter import receptive_radius
+from minidream.engine.net import Net
+from minidream.errors import CaffeModelError
+from minidream.formats.caffe import TYPES, SpecError, layer_type
+from minidream.formats.caffe.base import ROLES
+from minidream.training.finetuning import head_start
+from minidream.training.loop import init_weights
+from tests.weights_tools.conftest import small_specs
+from weights_tools import writer as pw
+from weights_tools.convert import convert
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_no_code_outside_the_caffe_side_tests_a_layer_type_string():
+    """The engine, the dream and training read LayerType facts; only formats/caffe (the table) and weights_tools
+    (the reader of Caffe's files) may name Caffe's type strings in a comparison."""
+    compare = re.compile(r"""\[["']type["']\]\s*(==|!=|in\b|not in\b)|(==|!=)\s*\w*\[["']type["']\]""")
+    offenders = [f"{path.relative_to(ROOT)}:{n}" for path in (ROOT / "minidream").rglob("*.py")
+                 if "formats/caffe" not in path.as_posix()
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if compare.search(line)]
+    assert offenders == []
+
+
+def test_every_type_has_a_known_role_and_the_roles_the_rest_reads():
+    assert {t.role for t in TYPES.values()} <= set(ROLES)
+    assert layer_type("InnerProduct").role == "fully_connected"
+    assert layer_type("Convolution").role == "convolution"
+    assert [name for name, t in TYPES.items() if t.classifier_part] == ["InnerProduct", "ReLU", "Dropout", "Softmax"]
+
+
+def test_windows_give_the_receptive_radius_by_hand():
+    """conv 3x3 s1 (radius 2), pool 2x2 s2 (radius 3, stride 2), conv 3x3 (radius 3 + 2*2 = 7), fc: everything."""
+    def lay(name, kind, bottom, **params):
+        return {"name": name, "type": kind, "bottoms": [bottom], "tops": [name], "params": params}
+    net = Net([lay("c1", "Convolution", "data", num_output=2, kernel_size=[3, 3]),
+               lay("p1", "Pooling", "c1", pool="MAX", kernel_size=[2, 2], stride=[2, 2]),
+               lay("c2", "Convolution", "p1", num_output=2, kernel_size=[3, 3], pad=[1, 1]),
+               lay("r2", "ReLU", "c2"),
+               lay("g", "Pooling", "r2", pool="AVE", global_pooling=True),
+               lay("fc", "InnerProduct", "r2", num_output=3)],
+              meta={"input_size": (16, 16)})
+    assert [receptive_radius(net, [name]) for name in ("c1", "p1", "c2", "r2")] == [2, 3, 7, 7]
+    assert receptive_radius(net, ["g"]) == receptive_radius(net, ["fc"]) == math.inf
+
+
+def test_training_starts_normalization_layers_at_caffes_filler_constants():
+    net = init_weights(_bn_net(), seed=0)
+    mean, var, factor = net.params["bn"]
+    gamma, beta = net.params["scale"]
+    assert not mean.any() and not var.any() and not factor.any()
+    assert (gamma == 1).all() and not beta.any()
+    assert np.abs(net.params["conv"][0]).max() > 0  # the convolution is still drawn at random
+
+
+def _bn_net():
+    def lay(name, kind, bottom, top=None, **params):
+        return {"name": name, "type": kind, "bottoms": [bottom], "tops": [top or name], "params": params}
+    return Net([lay("conv", "Convolution", "data", num_output=4, kernel_size=[3, 3]),
+                lay("bn", "BatchNorm", "conv", "conv"),
+                lay("scale", "Scale", "conv", "conv", bias_term=True),
+                lay("fc", "InnerProduct", "conv", num_output=2)], meta={"input_size": (8, 8)})
+
+
+def test_the_finetuned_head_is_the_trailing_classifier_parts():
+    specs = small_specs()
+    assert specs[head_start(specs)]["name"] == "fc"  # fc, relu_fc, drop, out, prob; the pooling before is the body
+
+
+def test_a_softmax_axis_outside_the_blob_is_refused_at_conversion(tmp_path):
+    """Caffe refuses it at setup; before, convert accepted it and classify failed with NumPy's axis error."""
+    specs = [dict(s, params=dict(s["params"], axis=5)) if s["type"] == "Softmax" else s for s in small_specs()]
+    blobs = {s["name"]: [] for s in specs}
+    for name, arrays in Net(small_specs(), meta={"input_size": (13, 13)}).params.items():
+        blobs[name] = [np.ones(a.shape, np.float32) for a in arrays]
+    src = tmp_path / "bad_axis.caffemodel"
+    src.write_bytes(pw.deploy(specs, blobs, input_size=(13, 13)))
+    with pytest.raises(CaffeModelError, match=r"prob.*axis 5"):
+        convert(src, tmp_path / "bad_axis.h5")
+    assert not (tmp_path / "bad_axis.h5").exists()
+
+
+def test_group_rules_are_one_check_with_one_message():
+    conv = layer_type("Convolution")
+    with pytest.raises(SpecError, match=r"layer 'c': its 6 outputs \(num_output\) do not divide into 4 groups"):
+        conv.normalize({"num_output": 6, "kernel_size": [3], "group": 4}, "c")
+    params = conv.normalize({"num_output": 4, "kernel_size": [3], "group": 2}, "c")
+    with pytest.raises(SpecError, match="its 3 input channels do not divide into 2 groups"):
+        conv.param_shapes(params, [(1, 3, 8, 8)])
+    deconv = layer_type("Deconvolution")
+    with pytest.raises(SpecError, match="its 3 input channels do not divide into 2 groups"):
+        deconv.param_shapes(params, [(1, 3, 8, 8)])
