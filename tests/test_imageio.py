@@ -1,9 +1,14 @@
+import contextlib
 import os
+import threading
+import time
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from minidream.errors import ImageError
 from minidream.io.images import (array_to_rgb, as_kind, atomic_write, from_network, load_rgb, output_format,
                                pil_to_rgb, read_params, save_image, to_network)
 
@@ -87,6 +92,60 @@ def test_missing_and_unreadable_files(tmp_path):
     bad.write_text("not an image")
     with pytest.raises(ValueError, match="not an image"):
         load_rgb(str(bad))
+
+
+def _unblock_a_reader_of(fifo, after):
+    """Opens the FIFO for writing after `after` seconds unless the test is done: a regression then fails
+    instead of hanging the suite."""
+    done = threading.Event()
+
+    def writer():
+        if not done.wait(after):
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    threading.Thread(target=writer, daemon=True).start()
+    return done
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_refused_before_it_is_opened(tmp_path):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    done = _unblock_a_reader_of(fifo, after=10)
+    start = time.monotonic()
+    with pytest.raises(ImageError, match=r"pipe.png is a named pipe \(FIFO\), not an image file"):
+        load_rgb(str(fifo))
+    done.set()
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
+def test_a_link_to_a_device_and_a_folder_are_refused_naming_what_they_are(tmp_path):
+    link = tmp_path / "zero.jpg"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ImageError, match=r"zero.jpg \(a link to /dev/zero\) is a character device, not an image"):
+        load_rgb(link)
+    with pytest.raises(ImageError, match="is a folder, not an image file"):
+        load_rgb(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="image not found"):
+        load_rgb(tmp_path / "dangling.png")
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "gone.png")
+    with pytest.raises(FileNotFoundError, match="image not found"):
+        load_rgb(tmp_path / "dangling.png")
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_a_float_tiff_holding_nan_or_infinity_is_refused_naming_the_file(tmp_path, value):
+    path = tmp_path / "float.tif"
+    Image.fromarray(np.array([[10.0, value, 300.0]], np.float32), "F").save(path)
+    with Image.open(path) as img:
+        assert img.mode == "F"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no bare NumPy cast warning either
+        with pytest.raises(ImageError, match=r"float.tif holds 1 NaN or infinite pixel values"):
+            load_rgb(str(path))
+    with pytest.raises(ImageError, match=r"^the image holds 1 NaN"):
+        pil_to_rgb(Image.fromarray(np.array([[value]], np.float32), "F"))
 
 
 def test_network_space_is_bgr_minus_mean_and_back():

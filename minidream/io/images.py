@@ -9,6 +9,7 @@ Network input space is what Caffe models were trained on: channels in the model'
 """
 import json
 import os
+import stat
 import struct
 
 import numpy as np
@@ -31,7 +32,7 @@ def load_rgb(image):
     or (H, W, 4); alpha is composited onto white.
     """
     if isinstance(image, (str, os.PathLike)):
-        return pil_to_rgb(open_image(image)), "pil"
+        return pil_to_rgb(open_image(image), os.fspath(image)), "pil"
     if isinstance(image, Image.Image):
         return pil_to_rgb(image), "pil"
     if isinstance(image, np.ndarray):
@@ -41,14 +42,35 @@ def load_rgb(image):
     )
 
 
+# What a path that is not a regular file is, by stat's file type.
+_NOT_A_FILE = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFCHR: "a character device",
+               stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def check_image_file(path):
+    """Raise unless path (symlinks followed) is a regular file: FileNotFoundError when nothing is there, ImageError
+    naming what it is otherwise. Checked from stat, before any open: opening a FIFO waits for a writer forever,
+    and a device such as /dev/zero never ends."""
+    path = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image not found: {path}") from None
+    if stat.S_ISREG(mode):
+        return
+    what = _NOT_A_FILE.get(stat.S_IFMT(mode), "not a regular file")
+    link = f" (a link to {os.path.realpath(path)})" if os.path.islink(path) else ""
+    raise ImageError(f"{path}{link} is {what}, not an image file: give the path of an image file (PNG, JPEG, ...)")
+
+
 def open_image(path, max_pixels=None):
     """Open an image file fully (the file is closed afterwards), with a clear error.
 
     The pixel count is checked from the header before anything is decoded (minidream.io.limits.check_pixels:
-    max_pixels, default $MINIDREAM_MAX_PIXELS or 50 megapixels). ImageError for anything unreadable."""
+    max_pixels, default $MINIDREAM_MAX_PIXELS or 50 megapixels). FileNotFoundError when nothing is there,
+    ImageError for anything unreadable, a folder, a FIFO or a device included (check_image_file)."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"image not found: {path}")
+    check_image_file(path)
     limit = limits.max_pixels() if max_pixels is None else int(max_pixels)
     Image.MAX_IMAGE_PIXELS = max(limit, Image.MAX_IMAGE_PIXELS or 0)  # our ceiling decides, not Pillow's
     try:
@@ -67,18 +89,23 @@ def open_image(path, max_pixels=None):
                          "it is damaged or truncated: use another copy") from None
 
 
-def pil_to_rgb(img):
+def pil_to_rgb(img, name="the image"):
     """RGB uint8 (H, W, 3) from a PIL image in any mode, EXIF orientation applied.
 
     Alpha (RGBA, LA, P with transparency) is composited onto white, 16- and 32-bit integer
     grayscale is scaled from 0..65535 to 0..255 (Pillow's own convert would clip it), and
-    float images are clipped to 0..255.
+    float images are clipped to 0..255; a float image holding NaN or infinity is an ImageError
+    naming `name` (no value of 0..255 stands for them).
     """
     img = ImageOps.exif_transpose(img)
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     if img.mode.startswith("I") or img.mode == "F":
         a = np.asarray(img, dtype=np.float64)
+        bad = np.count_nonzero(~np.isfinite(a))
+        if bad:
+            raise ImageError(f"{name} holds {bad} NaN or infinite pixel values (a float image); minidream reads "
+                             "finite values, clipped to 0..255: replace them (numpy.nan_to_num) and save it again")
         if img.mode != "F" and a.max(initial=0) > 255:
             a = a / 257.0  # 65535 -> 255
         return array_to_rgb(np.clip(np.rint(a), 0, 255).astype(np.uint8))

@@ -13,8 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from minidream.io.files import atomic_path
-from minidream.io.images import load_rgb
-from minidream.io.images import write_gif
+from minidream.io.images import check_image_file, load_rgb, write_gif
 
 DEFAULT_FPS = Fraction(24)  # for folders of frames, which carry no rate
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
@@ -75,6 +74,7 @@ def probe(path, fps=None):
     if kind == "gif":
         from PIL import Image
 
+        check_image_file(path)  # a FIFO named .gif would block the open
         with Image.open(path) as img:
             duration = img.info.get("duration") or 100  # milliseconds per frame; GIFs without one play at 10
             return Clip(Fraction(1000, int(duration)), img.size, img.n_frames)
