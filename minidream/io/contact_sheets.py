@@ -22,7 +22,9 @@ def default_font():
 
 
 def _as_image(image):
-    """A PIL RGB image from a PIL image (any mode) or a uint8 (H, W) / (H, W, 3|4) array."""
+    """A PIL RGB image from a PIL image (any mode) or a uint8 (H, W) / (H, W, 3|4) array; None stays None."""
+    if image is None:
+        return None
     if isinstance(image, Image.Image):
         return image.convert("RGB")
     array = np.asarray(image)
@@ -50,18 +52,22 @@ def _shorten(draw, text, font, width):
 def contact_sheet(images, labels=None, columns=None, cell_size=128):
     """A grid of ``images`` with ``labels[i]`` (one or more lines) under cell i, as a PIL RGB image.
 
-    images: PIL images or uint8 arrays (H, W[, 3|4]), each scaled to fit its cell.
+    images: PIL images or uint8 arrays (H, W[, 3|4]), each scaled to fit its cell; None leaves a cell empty.
     labels: one string per image ("\\n" separates lines; long lines are shortened), or None.
     columns: cells per row (default: all in one row).
-    cell_size: the image area of a cell, an int (square) or (width, height) in pixels.
+    cell_size: the largest image area of a cell, an int (square) or (width, height) in pixels. Each image is
+        scaled to fit it, and the area is then only as tall as the tallest fitted image, each picture resting on
+        its caption: landscape pictures in square cells would otherwise leave a blank band over each caption.
     """
     images = [_as_image(im) for im in images]
-    if not images:
+    if not any(image is not None for image in images):
         raise ValueError("contact_sheet needs at least one image")
     labels = [""] * len(images) if labels is None else [str(t) for t in labels]
     if len(labels) != len(images):
         raise ValueError(f"contact_sheet got {len(images)} images but {len(labels)} labels")
     width, height = (cell_size, cell_size) if np.isscalar(cell_size) else tuple(cell_size)
+    fitted = [None if image is None else _fit(image, width, height) for image in images]
+    height = max(image.height for image in fitted if image is not None)
     columns = len(images) if columns is None else max(1, min(int(columns), len(images)))
     rows = -(-len(images) // columns)
     font = default_font()
@@ -70,10 +76,10 @@ def contact_sheet(images, labels=None, columns=None, cell_size=128):
     cell_w, cell_h = width + 2 * PADDING, height + caption + 2 * PADDING
     sheet = Image.new("RGB", (columns * cell_w, rows * cell_h), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
-    for i, (image, label) in enumerate(zip(images, labels)):
+    for i, (image, label) in enumerate(zip(fitted, labels)):
         x0, y0 = (i % columns) * cell_w + PADDING, (i // columns) * cell_h + PADDING
-        fitted = _fit(image, width, height)
-        sheet.paste(fitted, (x0 + (width - fitted.width) // 2, y0 + (height - fitted.height) // 2))
+        if image is not None:
+            sheet.paste(image, (x0 + (width - image.width) // 2, y0 + height - image.height))
         for k, line in enumerate(label.split("\n") if label else []):
             draw.text((x0, y0 + height + k * line_height), _shorten(draw, line, font, width), fill=TEXT, font=font)
     return sheet
