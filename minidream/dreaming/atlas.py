@@ -10,8 +10,6 @@ picture seen by each depth, and comparable depths of different architectures sid
 """
 import os
 
-from PIL import Image
-
 from minidream.dreaming.deepdream import dream
 from minidream.formats.caffe import type_of
 from minidream.models.loading import resolve_model
@@ -46,6 +44,5 @@ def compare(image, models, cell_size=256, **dream_kwargs):
         label = os.path.splitext(os.path.basename(os.fspath(name)))[0]
         rows.append([(dream(image, model=net, layer=layer, **dream_kwargs), f"{label}: {layer}") for layer in layers])
     columns = max(len(row) for row in rows)
-    blank = Image.new("RGB", (1, 1), (255, 255, 255))
-    cells = [cell for row in rows for cell in row + [(blank, "")] * (columns - len(row))]
+    cells = [cell for row in rows for cell in row + [(None, "")] * (columns - len(row))]  # None: an empty cell
     return contact_sheet([c[0] for c in cells], [c[1] for c in cells], columns, cell_size)
