@@ -7,8 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from minidream.engine.speed import blas, parallel
 from minidream.engine.ops import conv, lrn, max_pool, relu
+from minidream.engine.speed import blas, parallel
+from minidream.engine.speed import lrn as fast_lrn, max_pool as fast_max_pool, relu as fast_relu
 from tests.gradcheck import rel_error, tie_free
 
 
@@ -27,7 +28,7 @@ def split(monkeypatch):
             calls.append(parallel.block_count(length, elements, min_elements) >= 2)
         return original(work, length, elements, min_elements)
 
-    for module in (parallel, lrn, max_pool):  # conv's im2col and col2im: through parallel.for_channel_parts
+    for module in (parallel, fast_lrn, fast_max_pool):  # conv's im2col and col2im: through parallel.for_channel_parts
         monkeypatch.setattr(module, "for_blocks", counting)
     return calls
 
@@ -262,7 +263,7 @@ def test_loaded_libraries_reads_the_memory_map(tmp_path):
 def test_relu_in_flat_ranges_and_pieces_matches_naive(monkeypatch):
     monkeypatch.setattr(parallel, "WORKERS", 3)
     monkeypatch.setattr(parallel, "PIECE_ELEMENTS", 1000)
-    monkeypatch.setattr(relu, "MIN_SPLIT", 10_000)
+    monkeypatch.setattr(fast_relu, "MIN_SPLIT", 10_000)
     rng = np.random.default_rng(8)
     x = rng.standard_normal((1, 7, 41, 43))  # 12,341 values: three ranges, each in several pieces
     dy = rng.standard_normal(x.shape)

@@ -9,6 +9,7 @@ import contextlib
 
 import numpy as np
 
+from minidream.engine import engines
 from minidream.engine.backend import as_numpy, check_device, to_device, xp_for
 from minidream.engine.graph import INPUT, Graph, UnknownLayerError
 from minidream.engine.plans import plan
@@ -126,7 +127,7 @@ class Net:
         return grads.get(INPUT, xp_for(self.device).zeros(input_shape, dtype=self.dtype))
 
     def _plan(self, end_slots):
-        key = tuple(end_slots)
+        key = (tuple(end_slots), engines.engine())  # the fast engine's plan fuses sibling 1x1 convolutions
         if key not in self._plans:
             self._plans[key] = plan(self, end_slots)
         return self._plans[key]

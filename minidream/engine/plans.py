@@ -7,7 +7,8 @@ changing a single number, and each is a separate function with its own tests:
 - in_place_layers: a ReLU overwrites its producer's output, as Caffe's in-place ReLU does, when that output is
   a fresh array nobody else reads (not an end, one reader, and a producer whose backward does not read it).
 - pointwise_groups: sibling 1x1 convolutions (stride 1, no padding, one group) that read the same blob — an
-  inception module's 1x1, 3x3_reduce and 5x5_reduce — run as ONE taller matrix product that reads x once.
+  inception module's 1x1, 3x3_reduce and 5x5_reduce — run as ONE taller matrix product that reads x once. A speed
+  trick of the fast engine (minidream/engine/engines.py): the textbook engine runs the convolutions one by one.
 
 A third pass changes numbers by rounding only: affine_chains finds a convolution whose output goes only through
 per-channel affine layers (ResNet's BatchNorm and Scale); at inference they fold into the convolution's weights and
@@ -17,10 +18,10 @@ for the layers' own gradients, runs them one by one.
 """
 from typing import Callable, NamedTuple, Tuple
 
-from minidream.engine.backend import get_array_module, is_gpu
+from minidream.engine import engines
+from minidream.engine.backend import get_array_module
 from minidream.engine.graph import INPUT
 from minidream.engine.ops import batch_norm, conv, im2col
-from minidream.engine.speed import parallel
 
 
 class Step(NamedTuple):
@@ -93,7 +94,8 @@ def plan(net, end_slots):
     in_place = in_place_layers(graph, order, end_slots)
     chains = {chain[0]: chain for chain in affine_chains(graph, order, end_slots)}
     # A folded chain saves more (four passes over its output) than sharing the input read with a sibling.
-    grouped = {members[0]: members for members in pointwise_groups(graph, [i for i in order if i not in chains])}
+    grouped = {members[0]: members for members in pointwise_groups(graph, [i for i in order if i not in chains])
+               if engines.engine() == "fast"}
     skip = {i for members in [*grouped.values(), *chains.values()] for i in members[1:]}
     return [pointwise_step(net, grouped[i]) if i in grouped else affine_step(net, chains[i]) if i in chains
             else layer_step(net, i, i in in_place) for i in order if i not in skip]
@@ -226,11 +228,11 @@ def forward_shared_input(x, weights, biases):
     w_all = xp.concatenate([wk.reshape(wk.shape[0], c) for wk in weights])
     b_all = None if all(bk is None for bk in biases) else xp.concatenate(
         [xp.zeros(size, dtype=x.dtype) if bk is None else bk.astype(x.dtype) for bk, size in zip(biases, sizes)])
-    y_all = parallel.matmul(w_all, x.reshape(n, c, h * w), b_all).reshape(n, sum(sizes), h, w)
+    cols = im2col.columns_for(x)  # a 1x1 convolution's columns are x itself: only the product is used
+    y_all = cols.matmul(w_all, x.reshape(n, c, h * w), b_all).reshape(n, sum(sizes), h, w)
     results, start = [], 0
-    path = "gpu" if is_gpu(x) else "cpu"
     for wk, bk, size in zip(weights, biases, sizes):
         y = y_all[:, start:start + size]
-        results.append((y, conv.ConvCache(path, x, wk, bk is not None, (1, 1), (0, 0), 1)))
+        results.append((y, conv.ConvCache(cols.path, x, wk, bk is not None, (1, 1), (0, 0), 1)))
         start += size
     return results

@@ -9,19 +9,21 @@ summed:
 
 Backward: every pixel in a window receives dy / divisor of that window.
 
-Fast path: the divisor is an outer product of per-axis counts, and the window sum is separable: sum KW strided
-views along the rows of the zero-padded input, then KH views down the columns. Backward spreads dy/divisor back
-through the same two passes in reverse. GPU path (kernels/avg_pool.cu): one thread per output sums its window;
-backward gathers, one thread per input pixel.
+The divisor is an outer product of per-axis counts. Textbook path: the zero-padded input read once per window
+tap (u, v) as a strided view (im2col.tap), the views summed; backward adds dy / divisor into a padded dx through
+every tap's view and cuts the border off. The fast engine's path (speed/avg_pool.py) sums the window in two
+separable 1-D passes. GPU path (kernels/avg_pool.cu): one thread per output sums its window; backward gathers, one
+thread per input pixel.
 """
 from collections import namedtuple
 
 import numpy as np
 
 from minidream import kernels
+from minidream.engine import engines
 from minidream.engine.backend import is_gpu
-from minidream.engine.ops.pool_shape import (column_taps, geometry, output_size, padded_phases, padded_shape, row_taps,
-                                         spread_columns, spread_rows, unpad_phases)
+from minidream.engine.ops.im2col import tap
+from minidream.engine.ops.pool_shape import geometry, output_size, padded, padded_shape, unpadded
 
 
 def divisor(size, kernel, stride, pad, out):
@@ -30,7 +32,7 @@ def divisor(size, kernel, stride, pad, out):
     return np.minimum(start + kernel, size + pad) - start
 
 
-def _window_divisor(x_shape, kernel, stride, pad, oh, ow, dtype):
+def window_divisor(x_shape, kernel, stride, pad, oh, ow, dtype):
     _, _, h, w = x_shape
     rows = divisor(h, kernel[0], stride[0], pad[0], oh)
     cols = divisor(w, kernel[1], stride[1], pad[1], ow)
@@ -38,49 +40,44 @@ def _window_divisor(x_shape, kernel, stride, pad, oh, ow, dtype):
 
 
 AvgPoolCache = namedtuple("AvgPoolCache", "path x_shape kernel stride pad")
-AvgPoolCache.__doc__ = """Average pooling is linear: backward needs only the geometry (and which path made it)."""
+AvgPoolCache.__doc__ = """Average pooling is linear: backward needs only the geometry (and which path made it:
+"textbook", "fast" or "gpu")."""
 
 
 def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
     """Inputs: x (N, C, H, W); kernel, stride, pad (h, w) pairs. Returns (y (N, C, OH, OW), AvgPoolCache)."""
-    cache = AvgPoolCache("gpu" if is_gpu(x) else "cpu", x.shape, tuple(kernel), tuple(stride), tuple(pad))
+    cache = AvgPoolCache("gpu" if is_gpu(x) else "textbook", x.shape, tuple(kernel), tuple(stride), tuple(pad))
     if cache.path == "gpu":
         run = kernels.launcher()
         dims = geometry(x.shape, kernel, stride, pad)
         y = run.empty(x.shape[:2] + dims[-2:])
         run("avg_pool_forward", *kernels.grid_1d(y.size), run.contiguous(x), y, *dims)
         return y, cache
-    (kh, kw), (sh, sw) = kernel, stride
-    phases, oh, ow = padded_phases(x, kernel, stride, pad, 0.0)
-    row_sum = _tap_sum(column_taps(phases, sw, kw, ow))   # (N, C, Hpad, OW)
-    y = _tap_sum(row_taps(row_sum, kh, sh, oh))           # (N, C, OH, OW)
-    y /= _window_divisor(x.shape, kernel, stride, pad, oh, ow, x.dtype)
-    return y, cache
+    fast = engines.fast("avg_pool")
+    if fast is not None:
+        return fast.forward(x, kernel, stride, pad), cache._replace(path="fast")
+    oh, ow = output_size(x.shape[2], kernel[0], stride[0], pad[0]), output_size(x.shape[3], kernel[1], stride[1], pad[1])
+    xpad = padded(x, kernel, stride, pad, 0.0)
+    y = sum(tap(xpad, u, v, stride, (oh, ow)) for u, v in np.ndindex(*kernel))
+    return y / window_divisor(x.shape, kernel, stride, pad, oh, ow, x.dtype), cache
 
 
 def backward(dy, cache):
     """Inputs: dy (N, C, OH, OW), the AvgPoolCache of forward. Returns dx (N, C, H, W)."""
-    x_shape, (kh, kw), (sh, sw), pad = cache.x_shape, cache.kernel, cache.stride, cache.pad
+    x_shape, kernel, stride, pad = cache.x_shape, cache.kernel, cache.stride, cache.pad
     if cache.path == "gpu":
         run = kernels.launcher()
         dx = run.empty(x_shape)
-        run("avg_pool_backward", *kernels.grid_1d(dx.size), run.contiguous(dy), dx,
-            *geometry(x_shape, cache.kernel, cache.stride, pad))
+        run("avg_pool_backward", *kernels.grid_1d(dx.size), run.contiguous(dy), dx, *geometry(x_shape, kernel, stride,
+                                                                                              pad))
         return dx
-    oh, ow = dy.shape[2:]
-    pad_h, pad_w = padded_shape(x_shape, cache.kernel, cache.stride, pad)
-    share = dy / _window_divisor(x_shape, (kh, kw), (sh, sw), pad, oh, ow, dy.dtype)
-    # The adjoint of the two sums, in reverse: every tap of a window receives the window's gradient.
-    d_row_sum = spread_rows(share.shape[:2] + (pad_h, ow), sh, (share for _ in range(kh)), dy.dtype)
-    d_phases = spread_columns(d_row_sum.shape[:3] + (pad_w,), sw, kw, (d_row_sum for _ in range(kw)), dy.dtype)
-    return unpad_phases(d_phases, x_shape, cache.kernel, cache.stride, pad, np.empty(x_shape, dtype=dy.dtype))
-
-
-def _tap_sum(views):
-    total = views[0].copy()
-    for view in views[1:]:
-        total += view
-    return total
+    if cache.path == "fast":
+        return engines.speed("avg_pool").backward(dy, cache)
+    share = dy / window_divisor(x_shape, kernel, stride, pad, *dy.shape[2:], dy.dtype)
+    dxpad = np.zeros(x_shape[:2] + padded_shape(x_shape, kernel, stride, pad), dtype=dy.dtype)
+    for u, v in np.ndindex(*kernel):  # every tap of a window receives the window's share
+        tap(dxpad, u, v, stride, dy.shape[2:])[...] += share
+    return unpadded(dxpad, x_shape, kernel, stride, pad)
 
 
 def forward_naive(x, kernel, stride=(1, 1), pad=(0, 0)):

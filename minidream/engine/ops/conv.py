@@ -9,39 +9,28 @@ Formula. Group g reads input channels [g*C/G, (g+1)*C/G) and writes output chann
 
     y[n, f, i, j] = b[f] + sum_{c,u,v} w[f, c, u, v] * xpad[n, g*C/G + c, i*sh + u, j*sw + v]
 
-Fast path: im2col copies every receptive field into a column, so each group is one matrix product
+Textbook path: im2col copies every receptive field into a column, so each group is one matrix product
     col (N, G, C/G*KH*KW, OH*OW),   y[n, g] = w_g (F/G, C/G*KH*KW) @ col[n, g]
 and backward is the same products transposed:
     dw_g = sum_n dy[n, g] @ col[n, g]^T,   db = sum_{n,i,j} dy,   dcol = w_g^T @ dy[n, g],   dx = col2im(dcol).
-CPU: im2col/col2im (minidream/engine/ops/im2col.py) and the products (parallel.matmul), split over the cores; 3x3
-stride-1 convolutions (most of a VGG or GoogLeNet step) take Winograd's F(2x2, 3x3) instead, 2.25x fewer multiply-adds
-(minidream/engine/speed/winograd.py), and other stride-1 filters KH products over KW shifted copies of the input instead
-of KH*KW (minidream/engine/speed/shifted_rows.py). GPU: im2col's layout from kernels/im2col.cu, and cuBLAS for the products.
-A 1x1, stride-1, unpadded convolution needs no columns on either path.
+The GPU runs the same steps (kernels/im2col.cu, cuBLAS). The fast engine (speed/conv.py) runs stride-1 convolutions
+by Winograd's F(2x2, 3x3) or by shifted rows, and the rest through im2col's copies and products split over the cores.
+A 1x1, stride-1, unpadded convolution needs no columns on any path.
 """
 from collections import namedtuple
 
 import numpy as np
 
+from minidream.engine import engines
 from minidream.engine.backend import is_gpu
-from minidream.engine.speed import parallel, shifted_rows, winograd
-from minidream.engine.ops.im2col import col2im, col2im_gpu, im2col, im2col_gpu, output_size
+from minidream.engine.ops.im2col import columns_for, columns_of, output_size
 
-
-def cpu_method(w_shape, stride, pad, groups, out_size, dtype):
-    """The module that runs a stride-1 convolution on the CPU instead of im2col + GEMM (forward and backward choose
-    alike from the cache): winograd for 3x3 filters, shifted_rows for other stride-1 filters; None for im2col."""
-    if winograd.applies(w_shape, stride, pad, groups, out_size):
-        return winograd
-    if shifted_rows.applies(w_shape, stride, dtype, out_size):
-        return shifted_rows
-    return None
-
+STRIDE1_METHODS = ("winograd", "shifted_rows")  # the fast engine's paths that are not im2col (speed/conv.py)
 
 ConvCache = namedtuple("ConvCache", "path x w has_bias stride pad groups")
-ConvCache.__doc__ = """What backward needs: the path that made it ("cpu" or "gpu"), the input x (not col, which is KH*KW
-times larger: dx needs neither, and dw rebuilds col when training asks for it), w, whether there is a bias,
-stride, pad and groups."""
+ConvCache.__doc__ = """What backward needs: the path that made it ("textbook", "gpu", or the fast engine's "threaded",
+"winograd", "shifted_rows"), the input x (not col, which is KH*KW times larger: dx needs neither, and dw rebuilds col
+when training asks for it), w, whether there is a bias, stride, pad and groups."""
 
 
 def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
@@ -57,38 +46,36 @@ def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
     if oh < 1 or ow < 1:
         raise ValueError(f"a {kh}x{kw} convolution (stride {tuple(stride)}, pad {tuple(pad)}) does not fit a "
                          f"{h}x{wd} input; use a larger image")
-    gpu = is_gpu(x)
-    method = None if gpu else cpu_method(w.shape, stride, pad, groups, (oh, ow), x.dtype)
+    cache = ConvCache(None, x, w, b is not None, tuple(stride), tuple(pad), groups)
+    fast = None if is_gpu(x) else engines.fast("conv")
+    method = fast.method(w.shape, stride, pad, groups, (oh, ow), x.dtype) if fast else None
     if method is not None:
-        y = method.forward(x, w, pad, groups, b)
-    else:
-        col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
-        y = parallel.matmul(w.reshape(groups, f // groups, cg * kh * kw), col,
-                            None if b is None else b.reshape(groups, f // groups)).reshape(n, f, oh, ow)
-    return y, ConvCache("gpu" if gpu else "cpu", x, w, b is not None, tuple(stride), tuple(pad), groups)
+        return fast.METHODS[method].forward(x, w, pad, groups, b), cache._replace(path=method)
+    cols = columns_for(x)
+    col = cols.im2col(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
+    y = cols.matmul(w.reshape(groups, f // groups, cg * kh * kw), col,
+                    None if b is None else b.reshape(groups, f // groups))
+    return y.reshape(n, f, oh, ow), cache._replace(path=cols.path)
 
 
 def backward(dy, cache, weight_grads=True):
     """Inputs: dy (N, F, OH, OW), the ConvCache of forward. Returns (dx, dw, db); dw and db are None when
     weight_grads is False (dreams need only dx), db also without a bias."""
     x, w, stride, pad, groups = cache.x, cache.w, cache.stride, cache.pad, cache.groups
-    gpu = cache.path == "gpu"
     n, f, oh, ow = dy.shape
     _, cg, kh, kw = w.shape
     dy_mat = dy.reshape(n, groups, f // groups, oh * ow)
-    method = None if gpu else cpu_method(w.shape, stride, pad, groups, (oh, ow), dy.dtype)
-    if method is not None:
-        dx = method.backward_dx(dy, w, x.shape, pad, groups)
+    cols = columns_of(cache.path)
+    if cache.path in STRIDE1_METHODS:
+        dx = engines.speed("conv").METHODS[cache.path].backward_dx(dy, w, x.shape, pad, groups)
     else:
-        # w^T as a view: the BLAS reads it transposed as fast as a copy (measured), and the copy was a serial pass,
-        # slow for a transpose (ResNet's 256 x 1024 1x1 weights: 0.74 ms, 2048 x 1024: 10.6 ms).
-        w_t = w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1)
-        dcol = parallel.matmul(w_t, dy_mat).reshape(n, groups * cg * kh * kw, oh * ow)
-        dx = (col2im_gpu if gpu else col2im)(dcol, x.shape, kh, kw, stride, pad)
+        w_t = w.reshape(groups, f // groups, cg * kh * kw).transpose(0, 2, 1)  # a view, not a copy (docs/speed.md)
+        dcol = cols.matmul(w_t, dy_mat).reshape(n, groups * cg * kh * kw, oh * ow)
+        dx = cols.col2im(dcol, x.shape, kh, kw, stride, pad)
     dw = db = None
     if weight_grads:
-        col = (im2col_gpu if gpu else im2col)(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
-        dw = parallel.matmul(dy_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+        col = cols.im2col(x, kh, kw, stride, pad).reshape(n, groups, cg * kh * kw, oh * ow)
+        dw = cols.matmul(dy_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
         db = dy.sum(axis=(0, 2, 3)) if cache.has_bias else None
     return dx, dw, db
 

@@ -14,17 +14,16 @@ Backward (the forward is linear in x and in w; each gradient is that product wit
     dx[n, g*C_in/G + c, i, j] = sum_{o,u,v} w[.., c, o, u, v] * dypad[n, g*C_out/G + o, i*s + u, j*s + v]
     dw[g*C_in/G + c, o, u, v] = sum_{n,i,j} x[n, .., c, i, j] * dypad[n, .., o, i*s + u, j*s + v]
     db = sum of dy over N, OH, OW.
-Fast path, through convolution's own im2col/col2im (layers/im2col.py: NumPy code on the CPU, its CUDA kernels
-kernels/im2col.cu and col2im.cu on the GPU, matrix products by BLAS / cuBLAS), so no new kernels: per group
+Textbook path, through convolution's own im2col/col2im and products (ops/im2col.py's Columns: NumPy, the fast
+engine's threaded copies and products, or the CUDA kernels kernels/im2col.cu and col2im.cu with cuBLAS), so no new
+kernels: per group
     col = w_g^T (C_out/G*KH*KW, C_in/G) @ x_g (C_in/G, H*W),   y = col2im(col)
     dcol = im2col(dy),   dx_g = w_g @ dcol_g,   dw_g = sum_n x_g @ dcol_g^T
-Cache: ("cpu" | "gpu", x, w, has_bias, stride, pad, groups): the path that made it, which backward takes.
+Cache: (path, x, w, has_bias, stride, pad, groups): the path of the Columns that made it, which backward takes.
 """
 import numpy as np
 
-from minidream.engine.backend import is_gpu
-from minidream.engine.ops import im2col
-from minidream.engine.speed import parallel
+from minidream.engine.ops.im2col import columns_for, columns_of
 
 
 def output_size(size, kernel, stride, pad):
@@ -49,16 +48,15 @@ def output_shape(in_shape, w_shape, stride=(1, 1), pad=(0, 0), groups=1):
 def forward(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):
     """y = conv^T(x, w) + b. Returns (y, cache)."""
     n, c_out, oh, ow = output_shape(x.shape, w.shape, stride, pad, groups)
-    gpu = is_gpu(x)
+    cols = columns_for(x)
     c_in, cg_out, kh, kw = w.shape
     x_mat = x.reshape(n, groups, c_in // groups, x.shape[2] * x.shape[3])
     w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
-    col = parallel.matmul(w_mat.transpose(0, 2, 1), x_mat)  # w^T as a view, as in conv.backward
-    y = (im2col.col2im_gpu if gpu else im2col.col2im)(col.reshape(n, c_out * kh * kw, -1), (n, c_out, oh, ow), kh, kw,
-                                                  stride, pad)
+    col = cols.matmul(w_mat.transpose(0, 2, 1), x_mat)  # w^T as a view, as in conv.backward
+    y = cols.col2im(col.reshape(n, c_out * kh * kw, -1), (n, c_out, oh, ow), kh, kw, stride, pad)
     if b is not None:
         y += b.reshape(1, c_out, 1, 1)
-    return y, ("gpu" if gpu else "cpu", x, w, b is not None, stride, pad, groups)
+    return y, (cols.path, x, w, b is not None, stride, pad, groups)
 
 
 def backward(dy, cache, weight_grads=True):
@@ -66,14 +64,14 @@ def backward(dy, cache, weight_grads=True):
     path, x, w, has_bias, stride, pad, groups = cache
     n, c_in, h, wd = x.shape
     _, cg_out, kh, kw = w.shape
-    col = (im2col.im2col_gpu if path == "gpu" else im2col.im2col)(dy, kh, kw, stride, pad)
-    col = col.reshape(n, groups, cg_out * kh * kw, h * wd)
+    cols = columns_of(path)
+    col = cols.im2col(dy, kh, kw, stride, pad).reshape(n, groups, cg_out * kh * kw, h * wd)
     w_mat = w.reshape(groups, c_in // groups, cg_out * kh * kw)
-    dx = parallel.matmul(w_mat, col).reshape(x.shape)
+    dx = cols.matmul(w_mat, col).reshape(x.shape)
     dw = None
     if weight_grads:
         x_mat = x.reshape(n, groups, c_in // groups, h * wd)
-        dw = parallel.matmul(x_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
+        dw = cols.matmul(x_mat, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape)
     db = dy.sum(axis=(0, 2, 3)) if weight_grads and has_bias else None
     return dx, dw, db
 

@@ -2,15 +2,21 @@
 
     x (N, C, H, W) -> col (N, C*KH*KW, OH*OW),  row c*KH*KW + u*KW + v, column i*OW + j holds xpad[c, i*sh+u, j*sw+v]
 
-With the columns a convolution is one matrix product per group (layers/conv.py), and a deconvolution the same
-products transposed (layers/deconvolution.py). CPU: strided NumPy copies split over the cores by (channel, filter
-row) or (channel, stride phase) pairs (parallel.for_channel_parts); GPU: kernels/im2col.cu and col2im.cu. A 1x1,
+With the columns a convolution is one matrix product per group (ops/conv.py), and a deconvolution the same
+products transposed (ops/deconvolution.py). Textbook path: one strided copy per filter tap (u, v). GPU:
+kernels/im2col.cu and col2im.cu. The fast engine's copies, split over the cores, are speed/im2col.py. A 1x1,
 stride-1, unpadded convolution needs no columns: they are the input pixels themselves.
+
+The column ops take their pieces (the copies and the matrix product) as one Columns, picked by columns_for(x) and
+recorded by path in their caches, so that backward uses the pieces forward used.
 """
+from collections import namedtuple
+
 import numpy as np
 
 from minidream import kernels
-from minidream.engine.speed.parallel import for_channel_parts
+from minidream.engine import engines
+from minidream.engine.backend import get_array_module, is_gpu
 
 
 def output_size(size, kernel, stride, pad):
@@ -23,63 +29,37 @@ def is_pointwise(kh, kw, stride, pad):
     return kh == kw == 1 and tuple(stride) == (1, 1) and tuple(pad) == (0, 0)
 
 
+def tap(a, u, v, stride, out_size):
+    """The view of a (N, C, rows, columns) that tap (u, v) of every window reads: a[:, :, i*sh + u, j*sw + v] for
+    i < OH, j < OW. Pooling reads its windows through the same views."""
+    (sh, sw), (oh, ow) = stride, out_size
+    return a[:, :, u:u + sh * (oh - 1) + 1:sh, v:v + sw * (ow - 1) + 1:sw]
+
+
 def im2col(x, kh, kw, stride, pad):
     """x (N, C, H, W) -> col (N, C*KH*KW, OH*OW); row c*KH*KW + u*KW + v holds xpad[c, i*sh+u, j*sw+v]."""
     n, c, h, w = x.shape
-    (sh, sw), (ph, pw) = stride, pad
-    oh, ow = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
     if is_pointwise(kh, kw, stride, pad):
-        return x.reshape(n, c, h * w)  # a 1x1 convolution's columns are the pixels themselves
-    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
-    col = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
-
-    def rows(ch, filter_rows):
-        phases = _phases(xpad[:, ch], sh, sw, kh, kw)
-        for u in filter_rows:
-            for v in range(kw):
-                a, b = u // sh, v // sw
-                col[:, ch, u, v] = phases[u % sh][v % sw][:, :, a:a + oh, b:b + ow]
-
-    for_channel_parts(rows, c, kh, col.size)
-    return col.reshape(n, c * kh * kw, oh * ow)
+        return x.reshape(n, c, h * w)
+    (ph, pw), out_size = pad, (output_size(h, kh, stride[0], pad[0]), output_size(w, kw, stride[1], pad[1]))
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    col = np.empty((n, c, kh, kw) + out_size, dtype=x.dtype)
+    for u, v in np.ndindex(kh, kw):
+        col[:, :, u, v] = tap(xpad, u, v, stride, out_size)
+    return col.reshape(n, c * kh * kw, -1)
 
 
 def col2im(col, x_shape, kh, kw, stride, pad):
-    """The adjoint of im2col: scatter-add columns (N, C*KH*KW, OH*OW) back into dx (N, C, H, W)."""
+    """The adjoint of im2col: add the columns (N, C*KH*KW, OH*OW) back into dx (N, C, H, W), tap by tap."""
     n, c, h, w = x_shape
-    (sh, sw), (ph, pw) = stride, pad
     if is_pointwise(kh, kw, stride, pad):
         return col.reshape(x_shape)
-    oh, ow = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
-    col = col.reshape(n, c, kh, kw, oh, ow)
+    (ph, pw), out_size = pad, (output_size(h, kh, stride[0], pad[0]), output_size(w, kw, stride[1], pad[1]))
+    col = col.reshape((n, c, kh, kw) + out_size)
     dxpad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
-
-    def phase_rows(ch, row_phases):  # a row phase p of a channel is written by the filter rows u = p mod sh only
-        for p in row_phases:
-            for q in range(min(sw, kw)):
-                phase = dxpad[:, ch, p::sh, q::sw]
-                # Accumulate each phase in a contiguous array, then write it into its strided place once.
-                d_phase = phase if sh == sw == 1 else np.zeros(phase.shape, dtype=col.dtype)
-                for u in range(p, kh, sh):
-                    for v in range(q, kw, sw):
-                        d_phase[:, :, u // sh:u // sh + oh, v // sw:v // sw + ow] += col[:, ch, u, v]
-                phase[...] = d_phase
-
-    for_channel_parts(phase_rows, c, min(sh, kh), col.size)
+    for u, v in np.ndindex(kh, kw):
+        tap(dxpad, u, v, stride, out_size)[...] += col[:, :, u, v]
     return dxpad[:, :, ph:ph + h, pw:pw + w]
-
-
-def _phases(xpad, sh, sw, kh, kw):
-    """xpad split by (row mod sh, column mod sw) into contiguous sub-images.
-
-    A strided convolution's tap (u, v) reads xpad[u + sh*i, v + sw*j]: in phase (u % sh, v % sw) that is the
-    plain window starting at (u // sh, v // sw). Splitting once turns every tap's strided copy into a
-    contiguous one (NumPy's strided loops are several times slower). Stride 1 needs no split.
-    """
-    if sh == sw == 1:
-        return [[xpad]]
-    # Only the phases a tap reads: a 1x1 stride-2 convolution (ResNet's downsampling) reads one of four.
-    return [[np.ascontiguousarray(xpad[:, :, p::sh, q::sw]) for q in range(min(sw, kw))] for p in range(min(sh, kh))]
 
 
 def _geometry(x_shape, kh, kw, stride, pad):
@@ -109,3 +89,31 @@ def col2im_gpu(dcol, x_shape, kh, kw, stride, pad):
     dx = run.empty(x_shape)
     run("col2im", *kernels.grid_1d(dx.size), run.contiguous(dcol), dx, *_geometry(x_shape, kh, kw, stride, pad))
     return dx
+
+
+def matmul(a, b, row_bias=None):
+    """a (..., M, K) @ b (..., K, P), as np.matmul (cuBLAS for CuPy arrays); row_bias (..., M) is added to every
+    column (a convolution's bias)."""
+    y = get_array_module(a).matmul(a, b)
+    if row_bias is not None:
+        y += row_bias[..., None]
+    return y
+
+
+Columns = namedtuple("Columns", "path im2col col2im matmul")
+Columns.__doc__ = """The pieces of a column op on one path: im2col, col2im and matmul(a, b, row_bias=None)."""
+TEXTBOOK = Columns("textbook", im2col, col2im, matmul)
+GPU = Columns("gpu", im2col_gpu, col2im_gpu, matmul)
+
+
+def columns_for(x):
+    """The pieces for x: the GPU's, the fast engine's (speed/im2col.py: split over the cores), or the textbook's."""
+    if is_gpu(x):
+        return GPU
+    fast = engines.fast("im2col")
+    return TEXTBOOK if fast is None else fast.COLUMNS
+
+
+def columns_of(path):
+    """The pieces that made a cache of `path`; any path but "gpu" and "textbook" is the fast engine's."""
+    return {"gpu": GPU, "textbook": TEXTBOOK}.get(path) or engines.speed("im2col").COLUMNS

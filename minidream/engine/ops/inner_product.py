@@ -5,10 +5,12 @@ y (N, Nout).
 
 Formula: y = x · wᵀ + b
 Backward: dx = dy · w (reshaped to x's shape),  dw = dyᵀ · x,  db = sum_n dy.
+The products are those of the Columns for x (ops/im2col.py): NumPy's, the fast engine's split over the cores, or
+cuBLAS.
 """
 import numpy as np
 
-from minidream.engine.speed import parallel
+from minidream.engine.ops.im2col import columns_for, columns_of
 
 
 def _flat(x, w):
@@ -24,23 +26,24 @@ def _flat(x, w):
 def forward(x, w, b):
     """Inputs: x (N, ...), w (Nout, K), b (Nout,) or None. Returns (y (N, Nout), cache).
 
-    cache = (x_flat (N, K), x's shape, w, whether there is a bias): dw needs x_flat, dx needs w and x's shape.
-    NumPy or CuPy arrays alike (one matrix product)."""
-    x_flat = _flat(x, w)
-    y = parallel.matmul(x_flat, w.T)
+    cache = (path, x_flat (N, K), x's shape, w, whether there is a bias): the path of the products that made it,
+    dw needs x_flat, dx needs w and x's shape. NumPy or CuPy arrays alike (one matrix product)."""
+    x_flat, cols = _flat(x, w), columns_for(x)
+    y = cols.matmul(x_flat, w.T)
     if b is not None:
         y += b
-    return y, (x_flat, x.shape, w, b is not None)
+    return y, (cols.path, x_flat, x.shape, w, b is not None)
 
 
 def backward(dy, cache, weight_grads=True):
     """Inputs: dy (N, Nout), the cache of forward. Returns (dx (x's shape), dw, db); dw, db None without
     weight_grads, db None without a bias."""
-    x_flat, x_shape, w, has_bias = cache
-    dx = parallel.matmul(dy, w).reshape(x_shape)
+    path, x_flat, x_shape, w, has_bias = cache
+    matmul = columns_of(path).matmul
+    dx = matmul(dy, w).reshape(x_shape)
     if not weight_grads:
         return dx, None, None
-    return dx, parallel.matmul(dy.T, x_flat), (dy.sum(axis=0) if has_bias else None)
+    return dx, matmul(dy.T, x_flat), (dy.sum(axis=0) if has_bias else None)
 
 
 def forward_naive(x, w, b):
@@ -50,11 +53,11 @@ def forward_naive(x, w, b):
     for i in range(n):
         for o in range(n_out):
             y[i, o] = sum(x_flat[i, j] * w[o, j] for j in range(k)) + (b[o] if b is not None else 0)
-    return y, (x_flat, x.shape, w, b is not None)
+    return y, ("naive", x_flat, x.shape, w, b is not None)
 
 
 def backward_naive(dy, cache, weight_grads=True):
-    x_flat, x_shape, w, has_bias = cache
+    _, x_flat, x_shape, w, has_bias = cache
     n, (n_out, k) = x_flat.shape[0], w.shape
     dx, dw = np.zeros_like(x_flat), np.zeros_like(w)
     for i in range(n):

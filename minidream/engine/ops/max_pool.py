@@ -9,13 +9,10 @@ Ties go to the first maximum in row-major window order, as in Caffe's loop (stri
 Backward: the gradient flows only to the winner of each window,
     dx[n, c, argmax(i, j)] += dy[n, c, i, j].
 
-Fast path: a 2-D max is a max of row maxima, so the window is done in two 1-D passes — first along each row
-(KW views of the padded input's column phases, each phase one contiguous copy: pool_shape.padded_phases), then
-down the columns of those row maxima (KH views) — remembering in small int8 arrays which tap won each pass.
-Channels go in L2-sized pieces, so the ten or so passes over a piece read the cache, not main memory. Keeping the
-first winner in each pass keeps Caffe's row-major tie rule. Backward retraces the two passes in reverse with KH + KW
-adds (pool_shape.spread_rows, spread_columns) — no window tensor, no np.add.at — and writes the column phases
-straight into dx (unpad_phases).
+Textbook path: the padded input (a border of -inf: padding never wins) read once per window tap (u, v) as a
+strided view (im2col.tap), the KH*KW views stacked, and argmax over them: its first maximum is Caffe's tie rule.
+Backward adds dy * (winner == t) into a padded dx through tap t's view, tap by tap, and cuts the border off.
+The fast engine's path (speed/max_pool.py) runs the window as two separable 1-D passes in cache-sized pieces.
 GPU path (kernels/max_pool.cu): one thread per output scans its window with the same strict '>' and keeps the
 winner's flat index; backward gathers, one thread per input pixel.
 """
@@ -24,78 +21,46 @@ from collections import namedtuple
 import numpy as np
 
 from minidream import kernels
+from minidream.engine import engines
 from minidream.engine.backend import is_gpu
-from minidream.engine.speed.parallel import cache_pieces, for_blocks
-from minidream.engine.ops.pool_shape import (column_taps, geometry, output_size, padded_phases, padded_shape, row_taps,
-                                         spread_columns, spread_rows, unpad_phases)
-
-
-def _running_max(views, best, winner):
-    """Max over the tap views into `best`, and into `winner` the first view reaching it (ties: the earlier tap)."""
-    if len(views) == 1:
-        best[...], winner[...] = views[0], 0
-        return
-    np.greater(views[1], views[0], out=winner.view(np.bool_))  # tap 1 wins only where strictly greater: 1, else 0
-    np.maximum(views[0], views[1], out=best)
-    for t, candidate in enumerate(views[2:], 2):
-        # winner = t where candidate > best, else unchanged. Taps only grow, so a max does it — arithmetic
-        # instead of a masked copy, whose branches on a random mask cost ~20x more.
-        np.maximum(winner, (candidate > best) * np.int8(t), out=winner)
-        np.maximum(best, candidate, out=best)
+from minidream.engine.ops.im2col import tap
+from minidream.engine.ops.pool_shape import geometry, output_size, padded, padded_shape, unpadded
 
 
 MaxPoolCache = namedtuple("MaxPoolCache", "path x_shape kernel stride pad winners")
-MaxPoolCache.__doc__ = """path "cpu": winners = (row_winner (N, C, OH, OW), col_winner (N, C, Hpad, OW)), int8 tap
-indices of the two separable passes. path "gpu": winners = argmax (N, C, OH, OW), int32 flat index h*W + w of each
-window's winner in its plane. Both name the same pixel: the first maximum in row-major window order."""
+MaxPoolCache.__doc__ = """path "textbook": winners = the tap t = u*KW + v of each window's winner (N, C, OH, OW).
+path "gpu": winners = (N, C, OH, OW) int32 flat index h*W + w of each window's winner in its plane. path "fast": the
+int8 tap indices of speed/max_pool.py's two separable passes. All name the same pixel: the first maximum in
+row-major window order."""
 
 
 def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
     """Inputs: x (N, C, H, W); kernel, stride, pad (h, w) pairs. Returns (y (N, C, OH, OW), MaxPoolCache)."""
     if is_gpu(x):
         return _forward_gpu(x, kernel, stride, pad)
-    (kh, kw), (sh, sw) = kernel, stride
-    n, c, h, w = x.shape
-    oh, ow = output_size(h, kh, sh, pad[0]), output_size(w, kw, sw, pad[1])
-    pad_h, _ = padded_shape(x.shape, kernel, stride, pad)
-    y = np.empty((n, c, oh, ow), dtype=x.dtype)
-    row_winner = np.empty((n, c, oh, ow), dtype=np.int8)
-    col_winner = np.empty((n, c, pad_h, ow), dtype=np.int8)
-
-    def channels(block):
-        for ch in cache_pieces(block, n * h * w):
-            phases, _, _ = padded_phases(x[:, ch], kernel, stride, pad, -np.inf)
-            row_max = np.empty(phases[0].shape[:3] + (ow,), dtype=x.dtype)
-            _running_max(column_taps(phases, sw, kw, ow), row_max, col_winner[:, ch])  # along rows: (N, C, Hpad, OW)
-            _running_max(row_taps(row_max, kh, sh, oh), y[:, ch], row_winner[:, ch])   # then down the columns
-
-    for_blocks(channels, c, x.size)
-    return y, MaxPoolCache("cpu", x.shape, tuple(kernel), tuple(stride), tuple(pad), (row_winner, col_winner))
+    cache = MaxPoolCache("textbook", x.shape, tuple(kernel), tuple(stride), tuple(pad), None)
+    fast = engines.fast("max_pool")
+    if fast is not None:
+        y, winners = fast.forward(x, kernel, stride, pad)
+        return y, cache._replace(path="fast", winners=winners)
+    out_size = (output_size(x.shape[2], kernel[0], stride[0], pad[0]), output_size(x.shape[3], kernel[1], stride[1],
+                                                                                  pad[1]))
+    xpad = padded(x, kernel, stride, pad, -np.inf)
+    taps = np.stack([tap(xpad, u, v, stride, out_size) for u, v in np.ndindex(*kernel)])  # (KH*KW, N, C, OH, OW)
+    winners = taps.argmax(axis=0)  # the first maximum: Caffe's strict '>' in row-major window order
+    return np.take_along_axis(taps, winners[None], 0)[0], cache._replace(winners=winners)
 
 
 def backward(dy, cache):
     """Inputs: dy (N, C, OH, OW), the MaxPoolCache of forward. Returns dx (N, C, H, W)."""
     if cache.path == "gpu":
         return _backward_gpu(dy, cache)
-    x_shape, kernel, stride, pad = cache.x_shape, cache.kernel, cache.stride, cache.pad
-    row_winner, col_winner = cache.winners
-    (kh, kw), (sh, sw) = kernel, stride
-    pad_h, pad_w = padded_shape(x_shape, kernel, stride, pad)
-    ow = dy.shape[3]
-    dx = np.empty(x_shape, dtype=dy.dtype)
-
-    def channels(block):  # the two passes of forward in reverse: each gradient goes to the tap that won
-        for ch in cache_pieces(block, x_shape[0] * x_shape[2] * x_shape[3]):
-            d_row, winner = dy[:, ch], row_winner[:, ch]
-            d_row_max = spread_rows(d_row.shape[:2] + (pad_h, ow), sh, (d_row * (winner == t) for t in range(kh)),
-                                    dy.dtype)
-            winner = col_winner[:, ch]
-            d_phases = spread_columns(d_row_max.shape[:3] + (pad_w,), sw, kw,
-                                      (d_row_max * (winner == t) for t in range(kw)), dy.dtype)
-            unpad_phases(d_phases, x_shape, kernel, stride, pad, dx[:, ch])
-
-    for_blocks(channels, x_shape[1], dy.size)
-    return dx
+    if cache.path == "fast":
+        return engines.speed("max_pool").backward(dy, cache)
+    dxpad = np.zeros(cache.x_shape[:2] + padded_shape(cache.x_shape, cache.kernel, cache.stride, cache.pad), dy.dtype)
+    for t, (u, v) in enumerate(np.ndindex(*cache.kernel)):  # each window's gradient to the tap that won it
+        tap(dxpad, u, v, cache.stride, dy.shape[2:])[...] += dy * (cache.winners == t)
+    return unpadded(dxpad, cache.x_shape, cache.kernel, cache.stride, cache.pad)
 
 
 def _forward_gpu(x, kernel, stride, pad):

@@ -4,51 +4,38 @@ Shapes: x, y (N, ...) — any shape.
 Formula: y = max(x, 0) + negative_slope * min(x, 0)
 Backward: dx = dy where x > 0, negative_slope * dy elsewhere. Only y is kept: x > 0 exactly where y > 0
 (for slope >= 0), which lets the Net run ReLU in place over its input.
-CPU: a large contiguous array (VGG's 640x480 layers: 20 M values) is split over the cores in flat ranges, and
-backward walks each range in cache-sized pieces so that its mask never leaves the cache (one pass, not two).
+The fast engine (speed/relu.py) splits a large plain ReLU over the cores.
 """
 from collections import namedtuple
 
 import numpy as np
 
 from minidream import kernels
+from minidream.engine import engines
 from minidream.engine.backend import is_gpu
-from minidream.engine.speed.parallel import cache_pieces, for_blocks
-
-MIN_SPLIT = 1 << 19  # values: below this, handing ranges to threads costs more than the one pass (measured:
-#                      1.2 M values on 2 cores, forward 0.47 -> 0.34 ms, backward 0.64 -> 0.41)
-
 
 ReLUCache = namedtuple("ReLUCache", "path y negative_slope")
-ReLUCache.__doc__ = """y (any shape) and the slope; which path made it. Backward reads y, not x (see the module doc)."""
+ReLUCache.__doc__ = """y (any shape) and the slope; which path made it ("textbook", "fast", "gpu"). Backward reads y,
+not x (see the module doc)."""
 
 
 def forward(x, negative_slope=0.0, out=None):
     """Inputs: x (any shape); out=x computes in place (the Net does so when nobody else reads x).
     Returns (y, ReLUCache)."""
     if is_gpu(x):
-        run = kernels.launcher()
-        x = run.contiguous(x)
-        direct = out is not None and out.dtype == np.float32 and out.flags.c_contiguous
-        y = out if direct else run.empty(x.shape)
-        run("relu_forward", *kernels.grid_1d(x.size), x, y, x.size, negative_slope)
-        if out is not None and not direct:  # e.g. a channel slice of a joint 1x1 convolution's output
-            out[...] = y
-            y = out
-        return y, ReLUCache("gpu", y, negative_slope)
+        return _forward_gpu(x, negative_slope, out)
+    fast = engines.fast("relu") if negative_slope == 0.0 else None
+    if fast is not None:
+        y = fast.forward(x, out)
+        return y, ReLUCache("fast", y, 0.0)
     if negative_slope == 0.0:
-        y = np.empty_like(x) if out is None else out
-        if x.size >= MIN_SPLIT and x.flags.c_contiguous and y.flags.c_contiguous:
-            x_flat, y_flat = x.reshape(-1), y.reshape(-1)
-            for_blocks(lambda r: np.maximum(x_flat[r], 0, out=y_flat[r]), x.size, x.size, MIN_SPLIT)
-        else:
-            np.maximum(x, 0, out=y)
+        y = np.maximum(x, 0, out=out)
     else:
         y = np.where(x > 0, x, x * x.dtype.type(negative_slope))
         if out is not None:
             out[...] = y
             y = out
-    return y, ReLUCache("cpu", y, negative_slope)
+    return y, ReLUCache("textbook", y, negative_slope)
 
 
 def backward(dy, cache):
@@ -60,19 +47,24 @@ def backward(dy, cache):
         run("relu_backward", *kernels.grid_1d(y.size), run.contiguous(y), run.contiguous(dy), dx, y.size,
             negative_slope)
         return dx
+    if cache.path == "fast":
+        return engines.speed("relu").backward(dy, y)
     if negative_slope == 0.0:
-        if dy.size < MIN_SPLIT or not (dy.flags.c_contiguous and y.flags.c_contiguous):
-            return dy * (y > 0)  # a product, not np.where: no branch on a random mask
-        dx = np.empty_like(dy)
-        dy_flat, y_flat, dx_flat = dy.reshape(-1), y.reshape(-1), dx.reshape(-1)
-
-        def ranges(block):
-            for r in cache_pieces(block, 1):
-                np.multiply(dy_flat[r], y_flat[r] > 0, out=dx_flat[r])
-
-        for_blocks(ranges, dy.size, dy.size, MIN_SPLIT)
-        return dx
+        return dy * (y > 0)  # a product, not np.where: no branch on a random mask
     return np.where(y > 0, dy, dy * dy.dtype.type(negative_slope))
+
+
+def _forward_gpu(x, negative_slope, out):
+    """kernels/relu.cu, one thread per element; into `out` directly when the kernel can write it."""
+    run = kernels.launcher()
+    x = run.contiguous(x)
+    direct = out is not None and out.dtype == np.float32 and out.flags.c_contiguous
+    y = out if direct else run.empty(x.shape)
+    run("relu_forward", *kernels.grid_1d(x.size), x, y, x.size, negative_slope)
+    if out is not None and not direct:  # e.g. a channel slice of a joint 1x1 convolution's output
+        out[...] = y
+        y = out
+    return y, ReLUCache("gpu", y, negative_slope)
 
 
 def forward_naive(x, negative_slope=0.0, out=None):
@@ -84,7 +76,7 @@ def forward_naive(x, negative_slope=0.0, out=None):
     if out is not None:
         out[...] = y
         y = out
-    return y, ReLUCache("cpu", y, negative_slope)
+    return y, ReLUCache("textbook", y, negative_slope)
 
 
 def backward_naive(dy, cache):

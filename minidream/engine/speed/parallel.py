@@ -20,7 +20,6 @@ import os
 
 import numpy as np
 
-from minidream.engine.backend import get_array_module, is_gpu
 from minidream.engine.speed import blas, workers
 
 WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -93,8 +92,7 @@ def for_blas_blocks(work, length, multiply_adds):
 
 
 def matmul(a, b, row_bias=None):
-    """a (..., M, K) @ b (..., K, P) -> (..., M, P), as np.matmul, on this pool's threads only (CuPy: cupy.matmul);
-    row_bias (..., M), broadcast like a, is added to every column (a convolution's bias).
+    """a (..., M, K) @ b (..., K, P) -> (..., M, P), as np.matmul, on this pool's threads only; row_bias (..., M), broadcast like a, is added to every column (a convolution's bias).
 
     A large product is split into one band of the output per worker. A stack of products (Winograd's 16) is split
     between its products, which share nothing. A single product is split into bands of columns (every worker reads
@@ -103,11 +101,6 @@ def matmul(a, b, row_bias=None):
     (147 x 64 @ 64 x 76800) 13.1 ms in rows, 11.8 in columns; 2400 x 32 @ 32 x 4800 5.0 in rows, 5.8 in columns.
     Every piece, and a product too small to split, runs on one BLAS thread (for_blas_blocks).
     """
-    if is_gpu(a):
-        y = get_array_module(a).matmul(a, b)  # cuBLAS
-        if row_bias is not None:
-            y += row_bias[..., None]
-        return y
     m, k, p = a.shape[-2], a.shape[-1], b.shape[-1]
     stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     out = np.empty(stack + (m, p), dtype=np.result_type(a, b))

@@ -1,5 +1,5 @@
-"""The CPU methods of stride-1 convolutions, Winograd (layers/winograd.py, 3x3) and shifted rows
-(layers/shifted_rows.py, any filter), against the direct loop convolution in float64: forward with a bias, dx, the
+"""The fast engine's methods of stride-1 convolutions, Winograd (speed/winograd.py, 3x3) and shifted rows
+(speed/shifted_rows.py, any filter), against the direct loop convolution in float64: forward with a bias, dx, the
 textbook versions, and dx against finite differences; and conv.forward/backward running through each."""
 import numpy as np
 import pytest
