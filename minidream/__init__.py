@@ -17,7 +17,7 @@ _API = {
     "classify": "minidream.models.classification", "layer_table": "minidream.models.classification",
     "load_model": "minidream.models.loading", "save_model": "minidream.models.loading", "Net": "minidream.engine.net",
     "UnknownLayerError": "minidream.engine.graph", "GPUUnavailableError": "minidream.engine.backend",
-    "architecture": "minidream.models.architectures", "random_model": "minidream.models.random_weights",
+    "architecture": "minidream.architectures.builtin", "random_model": "minidream.models.random_weights",
     "tune_cpu": "minidream.engine.speed.tuning", "train": "minidream.training.loop",
     "finetune": "minidream.training.finetuning", "video": "minidream.jobs.videos", "batch": "minidream.jobs.batches",
     "curate": "minidream.training.curation",

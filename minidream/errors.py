@@ -1,6 +1,6 @@
 """The error types minidream raises for bad input: one per boundary, each a ValueError (README, "Errors").
 
-    CaffeModelError   converting a .caffemodel (weights_tools.errors; raised by weights_tools convert/inspect)
+    CaffeModelError   converting a .caffemodel (raised by weights_tools convert/inspect)
     ModelFileError    loading a minidream .h5 model file (missing, damaged, hostile, checksum mismatch)
     ImageError        reading an image (not an image, truncated, more pixels than the ceiling)
     NonFiniteError    a dream whose objective or gradient stopped being a finite number
@@ -9,12 +9,13 @@
 A missing image or model file is a FileNotFoundError (an OSError) where the caller passed a path. Every message is
 one line naming the file (and the layer or field) and the fix.
 """
-# The one import of minidream's ground floor that reaches up: converting is weights_tools' boundary, so its error
-# type is defined there (weights_tools must stand without the engine) and re-exported here, so that minidream's
-# users find every error type in one module.
-from weights_tools.errors import CaffeModelError
-
 __all__ = ["CaffeModelError", "ImageError", "ModelFileError", "NonFiniteError", "TooBigError"]
+
+
+class CaffeModelError(ValueError):
+    """A .caffemodel that cannot be read or converted: truncated or corrupt protobuf data, blobs whose sizes disagree
+    with their layer, graphs that reference missing blobs, layer types minidream does not implement. The message
+    names the problem (and the layer, when there is one) and, where there is one, the fix."""
 
 
 class ModelFileError(ValueError):

@@ -5,7 +5,7 @@ import numpy as np
 from minidream.engine import plans
 from minidream.engine.graph import Graph
 from minidream.engine.net import Net
-from minidream.formats.caffe.specs import layer
+from minidream.engine.layer_types.specs import layer
 from tests.gradcheck import numerical_gradient, rel_error
 
 

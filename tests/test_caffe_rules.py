@@ -1,4 +1,4 @@
-"""Each Caffe rule once, in minidream/formats/caffe: code outside it asks a layer's LayerType (role, window,
+"""Each Caffe rule once, in minidream/engine/layer_types: code outside it asks a layer's LayerType (role, window,
 classifier_part, initial_values, affine terms) instead of testing type strings, and Caffe's setup checks
 (Softmax's axis, groups) refuse a bad file at conversion, not later inside NumPy."""
 import math
@@ -11,8 +11,8 @@ import pytest
 from minidream.dreaming.jitter import receptive_radius
 from minidream.engine.net import Net
 from minidream.errors import CaffeModelError
-from minidream.formats.caffe import TYPES, SpecError, layer_type
-from minidream.formats.caffe.base import ROLES
+from minidream.engine.layer_types import TYPES, SpecError, layer_type
+from minidream.engine.layer_types.base import ROLES
 from minidream.training.finetuning import head_start
 from minidream.training.loop import init_weights
 from tests.weights_tools.conftest import small_specs

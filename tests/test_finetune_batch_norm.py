@@ -6,7 +6,7 @@ from minidream.training.finetuning import finetune
 from minidream.training.image_folder import ImageSet
 from minidream.models.random_weights import he_init
 from minidream.engine.net import Net
-from minidream.formats.caffe.specs import conv, fc, layer, pool, relu
+from minidream.engine.layer_types.specs import conv, fc, layer, pool, relu
 
 
 def _bn_net():

@@ -237,7 +237,7 @@ def test_a_one_channel_net_dreams_in_grey():
     import minidream
     from minidream.models.random_weights import he_init
     from minidream.engine.net import Net
-    from minidream.formats.caffe.specs import conv, relu
+    from minidream.engine.layer_types.specs import conv, relu
 
     net = he_init(Net([conv("c1", "data", 4, 3, pad=1), relu("r1", "c1")],
                       meta={"input_channels": 1, "input_size": (16, 16), "mean_bgr": [128.0]}), seed=0)

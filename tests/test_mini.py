@@ -5,7 +5,7 @@ import pytest
 
 from minidream.formats import h5format
 from minidream.training import image_folder, patterns
-from minidream.models import mini
+from minidream.architectures import mini
 from minidream import train_mini
 from minidream.engine.net import Net
 from minidream.models.loading import load_net

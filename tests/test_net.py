@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from minidream.models import random_weights as models
-from minidream.formats.caffe.specs import layer as L
+from minidream.engine.layer_types.specs import layer as L
 from minidream.engine.net import Net, UnknownLayerError
 from tests.gradcheck import numerical_gradient, param_grad_errors, rel_error
 from minidream.models.loading import load_net, save_model

@@ -7,7 +7,7 @@ from minidream.engine.graph import INPUT, Graph
 from minidream.engine.ops import conv
 from minidream.engine.net import Net
 from minidream.engine.plans import forward_shared_input, in_place_layers, plan, pointwise_groups
-from minidream.formats.caffe.specs import layer as L
+from minidream.engine.layer_types.specs import layer as L
 from tests.gradcheck import numerical_gradient, param_grad_errors, rel_error
 
 

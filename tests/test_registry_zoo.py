@@ -6,8 +6,8 @@ import pytest
 from minidream.engine.graph import Graph
 from minidream.engine.net import Net
 from minidream.engine.plans import in_place_layers
-from minidream.formats.caffe import TYPES, SpecError
-from minidream.formats.caffe.specs import layer
+from minidream.engine.layer_types import TYPES, SpecError
+from minidream.engine.layer_types.specs import layer
 from tests.gradcheck import numerical_gradient, param_grad_errors, rel_error
 from minidream.models.loading import load_net, save_model
 

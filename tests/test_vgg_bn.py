@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minidream.models import vgg_bn
+from minidream.architectures import vgg_bn
 from minidream.engine.net import Net
 
 

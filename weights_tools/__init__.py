@@ -12,7 +12,7 @@
 Every problem with an input file raises one error type, CaffeModelError (a ValueError);
 downloads fail with weights_tools.fetch.FetchError.
 """
-from weights_tools.errors import CaffeModelError
+from minidream.errors import CaffeModelError
 
 __all__ = ["CaffeModelError", "read_caffemodel"]
 

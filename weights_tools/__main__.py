@@ -15,7 +15,7 @@ import os  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from minidream.formats.caffe import TYPES# noqa: E402
+from minidream.engine.layer_types import TYPES# noqa: E402
 from weights_tools.zoo import MODELS  # noqa: E402
 
 DESCRIPTION = """\
@@ -32,7 +32,7 @@ Use Caffe's reference models with minidream, with no Caffe and no protobuf insta
 
 The cache is $MINIDREAM_HOME, else $XDG_CACHE_HOME/minidream, else ~/.cache/minidream.
 Training-only layers (data, loss, accuracy, Caffe's Split copies) are dropped on conversion;
-supported layer types (minidream.formats.caffe): {types}.
+supported layer types (minidream.engine.layer_types): {types}.
 """.format(types=", ".join(TYPES))
 
 
@@ -117,7 +117,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     from minidream.formats.h5format import ModelFileError
-    from weights_tools.errors import CaffeModelError
+    from minidream.errors import CaffeModelError
     from weights_tools.fetch import FetchError
 
     warnings.showwarning = lambda message, *rest, **kw: print(f"warning: {message}", file=sys.stderr)

@@ -7,7 +7,7 @@ scale and float parameters. Both raise CaffeModelError naming the layer or field
 import math
 
 from minidream.io import limits
-from weights_tools.errors import CaffeModelError
+from minidream.errors import CaffeModelError
 
 
 def check_declared(graph, info):

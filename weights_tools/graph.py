@@ -22,8 +22,8 @@ no network is built.
 import warnings
 
 from minidream.engine.graph import Graph, normalized
-from minidream.formats.caffe import TYPES, SpecError
-from weights_tools.errors import CaffeModelError
+from minidream.engine.layer_types import TYPES, SpecError
+from minidream.errors import CaffeModelError
 from weights_tools.layers import blob_values, fits, shaped
 from weights_tools.schema import PARAM_FIELD
 from weights_tools.training_net import fold_splits, in_phase, is_data_layer, training_only

@@ -9,7 +9,7 @@ rather than a wrong net.
 """
 import numpy as np
 
-from weights_tools.errors import CaffeModelError
+from minidream.errors import CaffeModelError
 
 
 def blob_values(blob, name, index):

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from weights_tools import schema
-from weights_tools.errors import CaffeModelError
+from minidream.errors import CaffeModelError
 from weights_tools.wire import decode
 
 

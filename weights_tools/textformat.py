@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from weights_tools.errors import CaffeModelError
+from minidream.errors import CaffeModelError
 
 MAX_NUMBER_CHARS = 64  # longer literals are hostile; int() of 10**5 digits is slow
 

@@ -10,7 +10,7 @@ layers, losses and everything that reads labels.
   into the blob's own name.
 - Losses and metrics, and every layer reading a label (transitively): training only.
 """
-from weights_tools.errors import CaffeModelError
+from minidream.errors import CaffeModelError
 
 # Layers that feed the net from outside: dropped, their first top becomes the network input (any layer with no
 # bottoms is one too: a Python data layer such as MTCNN's). Their other tops are labels/targets.

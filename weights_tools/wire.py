@@ -39,7 +39,7 @@ import struct
 
 import numpy as np
 
-from weights_tools.errors import CaffeModelError
+from minidream.errors import CaffeModelError
 
 VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
 

@@ -36,10 +36,10 @@ categories files) into names in output order; SHIPPED_CLASSES has the shipped on
 import copy
 from pathlib import Path
 
-from weights_tools.errors import CaffeModelError
+from minidream.architectures.builtin import IMAGENET_MEAN_BGR
+from minidream.errors import CaffeModelError
 
 BVLC_LICENSE = "unrestricted (BVLC model license)"
-IMAGENET_MEAN_BGR = [104.0, 117.0, 123.0]
 # A download within [size / 3, size * 3] passes the size check: the sizes are estimates (several
 # from parameter counts), and what the check must catch is an HTML page served instead of the file.
 SIZE_TOLERANCE = 3

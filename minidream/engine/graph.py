@@ -9,13 +9,13 @@ that is how Caffe's in-place layers work (a ReLU whose top equals its bottom). S
 addressable by the layer's own name: "conv1" is the convolution's pre-ReLU output, "relu1" the post-ReLU one,
 exactly what pycaffe's forward(end=...) leaves in net.blobs. The network input is the slot INPUT.
 
-Everything here is shape arithmetic from the layer registry (minidream.formats.caffe): no arrays, no weights, so the
+Everything here is shape arithmetic from the layer registry (minidream.engine.layer_types): no arrays, no weights, so the
 converter validates a file with it and the Net plans its walk with it.
 """
 import difflib
 from typing import List, NamedTuple, Optional
 
-from minidream.formats.caffe import SpecError, layer_type
+from minidream.engine.layer_types import SpecError, layer_type
 
 INPUT = (-1, 0)  # the slot of the network input blob
 

@@ -1,2 +1,3 @@
-"""Models: the built-in architectures, He-initialized random models, the bundled mini model and vgg-bn, loading a
-model by name or file (the zoo), what its metadata says, and classify / layer_table."""
+"""Models: nets with weights. He-initialized random models of the built-in architectures (random_weights.py),
+loading a model by name or file and saving one (loading.py: the zoo, the cache, the bundled mini model), what its
+metadata says (metadata.py), and what it sees (classification.py: classify, layer_table)."""

@@ -6,7 +6,7 @@ from minidream.engine.backend import as_numpy, to_device
 from minidream.errors import NonFiniteError
 from minidream.io.images import load_rgb, to_network
 from minidream.models.loading import resolve_model
-from minidream.formats.caffe import type_of
+from minidream.engine.layer_types import type_of
 
 
 def classify(image, model="auto", top=5, device="cpu"):

@@ -1,8 +1,8 @@
 """Models with weights made here: He-initialized random models of the built-in architectures, for tests and
-benchmarks without a download (minidream.models.architectures has the graphs)."""
+benchmarks without a download (minidream.architectures.builtin has the graphs)."""
 import numpy as np
 
-from minidream.models.architectures import ARCHITECTURES, architecture  # noqa: F401  (models.ARCHITECTURES, models.architecture: one place to find a model)
+from minidream.architectures.builtin import ARCHITECTURES, architecture  # noqa: F401  (models.ARCHITECTURES, models.architecture: one place to find a model)
 from minidream.engine.net import Net
 
 

@@ -24,7 +24,7 @@ from minidream.dreaming.deepdream import dream
 from minidream.training.evaluation import class_scores, classifier_name, softmax
 from minidream.models.loading import load_model
 from minidream.engine.net import Net
-from minidream.formats.caffe import type_of
+from minidream.engine.layer_types import type_of
 from minidream.io.contact_sheets import contact_sheet
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from minidream.engine.backend import as_numpy, get_array_module, to_device
-from minidream.formats.caffe import type_of
+from minidream.engine.layer_types import type_of
 
 
 def softmax_cross_entropy(scores, labels):

@@ -13,7 +13,7 @@ from minidream.engine.backend import as_numpy, to_device
 from minidream.training.evaluation import classifier_name
 from minidream.models.loading import load_model
 from minidream.engine.net import Net
-from minidream.formats.caffe import type_of
+from minidream.engine.layer_types import type_of
 from minidream.training.reports import write_reports
 from minidream.training.loop import Result, fit, with_classes
 from minidream.models.loading import save_model

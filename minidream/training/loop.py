@@ -22,7 +22,7 @@ from minidream.training.checkpoints import load_checkpoint, save_checkpoint
 from minidream.engine.backend import as_numpy, to_device
 from minidream.training.evaluation import classifier_name, evaluate, softmax_cross_entropy
 from minidream.engine.net import Net
-from minidream.formats.caffe import type_of
+from minidream.engine.layer_types import type_of
 from minidream.training.optimizers import SCHEDULES, learning_rate, make_optimizer
 
 

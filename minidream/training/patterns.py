@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from minidream.models.mini import CLASS_NAMES
+from minidream.architectures.mini import CLASS_NAMES
 
 
 def _frac_dist(t):
@@ -128,7 +128,7 @@ def _params(name, rng, n):
     return table[name]()
 
 
-# One generator per class of the mini model, in its output order (minidream.models.mini.CLASS_NAMES).
+# One generator per class of the mini model, in its output order (minidream.architectures.mini.CLASS_NAMES).
 GENERATORS = {name: globals()[name] for name in CLASS_NAMES}
 
 # Centred patterns (rings, spirals, rays) keep their centre inside the image so the

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minidream
-from minidream.models.mini import architecture as mini_architecture
+from minidream.architectures.mini import architecture as mini_architecture
 from minidream.models.random_weights import he_init
 from minidream.engine.net import Net
 from weights_tools import writer as pw

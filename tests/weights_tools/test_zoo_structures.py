@@ -9,7 +9,7 @@ import pytest
 
 from minidream.models.random_weights import he_init
 from minidream.engine.net import Net
-from minidream.formats.caffe.specs import conv, fc, layer, pool, relu
+from minidream.engine.layer_types.specs import conv, fc, layer, pool, relu
 from weights_tools import writer as pw
 from weights_tools import CaffeModelError
 from weights_tools.convert import Options, load_caffemodel

@@ -17,7 +17,7 @@ mean, variance, moving-average factor) -> Scale with bias (the learned gamma and
 baseline the BN net is compared with. For an S x S input the four pools leave S/16 x S/16 (Caffe
 rounds up), so fc5 has 256 * ceil(S/16)^2 inputs; ``train --input-size S`` sets S.
 """
-from minidream.formats.caffe.specs import dropout, fc, layer, pool, relu
+from minidream.engine.layer_types.specs import dropout, fc, layer, pool, relu
 
 BLOCKS = ((32, 2), (64, 2), (128, 3), (256, 3))  # (channels, convolutions) per block
 INPUT_SIZE = 64

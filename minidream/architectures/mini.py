@@ -16,7 +16,7 @@ Shapes for a 64x64 input:
 ``minidream.training.patterns``; ``python -m minidream.train_mini`` reproduces the bundled
 weights in minidream/models/data/mini.h5.
 """
-from minidream.formats.caffe.specs import conv, dropout, fc, layer, lrn, pool, relu
+from minidream.engine.layer_types.specs import conv, dropout, fc, layer, lrn, pool, relu
 
 INPUT_SIZE = (64, 64)
 # The model's output classes in order: the pattern generators of minidream.training.patterns, one per class.

@@ -1,4 +1,4 @@
-"""The one table of Caffe layer types: everything minidream knows about a `type` string (minidream/formats/caffe/base.py).
+"""The one table of Caffe layer types: everything minidream knows about a `type` string (minidream/engine/layer_types/base.py).
 
 The Net, the graph's shape inference, the converter, the dream, training and the layer listings all read it; code
 outside this folder asks a spec's LayerType (type_of) for its role, window or affine terms, never tests the type
@@ -6,8 +6,8 @@ string. Adding a Caffe layer type is one op file in minidream/engine/ops/ plus i
 plus, where the .caffemodel stores parameters of its own, its *_param message in weights_tools/schema.py (the one
 place that knows caffe.proto's field numbers).
 """
-from minidream.formats.caffe import activations, core, normalization, structure
-from minidream.formats.caffe.base import Context, LayerType, SpecError
+from minidream.engine.layer_types import activations, core, normalization, structure
+from minidream.engine.layer_types.base import Context, LayerType, SpecError
 
 TYPES = {t.name: t for t in core.TYPES + normalization.TYPES + activations.TYPES + structure.TYPES}
 

@@ -4,9 +4,9 @@ bvlc_alexnet/deploy.prototxt and bvlc_googlenet/deploy.prototxt (Caffe model zoo
 and KaimingHe's ResNet-50-deploy.prototxt give the layer names, sizes and hyperparameters written out below.
 minidream.models.random_weights fills them with weights; the converter recognises them.
 """
-from minidream.models import mini as mini_module
-from minidream.models import vgg_bn
-from minidream.formats.caffe.specs import conv, dropout, fc, layer, lrn, pool, relu
+from minidream.architectures import mini as mini_module
+from minidream.architectures import vgg_bn
+from minidream.engine.layer_types.specs import conv, dropout, fc, layer, lrn, pool, relu
 
 IMAGENET_MEAN_BGR = [104.0, 117.0, 123.0]
 

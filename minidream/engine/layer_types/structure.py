@@ -6,8 +6,8 @@ in-place ReLU after them would overwrite their producer's output.
 """
 from minidream.engine.ops import crop, deconvolution, flatten, reshape
 from minidream.engine.ops import slice as slice_op
-from minidream.formats.caffe.base import LayerType, SpecError, check_groups
-from minidream.formats.caffe.core import conv_normalize, weighted_backward
+from minidream.engine.layer_types.base import LayerType, SpecError, check_groups
+from minidream.engine.layer_types.core import conv_normalize, weighted_backward
 
 
 def _no_weights(op):
