@@ -13,7 +13,7 @@ from minidream.engine import engines
 from minidream.engine.backend import as_numpy, check_device, to_device, xp_for
 from minidream.engine.graph import INPUT, Graph, UnknownLayerError
 from minidream.engine.plans import plan
-from minidream.formats.caffe import Context
+from minidream.engine.layer_types import Context
 
 __all__ = ["Net", "UnknownLayerError"]
 
