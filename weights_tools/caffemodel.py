@@ -12,9 +12,10 @@ does with the arrays.
 import os
 
 from weights_tools import graph, schema
+from weights_tools.foreign import looks_like
 from weights_tools.prototxt import net_layers, parse_prototxt
 from weights_tools.training_net import is_data_layer
-from weights_tools.errors import CaffeModelError
+from minidream.errors import CaffeModelError
 from weights_tools.wire import decode
 
 
@@ -35,6 +36,9 @@ def parse_layers(buf):
     """
     if not len(buf):
         raise CaffeModelError("empty file: a .caffemodel holds at least one layer")
+    foreign = looks_like(buf)  # an ONNX model, a .h5, a prototxt ...: said by name, not as a wire-type error
+    if foreign:
+        raise CaffeModelError(f"this looks like {foreign[0]}, not a .caffemodel: {foreign[1]}")
     net = decode(buf, schema.NET)
     layers, generation = net_layers(net, "upgrade_net_proto_binary")
     return net, layers, generation

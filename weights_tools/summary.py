@@ -12,8 +12,9 @@ from weights_tools.convert import load_caffemodel
 
 
 def _load(path, skip_unsupported=False):
-    """(specs, blobs, meta) of a .caffemodel or a minidream .h5 file."""
-    if os.fspath(path).lower().endswith(".caffemodel"):
+    """(specs, blobs, meta) of a minidream .h5 or a .caffemodel, told apart by content, not by name: a file that
+    is neither is read as a .caffemodel, whose reader names the format it looks like (weights_tools.foreign)."""
+    if os.path.isfile(path) and not h5py.is_hdf5(path):
         return load_caffemodel(path, skip_unsupported=skip_unsupported)
     return h5format.load(path)
 
