@@ -5,6 +5,7 @@ import numpy as np
 from minidream.engine import plans
 from minidream.engine.graph import Graph
 from minidream.engine.net import Net
+from minidream.engine.ops import batch_norm
 from minidream.engine.layer_types.specs import layer
 from tests.gradcheck import numerical_gradient, rel_error
 
@@ -95,8 +96,8 @@ def test_a_chain_is_folded_rather_than_grouped_with_its_1x1_siblings():
 def _count_folds(monkeypatch):
     """[calls of batch_norm.affine], the one piece of the fold that BatchNorm adds (c1's chain has one BatchNorm)."""
     calls = []
-    original = plans.batch_norm.affine
-    monkeypatch.setattr(plans.batch_norm, "affine", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = batch_norm.affine
+    monkeypatch.setattr(batch_norm, "affine", lambda *a, **k: calls.append(1) or original(*a, **k))
     return calls
 
 

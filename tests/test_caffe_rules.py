@@ -23,11 +23,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_no_code_outside_the_caffe_side_tests_a_layer_type_string():
-    """The engine, the dream and training read LayerType facts; only formats/caffe (the table) and weights_tools
+    """The engine, the dream and training read LayerType facts; only engine/layer_types (the table) and weights_tools
     (the reader of Caffe's files) may name Caffe's type strings in a comparison."""
     compare = re.compile(r"""\[["']type["']\]\s*(==|!=|in\b|not in\b)|(==|!=)\s*\w*\[["']type["']\]""")
     offenders = [f"{path.relative_to(ROOT)}:{n}" for path in (ROOT / "minidream").rglob("*.py")
-                 if "formats/caffe" not in path.as_posix()
+                 if "engine/layer_types" not in path.as_posix()
                  for n, line in enumerate(path.read_text().splitlines(), 1) if compare.search(line)]
     assert offenders == []
 

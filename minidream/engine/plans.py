@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple, Tuple
 from minidream.engine import engines
 from minidream.engine.backend import get_array_module
 from minidream.engine.graph import INPUT
-from minidream.engine.ops import batch_norm, conv, im2col
+from minidream.engine.ops import conv, im2col
 
 
 class Step(NamedTuple):
@@ -50,22 +50,21 @@ def pointwise_groups(graph, order):
     """[indices of 1x1 convolutions reading the same slot], for each group of two or more among order."""
     groups = {}
     for i in order:
-        spec = graph.specs[i]
-        p = spec["params"]
-        if spec["type"] == "Convolution" and p["group"] == 1 and im2col.is_pointwise(*p["kernel_size"], p["stride"],
-                                                                                   p["pad"]):
+        p = graph.specs[i]["params"]
+        if (graph.types[i].role == "convolution" and p["group"] == 1
+                and im2col.is_pointwise(*p["kernel_size"], p["stride"], p["pad"])):
             groups.setdefault(graph.bottoms[i][0], []).append(i)
     return [members for members in groups.values() if len(members) > 1]
 
 
 def affine_chains(graph, order, end_slots):
-    """[convolution, affine layer, ...] for each convolution whose output only feeds a chain of
-    BatchNorm (not forced to batch statistics) or per-channel one-bottom Scale layers; each link's output read by the
-    next layer alone and not an end."""
+    """[convolution, affine layer, ...] for each convolution whose output only feeds a chain of per-channel affine
+    layers (LayerType.per_channel_affine: BatchNorm not forced to batch statistics, a one-bottom Scale over the
+    channels); each link's output read by the next layer alone and not an end."""
     readers = graph.readers(order)
     chains = []
     for i in order:
-        if graph.specs[i]["type"] != "Convolution":
+        if graph.types[i].role != "convolution":
             continue
         chain = [i]
         while True:
@@ -80,11 +79,7 @@ def affine_chains(graph, order, end_slots):
 
 
 def _per_channel_affine(graph, i):
-    spec, p = graph.specs[i], graph.specs[i]["params"]
-    if spec["type"] == "BatchNorm":
-        return p["use_global_stats"] is not False
-    return (spec["type"] == "Scale" and len(graph.bottoms[i]) == 1 and p["axis"] in (1, -3)
-            and p["num_axes"] == 1)
+    return graph.types[i].per_channel_affine(graph.specs[i]["params"], len(graph.bottoms[i]))
 
 
 def plan(net, end_slots):
@@ -162,11 +157,7 @@ def affine_step(net, members):
         w, *b = net.params[graph.names[conv_i]]
         k, shift = 1.0, (b[0] if b else 0.0)
         for m in members[1:]:
-            weights = net.params[graph.names[m]]
-            if graph.specs[m]["type"] == "BatchNorm":
-                k_m, shift_m = batch_norm.affine(*weights, eps=graph.specs[m]["params"]["eps"])
-            else:
-                k_m, shift_m = weights[0], (weights[1] if len(weights) > 1 else 0.0)
+            k_m, shift_m = graph.types[m].affine_terms(graph.specs[m]["params"], net.params[graph.names[m]])
             k, shift = k * k_m, shift * k_m + shift_m
         xp = get_array_module(w)
         return (w * xp.asarray(k, dtype=w.dtype).reshape(-1, 1, 1, 1),
