@@ -67,6 +67,14 @@ def test_unknown_layer_is_one_line_exit_2(files, capsys):
     assert "python -m minidream layers" in err
 
 
+def test_unknown_class_suggests_the_classes_command(files, capsys):
+    rc = main(["dream", files["photo"], "-o", str(files["folder"] / "x.png"), "--model", "mini", "--class",
+               "ringz", *FAST])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "Did you mean: rings" in err
+    assert "`python -m minidream classes MODEL`" in err and "--top" not in err
+
+
 def test_bad_output_fails_before_dreaming(files, capsys):
     rc = main(["dream", files["photo"], "-o", str(files["folder"] / "x.unknown"), "--model", files["model"]])
     assert rc == 2 and "format" in capsys.readouterr().err
@@ -121,7 +129,7 @@ def test_python_m_minidream_runs_without_traceback(files):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == ("python -m minidream dream: error: argument --octaves: expected a whole "
-                                     "number >= 1, got '0' (see --help)")
+                                     "number >= 1, got 0 (see --help)")
 
 
 def test_models_lists_the_zoo(capsys, tmp_path, monkeypatch):

@@ -1,16 +1,17 @@
+import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.dreaming.ascent import roll
 from minidream.dreaming.deepdream import _clip_bounds, dream, make_step, min_input_side, pyramid_sizes, run_octaves
 from minidream.dreaming.jitter import _offset_splits, _splits, extend, gradient
 from minidream.io.images import to_network
 from minidream.models.random_weights import random_model
 from minidream.engine.net import UnknownLayerError
 from minidream.dreaming.objectives import L2
+from minidream.dreaming.settings import DreamSettings
 
 LAYER = "conv2/3x3"  # far cheaper than the default inception_4c/output; the same code path
 FAST = dict(layer=LAYER, octaves=2, steps=2, progress=False)
@@ -118,7 +119,7 @@ def test_step_sees_the_image_shifted_in_odd_mirrored_context(net, photo):
     x = to_network(photo, net.meta)
     objective = _Shift()
     got = x.copy()
-    make_step(net, objective, got, np.random.default_rng(3), step_size=1.5, jitter=32, tile=1024, margin=5)
+    make_step(net, objective, got, np.random.default_rng(3), DreamSettings(step_size=1.5, jitter=32), 1024, margin=5)
     ox, oy = np.random.default_rng(3).integers(-32, 33, size=2)
     assert (ox, oy) != (0, 0)
     pad = 5 + 64
@@ -145,30 +146,24 @@ def test_zero_gradient_leaves_image_unchanged(net, photo):
 
     x = to_network(photo, net.meta)
     got = x.copy()
-    make_step(net, Zero(), got, np.random.default_rng(0), jitter=32, tile=1024)
+    make_step(net, Zero(), got, np.random.default_rng(0), DreamSettings(jitter=32), 1024)
     np.testing.assert_array_equal(got, x)
-
-
-def test_roll_matches_numpy():
-    x = np.arange(2 * 3 * 5 * 7, dtype=np.float32).reshape(2, 3, 5, 7)
-    np.testing.assert_array_equal(roll(x, 2, -3), np.roll(x, (2, -3), axis=(2, 3)))
-    np.testing.assert_array_equal(roll(roll(x, 4, 9), -4, -9), x)
 
 
 def test_tiled_equals_untiled_when_tile_covers_image(net, photo):
     objective = L2(LAYER).bind(net)
     x = to_network(photo, net.meta)
-    kwargs = dict(octaves=2, steps=2, progress=False)
-    whole = run_octaves(net, objective, x, np.random.default_rng(5), tile_size=None, **kwargs)
+    whole = run_octaves(net, objective, x, np.random.default_rng(5), DreamSettings(octaves=2, steps=2), False)
     # 80 pixels plus 2 * (margin 18 + jitter 32) of context: one window of 180
-    covered = run_octaves(net, objective, x, np.random.default_rng(5), tile_size=180, **kwargs)
+    covered = run_octaves(net, objective, x, np.random.default_rng(5), DreamSettings(octaves=2, steps=2, tile_size=180),
+                          False)
     np.testing.assert_array_equal(whole, covered)
 
 
 def test_progress_names_every_octave_of_the_total(net, photo, capsys):
     objective = L2(LAYER).bind(net)
-    run_octaves(net, objective, to_network(photo, net.meta), np.random.default_rng(0), octaves=3, steps=1,
-                progress=True)
+    run_octaves(net, objective, to_network(photo, net.meta), np.random.default_rng(0),
+                DreamSettings(octaves=3, steps=1), progress=True)
     shown = capsys.readouterr().err
     assert all(f"octave {k}/3 " in shown for k in (1, 2, 3))
 
@@ -268,9 +263,9 @@ def test_clip_keeps_network_range_and_no_clip_does_not(net, photo):
     objective = L2(LAYER).bind(net)
     x = to_network(photo, net.meta)
     mean = np.asarray(net.meta["mean_bgr"], np.float32).reshape(1, 3, 1, 1)
-    kwargs = dict(octaves=1, steps=3, step_size=40.0, progress=False)
-    clipped = run_octaves(net, objective, x, np.random.default_rng(0), clip=True, **kwargs)
-    free = run_octaves(net, objective, x, np.random.default_rng(0), clip=False, **kwargs)
+    settings = DreamSettings(octaves=1, steps=3, step_size=40.0)
+    clipped = run_octaves(net, objective, x, np.random.default_rng(0), settings, False)
+    free = run_octaves(net, objective, x, np.random.default_rng(0), dataclasses.replace(settings, clip=False), False)
     assert (clipped >= -mean - 1e-4).all() and (clipped <= 255 - mean + 1e-4).all()
     assert (free < -mean).any() or (free > 255 - mean).any()
 

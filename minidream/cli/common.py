@@ -3,7 +3,7 @@ subcommand takes (with how they become dream()'s keyword arguments).
 """
 import argparse
 
-from minidream.cli.options import parse_steps
+from minidream.dreaming.settings import AT_LEAST_ONE, BELOW_ONE, FIELDS, POSITIVE, UNIT, WHOLE
 
 
 EPILOG = ("Models: mini, auto (GoogLeNet when downloaded, else the bundled mini model), a zoo model "
@@ -21,29 +21,22 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def checked(convert, test, wanted):
-    """An argparse type: convert the text, then require test(value) (the error says `wanted`)."""
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc) if convert not in (int, float) else
-                                             f"expected {wanted}, got {text!r}") from None
-        if not test(value):
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
-        return value
-    return parse
-
-
 def parsed_by(parse):
-    """An argparse type from a minidream.cli.options parser (its ValueError message becomes the error)."""
-    return checked(parse, lambda v: True, "")
+    """An argparse type from a parser of text that raises ValueError (its message becomes argparse's error)."""
+    def argument(text):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return argument
 
 
-positive_int = checked(int, lambda v: v >= 1, "a whole number >= 1")
-count = checked(int, lambda v: v >= 0, "a whole number >= 0")
-positive = checked(float, lambda v: v > 0, "a number > 0")
-non_negative = checked(float, lambda v: v >= 0, "a number >= 0")
+# The checks of minidream.dreaming.settings, so an option says what it takes as dream() says it.
+positive_int = parsed_by(AT_LEAST_ONE.parse)
+positive = parsed_by(POSITIVE.parse)
+below_one = parsed_by(BELOW_ONE.parse)
+unit_interval = parsed_by(UNIT.parse)
+count = parsed_by(WHOLE.parse)
 
 
 def wxh(text):
@@ -91,31 +84,9 @@ def dream_options(p):
                         "--layer the two are added")
     g.add_argument("--guide", metavar="IMAGE", help="guided dream: grow the features of this image at --layer")
     g = p.add_argument_group("the dream")
-    g.add_argument("--octaves", type=positive_int, default=4, help="number of scales, smallest first (default: 4)")
-    g.add_argument("--octave-scale", type=checked(float, lambda v: v > 1, "a number > 1"), default=1.4,
-                   help="size ratio between octaves (default: 1.4)")
-    g.add_argument("--steps", type=parsed_by(parse_steps), default=10, metavar="N[,N...]",
-                   help="gradient steps per octave, or one number per octave, smallest first (default: 10)")
-    g.add_argument("--step-size", type=positive, default=1.5,
-                   help="step length, in units of the mean gradient magnitude (default: 1.5)")
-    g.add_argument("--jitter", type=count, default=32,
-                   help="maximum random shift per step in pixels; the image is seen inside mirrored context, "
-                        "so its edges stay seam-free (default: 32)")
-    g.add_argument("--no-clip", dest="clip", action="store_false",
-                   help="let pixel values leave 0..255 between steps")
-    g.add_argument("--tile-size", type=positive_int, help="compute gradients in windows of at most this many "
-                                                           "pixels a side, bounding memory (default: 1024)")
-    g.add_argument("--blur", type=non_negative, default=0.0, help="Gaussian blur of each update, sigma in pixels")
-    g.add_argument("--decay", type=checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)"), default=0.0,
-                   help="pull toward the mean colour each step (e.g. 0.01)")
-    g.add_argument("--lapnorm", type=count, default=0, metavar="N",
-                   help="normalize each update over N Laplacian pyramid levels (e.g. 4; default: 0 = off)")
-    g.add_argument("--param", choices=("pixel", "fft"), default="pixel",
-                   help="pixel: ascent on pixels in octaves (default); fft: on a decorrelated-colour Fourier "
-                        "image with random scale/rotation, all steps at full size (best from noise, --class)")
-    g.add_argument("--tv", type=non_negative, default=0.0,
-                   help="total-variation penalty weight, smooths the result (e.g. 0.05; default: 0)")
-    g.add_argument("--keep-colors", action="store_true", help="keep the input's colours, take the dream's luminance")
+    for field in FIELDS:
+        if field.metadata["flag"] is not None:
+            _setting_argument(g, field)
     g.add_argument("--seed", type=int, help="random seed; the same seed gives the same image (default: random, "
                                             "recorded in the output's metadata)")
     g.add_argument("--from", dest="recipe", metavar="IMAGE",
@@ -124,8 +95,20 @@ def dream_options(p):
     g.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
 
 
-DREAM_OPTIONS = ("octaves", "octave_scale", "steps", "step_size", "jitter", "clip", "tile_size", "blur", "decay",
-                 "lapnorm", "param", "tv", "keep_colors")
+def _setting_argument(group, field):
+    """The command-line option of a DreamSettings field: its flag, check, metavar and help, the default added."""
+    flag, text = field.metadata["flag"], field.metadata["help"]
+    if isinstance(field.default, bool):  # a switch: the flag turns the default over
+        group.add_argument(flag, dest=field.name, action="store_false" if field.default else "store_true", help=text)
+        return
+    if field.default is not None:
+        text += f" (default: {field.default})"
+    group.add_argument(flag, dest=field.name, type=parsed_by(field.metadata["kind"].parse), default=field.default,
+                       metavar=field.metadata["metavar"], help=text)
+
+
+# the settings the command line sets (dream and atlas read --size themselves: N|WxH, resolved per image)
+DREAM_OPTIONS = tuple(field.name for field in FIELDS if field.metadata["flag"] is not None)
 OBJECTIVE_OPTIONS = ("layer", "channel", "cls", "guide")
 
 

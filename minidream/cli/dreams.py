@@ -3,7 +3,7 @@ import os
 import secrets
 
 from minidream.cli.common import (
-    checked, dream_kwargs, dream_options, DREAM_OPTIONS, EPILOG, given_options, model_option, objective_of,
+    below_one, dream_kwargs, dream_options, DREAM_OPTIONS, EPILOG, given_options, model_option, objective_of,
     OBJECTIVE_OPTIONS, parsed_by, positive, positive_int, wxh)
 from minidream.cli.options import parse_size
 
@@ -253,7 +253,7 @@ def add_commands(sub):
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="an animated .gif, or a folder for numbered PNG frames (no other formats)")
     p.add_argument("--frames", type=positive_int, default=30, help="number of frames (default: 30)")
-    p.add_argument("--scale", type=checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)"), default=0.05,
+    p.add_argument("--scale", type=below_one, default=0.05,
                    help="zoom per frame (default: 0.05 = 5%%)")
     p.add_argument("--fps", type=positive, default=10.0, help="GIF frame rate (default: 10)")
     dream_options(p)

@@ -1,4 +1,4 @@
-"""Command-line values turned into dream() arguments: weighted layers, steps per octave, sizes, inputs, objectives.
+"""Command-line values turned into dream() arguments: weighted layers, sizes, inputs, objectives.
 
 Each parser raises ValueError with the accepted form in the message, so argparse (or any caller) reports one
 clear line.
@@ -27,18 +27,6 @@ def parse_layers(texts):
             except ValueError:
                 raise ValueError(f"expected LAYER or LAYER:WEIGHT such as conv3:0.5, got {item!r}") from None
     return layers
-
-
-def parse_steps(text):
-    """'10' -> 10; '5,10,20' -> [5, 10, 20] (one per octave, smallest first); all >= 0."""
-    try:
-        counts = [int(v) for v in str(text).split(",")]
-    except ValueError:
-        raise ValueError(f"expected a number of steps such as 10, or one per octave such as 5,10,20; "
-                         f"got {text!r}") from None
-    if any(v < 0 for v in counts):
-        raise ValueError(f"steps must be >= 0, got {text!r}")
-    return counts[0] if len(counts) == 1 else counts
 
 
 def parse_size(text):

@@ -5,14 +5,17 @@ The original notebook's algorithm, made explicit. x is the image in network inpu
 time; from the smallest octave up, the accumulated detail (dreamed - base) is upscaled
 bilinearly onto the next base and `steps` steps of
 
-    ox, oy ~ U{-jitter..jitter}         x <- roll(x, (oy, ox))
-    g = d objective(net(x)) / dx        (tile by tile for big octaves)
-    x <- x + step_size / mean(|g|) * g  (nothing when g = 0)
-    x <- roll(x, (-oy, -ox)),  then clip to [-mean, 255 - mean] per channel
+    sy, sx ~ U{-jitter..jitter}
+    g = d objective(net(window)) / dx   window: x shifted by (sy, sx) inside odd-mirrored context,
+                                        the gradient cropped back to x (tile by tile for big octaves)
+    x <- x + step_size / mean(|g|) * g  (nothing when g = 0), then clip to what 0..255 is in network space
 
-are taken. The roll (np.roll semantics, wrapping around) moves the network's grid over
-the image so its stride pattern does not print into the dream.
+are taken. The shift moves the network's stride grid over the image so its pattern does not print into the
+dream; the context is a reflection of the image, never the image wrapped around, so the edges get neither a
+seam nor the net's zero padding (minidream.dreaming.jitter). Before the update, blur, lapnorm and tv reshape g
+and decay shrinks x. Every setting, its default and the values it takes: minidream.dreaming.settings.
 """
+import dataclasses
 import math
 import os
 import secrets
@@ -29,21 +32,21 @@ from minidream.errors import NonFiniteError
 from minidream.dreaming.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
 from minidream.dreaming.fourier import run_fourier
 from minidream.io.images import as_kind, attach_params, from_network, input_mean, input_scale, load_rgb, to_network
-from minidream.dreaming.jitter import AUTO_TILE, checked_tile, context, gradient, margin_for, min_input_side
+from minidream.dreaming.jitter import checked_tile, context, gradient, margin_for, min_input_side
 from minidream.dreaming.lapnorm import laplacian_normalize
 from minidream.models.loading import resolve_model
 from minidream.dreaming.objectives import L2
 from minidream.dreaming.recipes import check_input, check_model, make_recipe, read_recipe
 from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
+from minidream.dreaming.settings import DEFAULT, DreamSettings
 from minidream.engine.speed.tuning import tune_cpu
 
-PARAMS = ("pixel", "fft")
 
-
-def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octave_scale=1.4, steps=10,
-          step_size=1.5, jitter=32, clip=True, tile_size=None, blur=0.0, decay=0.0, lapnorm=0, param="pixel",
-          tv=0.0, keep_colors=False, size=None, seed=None, device="cpu", progress=True, callback=None,
-          history=None, recipe=None):
+def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.octaves,
+          octave_scale=DEFAULT.octave_scale, steps=DEFAULT.steps, step_size=DEFAULT.step_size, jitter=DEFAULT.jitter,
+          clip=DEFAULT.clip, tile_size=DEFAULT.tile_size, blur=DEFAULT.blur, decay=DEFAULT.decay,
+          lapnorm=DEFAULT.lapnorm, param=DEFAULT.param, tv=DEFAULT.tv, keep_colors=DEFAULT.keep_colors,
+          size=DEFAULT.size, seed=None, device="cpu", progress=True, callback=None, history=None, recipe=None):
     """Dream on an image; returns the result in the kind given, at the same size.
 
     image: a path or PIL image (any mode; EXIF orientation applied) -> PIL.Image; a uint8
@@ -55,19 +58,21 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octav
         meta["extra"]["default_layer"] when the model names one, else "inception_4c/output".
     objective: a minidream.dreaming.objectives objective (L2, Channel, ClassNeuron, Guide, sums);
         None -> L2(layer). Objectives name their own layers, so give layer or objective.
+    octaves ... size: the dream's settings (minidream.dreaming.settings.DreamSettings: each one's
+        default, the values it takes and what it does), checked before any work:
     octaves, octave_scale: octave count and size ratio between octaves (the smallest is
         the image scaled by octave_scale^-(octaves-1)); fewer octaves are used, with a
         warning, when the small ones would be below the layer's minimum input size.
     steps: gradient steps per octave: a number, or a list with one per octave, smallest first.
-    step_size, jitter, clip: normalized step length (> 0), maximum random shift in pixels
-        (the image is seen shifted inside mirrored context, minidream.dreaming.jitter: no seams at its
+    step_size, jitter, clip: normalized step length, maximum random shift in pixels (the image
+        is seen shifted inside mirrored context, minidream.dreaming.jitter: no seams at its
         edges), and whether to keep pixels within 0..255.
     tile_size: compute gradients in windows of at most this many pixels a side (each tile plus
         its context; a fresh random offset of the tile grid every step, so no seams stay put);
-        None -> 1024, so memory stays bounded for any image size.
+        None -> settings.AUTO_TILE, so memory stays bounded for any image size.
     blur: sigma (pixels) of a Gaussian blur of each update (0 = none).
     decay: x <- (1 - decay) x each step, an L2 pull toward the mean colour (0 = none).
-    lapnorm: normalize each update over this many Laplacian pyramid levels (0 = none; 4 is typical).
+    lapnorm: normalize each update over this many Laplacian pyramid levels (0 = none).
     param: "pixel" (the notebook's ascent on pixels, in octaves) or "fft" (ascent on a decorrelated-colour
         Fourier image with random scale/rotation jitter, minidream.dreaming.fourier; best from noise).
     tv: weight of a total-variation penalty (smooths; 0 = none).
@@ -88,9 +93,9 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octav
     """
     if recipe is not None:
         return _dream_recipe(recipe, image, device, progress, callback, history)
-    _check_numbers(octaves, octave_scale, steps, step_size, jitter, tile_size, blur, decay, lapnorm, tv)
-    if param not in PARAMS:
-        raise ValueError(f"param must be one of {', '.join(PARAMS)}, got {param!r}")
+    settings = DreamSettings(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size,
+                             jitter=jitter, clip=clip, tile_size=tile_size, blur=blur, decay=decay, lapnorm=lapnorm,
+                             param=param, tv=tv, keep_colors=keep_colors, size=size)
     tune_cpu(blas_kernels=False)  # the allocator setting (minidream/engine/speed/tuning.py); a no-op after the first call
     if objective is not None and layer is not None:
         raise ValueError("give either layer or objective, not both (objectives name their own layers)")
@@ -102,24 +107,16 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=4, octav
     rgb, kind, original = _start_image(image, size, rng)
     bound = (objective if objective is not None else L2(layer)).bind(net)
     x = to_device(to_network(rgb, net.meta), device)
-    common = dict(step_size=step_size, jitter=jitter, clip=clip, tile_size=tile_size, blur=blur, tv=tv,
-                  lapnorm=lapnorm, progress=progress, callback=callback, history=history)
     with net.frozen():  # the weights stay as they are for the whole dream
-        if param == "fft":
-            x = run_fourier(net, bound, x, rng, steps=sum(steps_per_octave(steps, octaves)), **common)
-        else:
-            x = run_octaves(net, bound, x, rng, octaves=octaves, octave_scale=octave_scale, steps=steps,
-                            decay=decay, **common)
+        run = run_fourier if param == "fft" else run_octaves
+        x = run(net, bound, x, rng, settings, progress, callback, history)
     out = from_network(x, net.meta)
     if keep_colors:
         out = keep_luminance_only(rgb, out)
     if kind != "pil" or not isinstance(seed, (int, np.integer)):
         return as_kind(out, kind)
-    params = dict(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size, jitter=jitter,
-                  clip=clip, tile_size=tile_size, blur=blur, decay=decay, lapnorm=lapnorm, param=param, tv=tv,
-                  keep_colors=keep_colors, size=size)
     name = os.path.abspath(image) if isinstance(image, (str, os.PathLike)) else None
-    made = make_recipe("dream", net, bound, name, original, seed, params)
+    made = make_recipe("dream", net, bound, name, original, seed, dataclasses.asdict(settings))
     return attach_params(as_kind(out, "pil"), made)
 
 
@@ -146,22 +143,6 @@ def keep_luminance_only(original, dreamed):
     luma = np.array([0.299, 0.587, 0.114], np.float32)
     delta = dreamed.astype(np.float32) @ luma - original.astype(np.float32) @ luma
     return np.clip(np.rint(original + delta[..., None]), 0, 255).astype(np.uint8)
-
-
-def _check_numbers(octaves, octave_scale, steps, step_size, jitter, tile_size, blur, decay, lapnorm, tv):
-    if int(octaves) < 1:
-        raise ValueError(f"octaves must be at least 1, got {octaves}")
-    if not octave_scale > 1.0:
-        raise ValueError(f"octave_scale must be greater than 1, got {octave_scale}")
-    steps_per_octave(steps, octaves)
-    if not step_size > 0:
-        raise ValueError(f"step_size must be positive, got {step_size}")
-    if int(jitter) < 0 or int(lapnorm) < 0:
-        raise ValueError(f"jitter and lapnorm must be >= 0, got jitter={jitter}, lapnorm={lapnorm}")
-    if tile_size is not None and int(tile_size) < 1:
-        raise ValueError(f"tile_size must be a positive number of pixels, got {tile_size}")
-    if blur < 0 or tv < 0 or not 0 <= decay < 1:
-        raise ValueError(f"blur and tv must be >= 0 and decay in [0, 1), got blur={blur}, tv={tv}, decay={decay}")
 
 
 def _start_image(image, size, rng):
@@ -205,28 +186,26 @@ def usable_octaves(objective, side, size, octaves, octave_scale):
     return sizes
 
 
-def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, step_size=1.5, jitter=32,
-                clip=True, tile_size=None, blur=0.0, decay=0.0, lapnorm=0, tv=0.0, progress=True, callback=None,
-                history=None):
+def run_octaves(net, objective, x, rng, settings, progress=True, callback=None, history=None):
     """The octave loop on a network-space image x (1, 3, H, W); returns the dreamed x.
 
-    objective must be bound to net (objective.bind(net)). steps: an int, or one int per requested octave,
-    smallest first (when small octaves are dropped, their entries go with them). history: a list that gets
-    (octave, step, objective value) after every step.
+    objective must be bound to net (objective.bind(net)); settings: a DreamSettings. When small octaves are
+    dropped, their entries of a per-octave steps list go with them. history: a list that gets (octave, step,
+    objective value) after every step.
     """
     side = min_input_side(net, objective)
-    sizes = usable_octaves(objective, side, x.shape[-2:], octaves, octave_scale)
-    per_octave = steps_per_octave(steps, octaves)[octaves - len(sizes):]
+    sizes = usable_octaves(objective, side, x.shape[-2:], settings.octaves, settings.octave_scale)
+    per_octave = settings.steps_per_octave()[settings.octaves - len(sizes):]
     margin = margin_for(net, objective.layers)
-    tile = checked_tile(tile_size, side, margin, jitter, objective)
-    check_dream_memory(net, objective.layers, sizes[0], tile, context(margin, jitter))
-    lo, hi = _clip_bounds(net, x, clip)
+    tile = checked_tile(settings.tile_size, side, margin, settings.jitter, objective)
+    check_dream_memory(net, objective.layers, sizes[0], tile, context(margin, settings.jitter))
+    lo, hi = _clip_bounds(net, x, settings.clip)
     bases = [x]
     for s in sizes[1:]:
         bases.append(resize_bilinear(bases[-1], s))
     detail = None
     for octave, count in enumerate(per_octave):
-        base = bases.pop()  # smallest first; an octave's base and detail go once used (at 12 MP, 200 MB less)
+        base = bases.pop()  # smallest first; an octave's base and detail go once used (peak memory, docs/speed.md)
         h, w = base.shape[-2:]
         if detail is None:
             x = base.copy()
@@ -238,8 +217,7 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
                    leave=False)
         for step in bar:
             try:
-                value = make_step(net, objective, x, rng, step_size, jitter, lo, hi, tile, blur, decay, margin,
-                                  lapnorm, tv)
+                value = make_step(net, objective, x, rng, settings, tile, margin, lo, hi)
             except NonFiniteError as exc:
                 raise NonFiniteError(f"octave {octave + 1}, step {step + 1}: {exc}") from None
             if history is not None:
@@ -249,17 +227,6 @@ def run_octaves(net, objective, x, rng, octaves=4, octave_scale=1.4, steps=10, s
         if bases:  # what this octave dreamed, for the next one to add
             detail = x - base
     return x
-
-
-def steps_per_octave(steps, octaves):
-    """[steps for each octave, smallest first] from an int or a list of one int per octave."""
-    counts = [int(steps)] * int(octaves) if isinstance(steps, (int, np.integer)) else [int(v) for v in steps]
-    if len(counts) != int(octaves):
-        raise ValueError(f"steps has {len(counts)} entries for {octaves} octaves: give one per octave, "
-                         "smallest first, or a single number")
-    if any(v < 0 for v in counts):
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    return counts
 
 
 def _clip_bounds(net, x, clip):
@@ -274,15 +241,15 @@ def _clip_bounds(net, x, clip):
     return lo.reshape(1, -1, 1, 1), hi.reshape(1, -1, 1, 1)
 
 
-def make_step(net, objective, x, rng, step_size=1.5, jitter=32, lo=None, hi=None, tile=AUTO_TILE, blur=0.0,
-              decay=0.0, margin=0, lapnorm=0, tv=0.0):
+def make_step(net, objective, x, rng, settings, tile, margin=0, lo=None, hi=None):
     """One jittered gradient-ascent step on x (1, 3, H, W), in place; returns the objective value before it.
 
-    lo, hi: per-channel clip bounds from _clip_bounds (None: no clipping, NumPy only).
-    margin: mirrored context kept around the image (minidream.dreaming.jitter.margin_for).
-    lapnorm: normalize the gradient over this many Laplacian pyramid levels (0 = not).
-    tv: weight of the total-variation penalty, against the gradient scaled to mean |g| = 1.
+    settings: a DreamSettings (step_size, jitter, blur, lapnorm, tv and decay are read). tile: the largest window
+    (minidream.dreaming.jitter.checked_tile). margin: mirrored context kept around the image
+    (minidream.dreaming.jitter.margin_for). lo, hi: per-channel clip bounds from _clip_bounds (None: no
+    clipping, NumPy only). tv weighs the total-variation penalty against the gradient scaled to mean |g| = 1.
     """
+    jitter = settings.jitter
     ox, oy = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
     value, g = gradient(net, objective, x, tile, rng, (oy, ox), jitter, margin)
     if not math.isfinite(float(value)):
@@ -291,12 +258,12 @@ def make_step(net, objective, x, rng, step_size=1.5, jitter=32, lo=None, hi=None
     if not bool(get_array_module(g).isfinite(g).all()):
         raise NonFiniteError("the gradient is not finite (NaN or infinity); the model's weights overflow on this "
                              "image: check the model file, or lower --step-size")
-    g = gaussian_blur(g, blur)
-    if lapnorm:
-        g = laplacian_normalize(g, lapnorm)
-    if tv:
-        g = normalized(g) - np.float32(tv) * tv_gradient(x)
-    if decay:
-        x *= 1.0 - decay
-    update(x, g, step_size, lo, hi)
+    g = gaussian_blur(g, settings.blur)
+    if settings.lapnorm:
+        g = laplacian_normalize(g, settings.lapnorm)
+    if settings.tv:
+        g = normalized(g) - np.float32(settings.tv) * tv_gradient(x)
+    if settings.decay:
+        x *= 1.0 - settings.decay
+    update(x, g, settings.step_size, lo, hi)
     return value

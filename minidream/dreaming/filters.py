@@ -44,7 +44,7 @@ def _lerp_axis(x, n, axis):
     frac = xp.asarray(frac).reshape(shape)
     a = xp.take(x, xp.asarray(i0), axis=axis)
     d = xp.take(x, xp.asarray(i1), axis=axis)
-    d -= a  # a + (b - a) * frac in place: two output-sized arrays, not five (a 12 MP detail: 290 MB less)
+    d -= a  # a + (b - a) * frac in place: two output-sized arrays, not five (peak memory: docs/speed.md)
     d *= frac
     a += d
     return a

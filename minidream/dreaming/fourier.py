@@ -16,7 +16,8 @@ Each step looks at the image through a random transformation T: scale in [0.9, 1
 degrees (nearest-neighbour sampling, mirrored past the edges), then the usual jitter shift inside mirrored
 context (minidream.dreaming.jitter). The gradient goes back through T's transpose (a scatter-add), the sigmoid, C and
 the Fourier transform (rfft2(g) * scale is the gradient with respect to Re Z + i Im Z), and Adam takes the
-step with learning rate step_size / 30 (the dream's default 1.5 gives lucid's 0.05).
+step with learning rate step_size / 30 (lucid's 0.05 is step size 1.5). All steps run at full size: the sum of
+the steps of every octave.
 """
 import math
 
@@ -102,21 +103,23 @@ def warp_transpose(g, index):
     return out.astype(g.dtype).reshape(g.shape)
 
 
-def run_fourier(net, objective, x, rng, steps=40, step_size=1.5, jitter=32, clip=True, tile_size=None, blur=0.0,
-                tv=0.0, lapnorm=0, progress=True, callback=None, history=None):
+def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, history=None):
     """Ascent on the Fourier parameters of x (1, 3, H, W), network space; returns the result in network space.
 
-    clip is implied (the sigmoid keeps 0..255); blur, lapnorm and tv act on the image-space gradient.
+    settings: a DreamSettings; clip is implied (the sigmoid keeps 0..255), octaves only count the steps, and blur,
+    lapnorm and tv act on the image-space gradient. callback and history see octave 0 for every step.
     """
     from tqdm.auto import tqdm
 
+    jitter, blur, lapnorm, tv = settings.jitter, settings.blur, settings.lapnorm, settings.tv
+    steps = sum(settings.steps_per_octave())
     h, w = x.shape[-2:]
     side = min_input_side(net, objective)
     if min(h, w) < side:
         raise ValueError(f"the image is {w}x{h} but {', '.join(objective.layers)} needs at least {side}x{side} "
                          "pixels: use a larger image or size, or a layer nearer the input")
     margin = margin_for(net, objective.layers)
-    tile = checked_tile(tile_size, side, margin, jitter, objective)
+    tile = checked_tile(settings.tile_size, side, margin, jitter, objective)
     scale = frequency_scale(h, w)
     order = _rgb_order(net.meta)
     z = to_spectrum(from_network(x, net.meta).transpose(2, 0, 1), scale)
@@ -140,7 +143,7 @@ def run_fourier(net, objective, x, rng, steps=40, step_size=1.5, jitter=32, clip
         t = step + 1
         m = beta1 * m + (1 - beta1) * g_z
         v = beta2 * v + (1 - beta2) * (g_z.real ** 2 + g_z.imag ** 2)
-        z = z + (step_size / 30.0) * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+        z = z + (settings.step_size / 30.0) * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
         rgb, s = to_rgb(z, scale, (h, w))
         if history is not None:
             history.append((0, step, value))

@@ -7,9 +7,8 @@ Its own zero padding at the image's edge adds a second, fixed seam.
 
 Here each step draws the same shift (sy, sx) in -jitter..jitter, and the net sees a window of the image
 extended by odd reflection about its edge pixels, x[-i] = 2 x[0] - x[i]. An odd mirror continues a slope (a
-plain mirror folds a ramp into a crease, and conv1's line detectors draw a line along it: measured, the even
-mirror left 1.41x/1.53x more change in the outer 4 pixels than inside at mini conv1/conv3, the odd one
-1.47x/0.68x, the wrap-around roll 2.8x/5.2x). The window has
+plain mirror folds a ramp into a crease, and conv1's line detectors draw a line along it; the three borders'
+measured frames: docs/speed.md). The window has
 
     rows above the image: margin + jitter + sy        rows below: margin + jitter - sy      (columns alike)
 
@@ -25,13 +24,13 @@ context, read from its neighbours inside the image and from the reflection outsi
 """
 import math
 
+from minidream.dreaming.settings import AUTO_TILE
 from minidream.engine.backend import get_array_module
 from minidream.formats.caffe import type_of
 
 # Zero padding deeper than this many input pixels from the edge is diluted by many layers; the margin stops
 # here so GoogLeNet's deep layers (receptive radius ~150 px) do not triple the work of small octaves.
 MAX_MARGIN = 64
-AUTO_TILE = 1024  # tile_size=None: windows up to 1024 px a side run whole; larger images in tiles
 
 
 def receptive_radius(net, layers):
@@ -81,8 +80,8 @@ def extend(x, pad):
 def window(x, pad, rows, cols, pads_y, pads_x):
     """The window around image rows [r0, r1) and columns [c0, c1) with pads_y / pads_x pixels of context on each
     side, as a new array: what extend(x, pad) holds there. Only the window's part of the image is copied and
-    reflected (a 12 MP image's whole extension was 166 MB); where a side needs more reflection than that part has
-    pixels (an image smaller than the context), it is cut from extend(x, pad) itself."""
+    reflected, not the whole image's extension (memory: docs/speed.md); where a side needs more reflection than
+    that part has pixels (an image smaller than the context), it is cut from extend(x, pad) itself."""
     h, w = x.shape[-2:]
     (r0, r1), (c0, c1) = rows, cols
     top, bottom, left, right = r0 - pads_y[0], r1 + pads_y[1], c0 - pads_x[0], c1 + pads_x[1]
@@ -98,8 +97,8 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
     """(objective value, d objective / dx) for x (1, 3, H, W), seen shifted by `shift` inside mirrored context.
 
     The objective reads the whole window, context included (reading only the activations over the image was
-    measured too: the edge pixels then lose the gradient of the units that straddle the edge, and the outer
-    4 pixels of the ramp changed 0.13x as much as the interior at mini conv3 - a frame of the opposite kind).
+    measured too: the edge pixels then lose the gradient of the units that straddle the edge and change less
+    than the interior - a frame of the opposite kind, docs/speed.md).
     The value is the window's. When the window (image plus 2 * (margin + jitter) of context) is larger than
     tile, the image is cut into tiles, each seen with the same context from its neighbours (and the mirror at
     the image's edge); the tile grid moves by a fresh random offset every step, so no seam stays put.

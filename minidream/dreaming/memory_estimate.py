@@ -7,12 +7,10 @@
 with H, W the largest octave and the blobs those the Net's walk makes for the layers the objective needs (not the
 outputs of in-place ReLUs or of BatchNorm and Scale layers folded into a convolution, minidream.engine.plans), at the size
 of one window (its part of the image plus the dream's context, at most the tile; shape arithmetic, nothing
-allocated). The factors keep the estimate above the measured peak with room to spare (`python -m benchmarks.memory`:
-growth of the peak RSS over the loaded model, 4 octaves of one step, random weights): measured / estimated 0.63 for
-mini at 2048x2048 to conv3 (561 MB), 0.45 / 0.35 / 0.41 for GoogLeNet to inception_4c/output at 600x600, 3 MP and
-12 MP (440, 631, 991 MB), 0.74 AlexNet to conv5 at 640x480 (176 MB, its wide im2col columns), 0.41 VGG16 to conv4_3
-(912 MB), 0.32 ResNet-50 to res4f (741 MB). When the estimate exceeds the memory available (Linux MemAvailable),
-the dream stops with the number and the fix: a smaller --size, or a smaller --tile-size when the tiles dominate.
+allocated). The factors keep the estimate above the measured peak with room to spare, for every model measured
+(`python -m benchmarks.memory`: growth of the peak RSS over the loaded model; the ratios, docs/speed.md). When the
+estimate exceeds the memory available (Linux MemAvailable), the dream stops with the number and the fix: a smaller
+--size, or a smaller --tile-size when the tiles dominate.
 """
 import math
 

@@ -9,7 +9,8 @@ A recipe is a JSON-able dict:
     input_sha256    SHA-256 of the input's RGB pixels as decoded (so a PIL image or array has one too)
     objective       the objective as people read it, repr(objective); objective_data: as data (objective_to_data)
     seed            always an int (a random one is drawn and recorded when none is given)
-    minidream_version, and every other dream() parameter by name (octaves, steps, step_size, ...)
+    minidream_version, and every dream setting by its name (octaves, steps, step_size, ...: the fields of
+                    minidream.dreaming.settings.DreamSettings, the names dream() takes)
 
 `dream(recipe=...)` and `python -m minidream dream --from OUT.png` run it again and give the same bytes on the
 same machine and version; a model or input whose hash differs is refused (a different model is a different
@@ -25,10 +26,7 @@ from minidream import __version__
 from minidream.engine.backend import as_numpy
 from minidream.io.images import METADATA_KEY, read_params
 from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide, Sum
-
-# dream() parameters a recipe records, besides model, input, objective and seed
-DREAM_PARAMS = ("octaves", "octave_scale", "steps", "step_size", "jitter", "clip", "tile_size", "blur", "decay",
-                "lapnorm", "param", "tv", "keep_colors", "size")
+from minidream.dreaming.settings import NAMES
 
 
 def weights_sha256(net):
@@ -89,7 +87,7 @@ def objective_from_data(data):
 
 
 def make_recipe(kind, net, bound_objective, input_name, rgb, seed, params):
-    """The recipe of a dream or zoom (params: the DREAM_PARAMS values, plus frames/scale for a zoom)."""
+    """The recipe of a dream or zoom (params: the dream settings by name, plus frames/scale/fps for a zoom)."""
     layers = list(bound_objective.layers)
     recipe = dict(params, kind=kind, model=model_name(net), model_sha256=weights_sha256(net),
                   input=input_name, input_sha256=pixels_sha256(rgb) if rgb is not None else None,
@@ -102,8 +100,6 @@ def make_recipe(kind, net, bound_objective, input_name, rgb, seed, params):
 
 def read_recipe(source):
     """A recipe from a dict, a PIL image that carries one, or an image file written by minidream."""
-
-
     if isinstance(source, dict):
         recipe = source
     elif isinstance(source, Image.Image):
@@ -136,8 +132,9 @@ def check_input(recipe, rgb):
 
 
 def dream_kwargs(recipe):
-    """dream()'s keyword arguments from a recipe (model by name, objective rebuilt, no input)."""
-    kwargs = {k: recipe[k] for k in DREAM_PARAMS if k in recipe}
+    """dream()'s keyword arguments from a recipe (model by name, objective rebuilt, no input); settings a recipe
+    does not hold take dream()'s defaults."""
+    kwargs = {k: recipe[k] for k in NAMES if k in recipe}
     if kwargs.get("size") is not None:
         kwargs["size"] = tuple(kwargs["size"])
     kwargs.update(model=recipe["model"], objective=objective_from_data(recipe["objective_data"]),

@@ -1,5 +1,5 @@
 """The original notebook's endless zoom: dream a frame, zoom into its centre, dream again."""
-import inspect
+import dataclasses
 import os
 import secrets
 
@@ -11,8 +11,9 @@ from minidream.dreaming.deepdream import dream
 from minidream.io.images import as_kind, attach_params, load_rgb, write_gif
 from minidream.models.loading import resolve_model
 from minidream.dreaming.objectives import L2
-from minidream.dreaming.recipes import DREAM_PARAMS, check_input, check_model, make_recipe, read_recipe
+from minidream.dreaming.recipes import check_input, check_model, make_recipe, read_recipe
 from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
+from minidream.dreaming.settings import AT_LEAST_ONE, BELOW_ONE, POSITIVE, settings_of
 
 
 def zoom(image=None, frames=30, scale=0.05, gif=None, fps=10, recipe=None, **dream_kwargs):
@@ -30,10 +31,9 @@ def zoom(image=None, frames=30, scale=0.05, gif=None, fps=10, recipe=None, **dre
     """
     if recipe is not None:
         image, frames, scale, fps, dream_kwargs = _from_recipe(recipe, image, dream_kwargs)
-    if int(frames) < 1:
-        raise ValueError(f"frames must be at least 1, got {frames}")
-    if not 0.0 <= scale < 1.0:
-        raise ValueError(f"scale must be in [0, 1), got {scale}")
+    AT_LEAST_ONE.check(frames, "frames")
+    BELOW_ONE.check(scale, "scale")
+    POSITIVE.check(fps, "fps")
     if dream_kwargs.get("recipe") is not None:
         raise ValueError("give the recipe to zoom(recipe=...), not to the frames' dreams")
     net = resolve_model(dream_kwargs.get("model", "auto"), dream_kwargs.get("device", "cpu"))
@@ -55,10 +55,9 @@ def zoom(image=None, frames=30, scale=0.05, gif=None, fps=10, recipe=None, **dre
 
 
 def _recipe(net, image, rgb, seed, frames, scale, fps, dream_kwargs):
-    """The zoom's recipe: dream()'s settings (defaults filled in), frames, scale and fps."""
-    defaults = {k: v.default for k, v in inspect.signature(dream).parameters.items()}
-    params = {k: dream_kwargs.get(k, defaults.get(k)) for k in DREAM_PARAMS}
-    params.update(frames=int(frames), scale=float(scale), fps=float(fps))
+    """The zoom's recipe: the dream settings (checked, defaults filled in), frames, scale and fps."""
+    params = dict(dataclasses.asdict(settings_of(dream_kwargs)), frames=int(frames), scale=float(scale),
+                  fps=float(fps))
     objective = dream_kwargs.get("objective") or L2(dream_kwargs.get("layer"))
     name = os.path.abspath(image) if isinstance(image, (str, os.PathLike)) else None
     return make_recipe("zoom", net, objective.bind(net), name, rgb, seed, params)

@@ -18,6 +18,7 @@ import numpy as np
 
 from minidream.jobs.cluster import Task, is_done, run
 from minidream.dreaming.deepdream import dream
+from minidream.dreaming.settings import UNIT, WHOLE
 from minidream.jobs.flow import carry_detail
 from minidream.io.images import as_kind, load_rgb, save_image
 from minidream.models.loading import resolve_model
@@ -43,10 +44,8 @@ def video(source, blend=0.8, steps_per_frame=3, flow="dis", seed=0, made=None, *
         frames are not dreamed again (resuming), but still carry their detail over.
     dream_kwargs go to minidream.dream (model, layer or objective, octaves, steps, ...).
     """
-    if not 0.0 <= blend <= 1.0:
-        raise ValueError(f"blend must be between 0 and 1, got {blend}")
-    if int(steps_per_frame) < 0:
-        raise ValueError(f"steps_per_frame must be >= 0, got {steps_per_frame}")
+    UNIT.check(blend, "blend")
+    WHOLE.check(steps_per_frame, "steps_per_frame")
     dream_kwargs["model"] = resolve_model(dream_kwargs.get("model", "auto"), dream_kwargs.get("device", "cpu"))
     kind = "pil" if isinstance(source, (str, os.PathLike)) else None
     previous = None  # (input, output) of frame t - 1

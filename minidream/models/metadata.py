@@ -33,5 +33,5 @@ def class_index(meta, cls, count):
         return matches[0]
     close = difflib.get_close_matches(str(cls), names, n=5, cutoff=0.5)
     hint = f" Did you mean: {'; '.join(close)}?" if close else ""
-    raise ValueError(f"unknown class {cls!r}.{hint} List the classes with "
-                     "`python -m minidream classify IMAGE --top N` or net.meta['class_names'].")
+    raise ValueError(f"unknown class {cls!r}.{hint} List the classes with `python -m minidream classes MODEL` "
+                     "(from Python: net.meta['class_names']).")
