@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.training import checkpoints, patterns, reports, loop as training
+from minidream.training import patterns, reports, loop as training
 from minidream.models import random_weights as models
 from minidream.cli import main
 from minidream.engine.net import Net
@@ -54,16 +54,16 @@ def test_a_resumed_run_ends_with_the_same_weights(tiny, tmp_path, monkeypatch):
                    seed=7, progress=False)
     whole = training.train(data, tiny, tmp_path / "whole.h5", **options)
 
-    real_write = checkpoints.write_reports
+    real_write = training.write_reports
 
     def write_then_stop(*args):
         real_write(*args)
         raise KeyboardInterrupt  # as if Ctrl-C came right after the first epoch's checkpoint
 
-    monkeypatch.setattr(checkpoints, "write_reports", write_then_stop)
+    monkeypatch.setattr(training, "write_reports", write_then_stop)
     with pytest.raises(KeyboardInterrupt):
         training.train(data, tiny, tmp_path / "part.h5", **options)
-    monkeypatch.setattr(checkpoints, "write_reports", real_write)
+    monkeypatch.setattr(training, "write_reports", real_write)
     assert [h["epoch"] for h in load_net(tmp_path / "part.h5").meta["extra"]["history"]] == [1]
 
     resumed = training.train(data, tiny, tmp_path / "part.h5", resume=tmp_path / "part.h5", **options)

@@ -9,7 +9,7 @@ the run's state in ``meta["extra"]``:
                         "rng_states": {"shuffle"|"augment"|"dropout": numpy bit_generator.state}}
 
 and beside it MODEL.optimizer.npz, the optimizer's ``state_dict()`` (velocities, running averages;
-minidream.training.optimizers), plus the reports of minidream.training.reports. The step count is in both files, so a
+minidream.training.optimizers). The step count is in both files, so a
 pair from different epochs (a crash between the two writes) is refused instead of resumed wrongly.
 """
 import os
@@ -19,7 +19,6 @@ import numpy as np
 from minidream.formats import h5format
 from minidream.engine.backend import to_device
 from minidream.io.files import atomic_path
-from minidream.training.reports import write_reports
 from minidream.models.loading import save_model
 
 
@@ -30,7 +29,7 @@ def optimizer_path(output):
 
 def save_checkpoint(output, net, state):
     """Record the run's state (a minidream.training.loop.FitState) in net.meta["extra"]; when ``output``
-    is a path, write the model, the optimizer state and the reports there."""
+    is a path, write the model and the optimizer state there."""
     net.meta["extra"] = dict(net.meta.get("extra", {}), history=state.history, resume={
         "epoch": state.epoch, "optimizer_steps": state.solver.t,
         "rng_states": {name: rng.bit_generator.state for name, rng in state.rngs.items()}})
@@ -40,7 +39,6 @@ def save_checkpoint(output, net, state):
     with atomic_path(optimizer_path(output)) as tmp, open(tmp, "wb") as f:
         np.savez(f, **state.solver.state_dict())
     save_model(net, output)
-    write_reports(output, state.history, state.confusion, net.meta.get("class_names"))
 
 
 def load_checkpoint(path, net, state, options):

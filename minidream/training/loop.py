@@ -24,6 +24,7 @@ from minidream.training.evaluation import classifier_name, evaluate, softmax_cro
 from minidream.engine.net import Net
 from minidream.engine.layer_types import type_of
 from minidream.training.optimizers import SCHEDULES, learning_rate, make_optimizer
+from minidream.training.reports import write_reports
 
 
 class Result(NamedTuple):
@@ -191,6 +192,13 @@ def train(data, arch="mini", output=None, *, val=None, epochs=10, batch_size=64,
     state = fit(net, train_input, train_set.labels, val_input, val_set.labels, epochs=epochs,
                 batch_size=batch_size, lr=lr, schedule=schedule, optimizer=optimizer, momentum=momentum,
                 weight_decay=weight_decay, lr_mult=lr_mult, seed=seed, progress=progress, state=state,
-                on_epoch=lambda s: save_checkpoint(output, net, s))
+                on_epoch=lambda s: _end_of_epoch(output, net, s))
     return Result(net, state.history, state.confusion)
+
+
+def _end_of_epoch(output, net, state):
+    """The checkpoint (what a resumed run needs), then, beside it, the reports a person reads."""
+    save_checkpoint(output, net, state)
+    if output:
+        write_reports(output, state.history, state.confusion, net.meta.get("class_names"))
 
