@@ -1,6 +1,6 @@
-"""What the CPU methods of stride-1 convolutions (layers/winograd.py, layers/shifted_rows.py) are checked with: each has
-forward(x, w, pad, groups, b) and backward_dx(dy, w, x_shape, pad, groups), checked against conv's loop versions
-(tests/layers/test_stride1_methods.py), and inputs made from a case (N, C, H, W, F, KH, KW, pad, groups)."""
+"""What the fast engine's methods of stride-1 convolutions (speed/winograd.py, speed/shifted_rows.py) are checked
+with: each has forward(x, w, pad, groups, b) and backward_dx(dy, w, x_shape, pad, groups), checked against conv's loop
+versions (tests/speed/test_stride1_methods.py), and inputs made from a case (N, C, H, W, F, KH, KW, pad, groups)."""
 import numpy as np
 
 from minidream.engine.ops import conv

@@ -39,6 +39,12 @@ def rel_error(a, b):
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), 1e-12))
 
 
+def rel_l2(a, b):
+    """||a - b|| / ||b|| over the whole array: for float32 results whose elements may differ where near-ties flip."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
+
+
 def tie_free(shape, rng):
     """A shuffled arange scaled to about unit size: no two values are equal, so max-pool gradients are defined."""
     values = rng.permutation(int(np.prod(shape))).astype(np.float64)

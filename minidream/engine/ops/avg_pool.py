@@ -56,7 +56,7 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
     fast = engines.fast("avg_pool")
     if fast is not None:
         return fast.forward(x, kernel, stride, pad), cache._replace(path="fast")
-    oh, ow = output_size(x.shape[2], kernel[0], stride[0], pad[0]), output_size(x.shape[3], kernel[1], stride[1], pad[1])
+    oh, ow = (output_size(x.shape[2 + a], kernel[a], stride[a], pad[a]) for a in (0, 1))
     xpad = padded(x, kernel, stride, pad, 0.0)
     y = sum(tap(xpad, u, v, stride, (oh, ow)) for u, v in np.ndindex(*kernel))
     return y / window_divisor(x.shape, kernel, stride, pad, oh, ow, x.dtype), cache

@@ -117,12 +117,10 @@ def leading_dimension(matrix):
 def prefer_avx2_kernels(libraries=None, cpuinfo="/proc/cpuinfo"):
     """On AMD Zen 4, run OpenBLAS's AVX2 (Haswell) kernels instead of the AVX-512 (SkylakeX) ones it picks there.
 
-    Zen 4 executes AVX-512 in two 256-bit halves, so the wider kernels gain nothing, and their blocking costs: on a
-    2-core EPYC (Zen 4) with NumPy's OpenBLAS 0.3.31, float32 GEMM ran at 103 GFLOP/s per core with the SkylakeX
-    kernels against 110 with Haswell's (2048^3), and 79 against 89 on a 64 x 576 @ 576 x 19200 convolution product;
-    whole dream steps took 3-5% less time (docs/speed.md). OpenBLAS reads its choice from OPENBLAS_CORETYPE when it
-    loads; a DYNAMIC_ARCH build (NumPy's) exports the selection itself, gotoblas_dynamic_quit / _init, so it can be
-    made again after NumPy has loaded, with OPENBLAS_CORETYPE=Haswell (which stays set for child processes).
+    Zen 4 executes AVX-512 in two 256-bit halves, so the wider kernels gain nothing, and their blocking costs (GEMM
+    rates and dream steps measured both ways: docs/speed.md). OpenBLAS reads its choice from OPENBLAS_CORETYPE when
+    it loads; a DYNAMIC_ARCH build (NumPy's) exports the selection itself, gotoblas_dynamic_quit / _init, so it can
+    be made again after NumPy has loaded, with OPENBLAS_CORETYPE=Haswell (which stays set for child processes).
 
     Only safe while no thread of the process is inside a BLAS call (the kernel table changes under it): call it at
     start, as tune_cpu() is. Does nothing when OPENBLAS_CORETYPE is set (the user's choice), on other CPUs (Zen 5

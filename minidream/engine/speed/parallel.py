@@ -8,11 +8,11 @@ whole range.
 Matrix products (`matmul`) go through the same pool, each worker's piece on one BLAS thread (minidream.engine.speed.blas).
 Left to OpenBLAS's own threads they were as fast alone, but those threads spin for a while after each product on
 the cores that the next layer's threads need: unless OPENBLAS_THREAD_TIMEOUT was set before NumPy loaded, that cost
-a quarter of a GoogLeNet step on 2 cores (docs/speed.md). Now the import order does not matter.
+a large share of a step on few cores (docs/speed.md). Now the import order does not matter.
 
 A layer that makes many passes over its data (max pooling: about ten) walks its slice in `cache_pieces`: when a
 piece's arrays fit in the core's L2 cache, the later passes read them from there instead of from main memory
-(pool1 of GoogLeNet at 640x480 on one core: forward 16.6 -> 9.0 ms, backward 20.2 -> 11.0 ms). One-pass work
+(docs/speed.md). One-pass work
 (im2col) gains nothing from it, and LRN's row slices lose their long contiguous runs.
 """
 import functools
@@ -26,7 +26,7 @@ WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 
 MIN_ELEMENTS = 1 << 15  # below this, starting threads costs more than it saves
 MIN_PRODUCT = 1 << 21  # multiply-adds: a smaller matrix product takes less time than handing it to the pool
 SLICE_SHARE = 16  # see block_count; 2 cores cut as before (measured on 16 cores: docs/speed.md, round 9)
-PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: measured best on 2 cores (1 << 16 cost 2x at 224x224 in per-piece overhead)
+PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: smaller pieces cost more in per-piece overhead (docs/speed.md)
 
 
 @functools.cache
@@ -92,13 +92,13 @@ def for_blas_blocks(work, length, multiply_adds):
 
 
 def matmul(a, b, row_bias=None):
-    """a (..., M, K) @ b (..., K, P) -> (..., M, P), as np.matmul, on this pool's threads only; row_bias (..., M), broadcast like a, is added to every column (a convolution's bias).
+    """a (..., M, K) @ b (..., K, P) -> (..., M, P), as np.matmul, on this pool's threads only; row_bias (..., M),
+    broadcast like a, is added to every column (a convolution's bias).
 
     A large product is split into one band of the output per worker. A stack of products (Winograd's 16) is split
     between its products, which share nothing. A single product is split into bands of columns (every worker reads
     all of a, a part of b), or of rows (all of b) when it is tall: M >= K and M >= P / 4 (the backward of late
-    layers, w^T @ dy with few pixels; fully connected layers). Measured on 2 cores: GoogLeNet conv1's backward
-    (147 x 64 @ 64 x 76800) 13.1 ms in rows, 11.8 in columns; 2400 x 32 @ 32 x 4800 5.0 in rows, 5.8 in columns.
+    layers, w^T @ dy with few pixels; fully connected layers), whichever was faster (docs/speed.md).
     Every piece, and a product too small to split, runs on one BLAS thread (for_blas_blocks).
     """
     m, k, p = a.shape[-2], a.shape[-1], b.shape[-1]
@@ -126,7 +126,7 @@ def matmul(a, b, row_bias=None):
 
 def _product(a, b, out, bias):
     """out = a @ b, plus bias (out's shape, a broadcast view) when given: written into out first, and the BLAS adds
-    the product to it (beta = 1), which saves a pass over out (ResNet's 256 x 120 x 160 outputs: ~1 ms each)."""
+    the product to it (beta = 1), which saves a pass over out (docs/speed.md)."""
     product = None if bias is None else blas.gemm(out.dtype)
     if product is None or not all(x.dtype == out.dtype and blas.leading_dimension(x) is not None
                                      for x in (a, b, out)):

@@ -34,11 +34,10 @@ from minidream.engine.speed.parallel import cache_pieces, for_blocks
 
 BAND_ELEMENTS = 1 << 24  # V (or M) of one band of tile rows: 64 MB of float32, allocated band after band
 MIN_CHANNELS = 8  # per group: below this the 16 products are too thin for BLAS (depthwise convolutions)
-MIN_OUTPUTS = 100  # per channel: below ~10x10 the filter transform costs more than the products save (measured,
-#                    forward + backward on 2 cores, Winograd against im2col: AlexNet's conv3 at 13x13 6.4 / 8.0 ms,
-#                    512 channels at 10x10 9.4 / 13.0, 160 -> 320 channels at 7x7 1.8 / 1.6 and at 10x10 2.2 / 2.1)
+MIN_OUTPUTS = 100  # per channel: below about 10x10 the filter transform costs more than the products save
+#                    (docs/speed.md)
 MIN_THREADED = 1 << 19  # elements of V or M: smaller transforms (~40 NumPy calls a piece) run on one thread, where
-#                         two threads would mostly wait for each other's GIL (GoogLeNet's 14x14 layers: 2x slower)
+#                         two threads would mostly wait for each other's GIL (docs/speed.md)
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 G_KRON_G = np.kron(G, G)  # (16, 9): U[a, b] = sum_ij G[a, i] G[b, j] g[i, j] is row 4a + b on the taps 3i + j
 
@@ -107,10 +106,9 @@ def input_transform(x, pad, th, tw):
     Tile (i, j) reads padded rows 2i..2i+3 and columns 2j..2j+3. The padded image splits into four phases by row and
     column parity, each copied once into a contiguous (th + 1, tw + 1) array; tile column v of every tile is then
     the view of phase (row parity, v % 2) from column v // 2 on. Later steps read those views, runs of tw contiguous
-    values, not the image's stride-2 columns (NumPy's strided loops cost several times more: ResNet's 30x40 layers
-    1.6 -> 1.0 ms on one core), and x is gathered once (a phase per tile column, 8 copies, was 7% slower at 640x480
-    and 64 channels). Columns first (B^T along v, for both row parities), then rows (row u is parity u % 2, from row
-    u // 2 on).
+    values, not the image's stride-2 columns (NumPy's strided loops cost several times more), and x is gathered once
+    (a phase per tile column, 8 copies, was slower; both measured: docs/speed.md). Columns first (B^T along v, for
+    both row parities), then rows (row u is parity u % 2, from row u // 2 on).
     """
     n, c = x.shape[:2]
     v = np.empty((4, 4, n, c, th, tw), dtype=x.dtype)

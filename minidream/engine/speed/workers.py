@@ -7,8 +7,8 @@ own answers.
 
 Two reasons this is not concurrent.futures.ThreadPoolExecutor, which minidream used until round 9 (docs/speed.md):
 - A hand-off costs less. The executor builds a Future (a Condition around a lock) per piece and notifies it when
-  the piece is done, all of it Python that holds the GIL while the other threads wait for it. On a 16-core machine
-  (benchmarks.dispatch, slices that do nothing): 30 -> 17 µs on 2 threads, 204 -> 47 µs on 16.
+  the piece is done, all of it Python that holds the GIL while the other threads wait for it (measured with
+  benchmarks.dispatch: docs/speed.md).
 - A forked child can use it. After a fork (multiprocessing's default on Linux) the executor's threads are gone
   from the child, but it still counts them as idle. It hands them the child's first threaded layer, and the
   child waits forever. Here a forked child forgets the parent's pools and starts its own.
