@@ -94,7 +94,7 @@ class DreamSettings:
                                            "small ones would be below the layer's minimum input size", "--octaves")
     octave_scale: float = option(1.4, ABOVE_ONE, "size ratio between octaves", "--octave-scale")
     steps: int | list = option(10, STEPS, "gradient steps per octave, or one number per octave, smallest first",
-                           "--steps", "N[,N...]")
+                               "--steps", "N[,N...]")
     step_size: float = option(1.5, POSITIVE, "step length, in units of the mean gradient magnitude", "--step-size")
     jitter: int = option(32, WHOLE, "maximum random shift per step in pixels; the image is seen inside mirrored "
                                     "context, so its edges stay seam-free", "--jitter")
