@@ -1,5 +1,6 @@
 """The CPU benchmark suite: one DeepDream step (forward to a layer + backward to the input), per layer and whole,
-for minidream's NumPy engine and, when torch is importable, the same architectures in PyTorch.
+for minidream's NumPy engine (the fast engine, and the textbook one: minidream/engine/engines.py, so that the speed
+machinery's gain is measured) and, when torch is importable, the same architectures in PyTorch.
 
     python -m benchmarks                 # full suite: 224x224 and 640x480, 1, 2, 4, ... cores vs all, the
                                          # hand-off costs (benchmarks/dispatch.py), per-layer tables, size sweep
@@ -33,6 +34,7 @@ from benchmarks import dispatch, gpu, layers, sweeps  # noqa: E402
 from benchmarks.cases import CASES, SIZES, add_options, input_image, per_layer, sizes, step_flops  # noqa: E402
 from benchmarks.json_output import check_json_path, write_json  # noqa: E402
 from minidream.engine.backend import GPUUnavailableError  # noqa: E402
+from minidream.engine.engines import set_engine  # noqa: E402
 from minidream.models.random_weights import random_model  # noqa: E402
 
 
@@ -52,14 +54,14 @@ def _timed(fn):
 
 
 @contextlib.contextmanager
-def _minidream_step(name, end):
-    """(net, step) with the weights frozen, as a dream's steps run (Net.frozen)."""
+def _minidream_step(name, end, engine="fast"):
+    """(net, step) with the weights frozen, as a dream's steps run (Net.frozen), on `engine`."""
     net = random_model(name)
 
     def step(x):
         net.backward(net.forward(x, end=end))
 
-    with net.frozen():
+    with set_engine(engine), net.frozen():
         yield net, step
 
 
@@ -83,9 +85,10 @@ def _torch_step(name, end):
 
 def child(impl, name, end, size, repeats):
     """Runs in a subprocess: times `repeats` steps after a warm-up, reports peak memory growth."""
-    make = _minidream_step if impl == "minidream" else _torch_step
+    makers = {"minidream": _minidream_step, "textbook": lambda *case: _minidream_step(*case, engine="textbook"),
+              "torch": _torch_step}
     x = input_image(size)
-    with make(name, end) as (net, step):
+    with makers[impl](name, end) as (net, step):
         step(x)
         base_kb = reset_peak_memory()
         times, cpu_times = [], []
@@ -152,20 +155,22 @@ def markdown(results, baseline=None):
              f"{results['threads']} threads; {results['machine']}", "",
              *(["Ratios: the median over the rounds of each round's time over PyTorch's in the same round (paired).",
                 ""] if paired else []),
-             "| network | size | GFLOP | minidream ms | GFLOP/s | % peak | mem MB | PyTorch ms | mem MB | ratio "
-             "| NumPy first ms | ratio |" + (" before ms | before ratio |" if before else ""),
-             "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if before else "")]
+             "| network | size | GFLOP | minidream ms | GFLOP/s | % peak | mem MB | textbook ms | ÷ fast "
+             "| PyTorch ms | mem MB | ratio | NumPy first ms | ratio |" + (" before ms | before ratio |" if before else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if before else "")]
     for row in results["steps"]:
         ours, ref = row["minidream"], row.get("torch")
         rate = ours["gflop"] / ours["median_s"]
         torch_cols = (f"{1000 * ref['median_s']:.0f} | {ref['peak_mem_mb']:.0f} | "
                       f"{ratio(row, 'minidream'):.2f}") if ref else "– | – | –"
+        book = row.get("textbook")
+        book_cols = f"{1000 * book['median_s']:.0f} | {book['median_s'] / ours['median_s']:.2f}" if book else "– | –"
         first = row.get("numpy_first")
         first_cols = (f"{1000 * first['median_s']:.0f} | "
                       + (f"{ratio(row, 'numpy_first'):.2f}" if ref else "–")) if first else "– | –"
         line = (f"| {row['net']}→{row['end']} | {row['size'][1]}×{row['size'][0]} | {ours['gflop']:.1f} | "
                 f"{1000 * ours['median_s']:.0f} | {rate:.0f} | {100 * rate / results['gemm_gflops']:.0f}% | "
-                f"{ours['peak_mem_mb']:.0f} | {torch_cols} | {first_cols} |")
+                f"{ours['peak_mem_mb']:.0f} | {book_cols} | {torch_cols} | {first_cols} |")
         old = before.get(_step_key(row))
         if before:
             line += (f" {1000 * old['minidream']['median_s']:.0f} | " + (
@@ -250,8 +255,8 @@ def main(argv=None):
     use_torch = _torch_available() and not args.no_torch
     results = {"gemm_gflops": gemm_peak(), "threads": THREADS, "steps": [], "layers": {},
                "machine": f"{platform.machine()} {platform.processor() or ''}".strip()}
-    impls = {"minidream": ("minidream", {}), "numpy_first": ("minidream", {"numpy_first": True}),
-             **({"torch": ("torch", {})} if use_torch else {})}
+    impls = {"minidream": ("minidream", {}), "textbook": ("textbook", {}),
+             "numpy_first": ("minidream", {"numpy_first": True}), **({"torch": ("torch", {})} if use_torch else {})}
     for name, end in CASES:
         for size in sizes(args.quick):
             row = {"net": name, "end": end, "size": list(size),
@@ -261,8 +266,8 @@ def main(argv=None):
     if not args.quick:
         results["thread_sweep"] = [{"net": name, "end": end, "size": list(SIZES[1]),
                                     **in_turns({label: (impl, {"threads": k}) for label, (impl, _) in impls.items()
-                                                if label != "numpy_first"}, name, end, SIZES[1], args.repeats,
-                                               args.rounds)}
+                                                if label not in ("numpy_first", "textbook")}, name, end, SIZES[1],
+                                               args.repeats, args.rounds)}
                                    for name, end in CASES for k in fewer_threads(THREADS)]
         for name, end in CASES:
             key = f"{name}→{end} 640×480"

@@ -1,8 +1,10 @@
-"""benchmarks/run.py (the thread sweep, its table, the files it refuses before running) and benchmarks/dispatch.py."""
+"""benchmarks/run.py (the thread sweep, the step table's textbook column, the files it refuses before running) and
+benchmarks/dispatch.py."""
 import pytest
 
 from benchmarks import dispatch, run
 from benchmarks.process import fewer_threads
+from minidream.engine import engines
 
 
 def test_the_thread_sweep_runs_powers_of_two_below_the_main_runs_threads():
@@ -21,6 +23,23 @@ def test_the_thread_table_has_a_row_per_swept_count_with_the_ratio_to_pytorch():
     rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| googlenet→inception_4c/output |")]
     assert [(r[1], r[2], r[4], r[6]) for r in rows] == [("1", "300", "600", "0.50"), ("2", "150", "300", "0.50"),
                                                         ("4", "75", "150", "0.50")]
+
+
+def test_the_step_table_gives_the_textbook_engines_time_and_its_ratio_to_the_fast_engines():
+    def timed(ms):
+        return {"median_s": ms / 1000, "gflop": 3.0, "peak_mem_mb": 100.0}
+
+    results = {"gemm_gflops": 100.0, "threads": 2, "machine": "x86_64",
+               "steps": [{"net": "googlenet", "end": "inception_4c/output", "size": [224, 224],
+                          "minidream": timed(100), "textbook": timed(250)}]}
+    header, _, row = run.markdown(results).splitlines()[2:5]
+    assert header.split(" | ")[7:9] == ["textbook ms", "÷ fast"] and row.split(" | ")[7:9] == ["250", "2.50"]
+
+
+def test_a_textbook_step_runs_under_the_textbook_engine_and_puts_the_fast_one_back():
+    with run._minidream_step("googlenet", "conv1/7x7_s2", engine="textbook") as (net, step):
+        assert engines.engine() == "textbook"
+    assert engines.engine() == "fast"
 
 
 def test_dispatch_refuses_an_unwritable_json_before_it_runs(tmp_path, capsys):
