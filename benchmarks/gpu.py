@@ -3,10 +3,12 @@
     python -m benchmarks.gpu              # both sizes, per-layer tables at 640x480
     python -m benchmarks.gpu --quick      # 224x224 only, no per-layer tables
 
-A step is what minidream.dream does per iteration: roll (jitter), forward to the layer, backward
-of the L2 objective (dtop = the activation) to the input, normalized update with the clip, roll
-back. Columns: minidream on NumPy, minidream on CuPy (our kernels + cuBLAS), and when torch is
-importable the same step in PyTorch on the CPU and on CUDA (cuDNN) -- benchmarks/torch_reference.py.
+A step is the one minidream.dream runs per iteration, minidream.dreaming.deepdream.make_step: the image
+seen shifted by a random jitter inside mirrored context (odd reflection, as wide as the layer's receptive
+radius plus the jitter), forward to the layer, backward of the L2 objective (dtop = the activation) to
+the window, the gradient cropped back to the image and checked finite, normalized update with the clip.
+Columns: minidream on NumPy, minidream on CuPy (our kernels + cuBLAS), and when torch is importable the
+same step in PyTorch on the CPU and on CUDA (cuDNN) -- benchmarks/torch_reference.py.
 Everything runs in full float32: TF32 is off for PyTorch, as it is by default for CuPy.
 
 GPU times are CUDA events around the work, after two warm-up steps (kernel compilation, cuBLAS
@@ -24,41 +26,61 @@ import time
 
 import numpy as np
 
-from benchmarks.cases import CASES, LayerTimes, add_options, input_image, per_layer, sizes
-from minidream.dreaming.ascent import roll, update
+from benchmarks.cases import CASES, DREAM_JITTER, LayerTimes, add_options, input_image, per_layer, sizes
+from minidream.dreaming.deepdream import make_step
+from minidream.dreaming.jitter import checked_tile, margin_for, min_input_side
+from minidream.dreaming.objectives import L2
+from minidream.dreaming.settings import DreamSettings
 from minidream.engine.backend import GPUUnavailableError, get_cupy
 from minidream.models.random_weights import random_model
 
-STEP_SIZE, JITTER = 1.5, (13, -21)  # a fixed jitter: every implementation rolls by the same amount
+STEP_SIZE = 1.5
 
 
 def _minidream_step(net, end, lo, hi):
-    """A step on minidream's engine; NumPy or CuPy by where net and x live."""
+    """make_step set up as run_octaves sets it up for one octave; NumPy or CuPy by where net and x live. Each call
+    moves x in place, as in a dream."""
+    settings = DreamSettings(step_size=STEP_SIZE, jitter=DREAM_JITTER)
+    objective = L2(end).bind(net)
+    margin = margin_for(net, objective.layers)
+    tile = checked_tile(settings.tile_size, min_input_side(net, objective), margin, settings.jitter, objective)
+    rng = np.random.default_rng(0)
+
     def step(x):
-        x = roll(x, *JITTER)
-        update(x, net.backward(net.forward(x, end=end)), STEP_SIZE, lo, hi)
-        return roll(x, -JITTER[0], -JITTER[1])
+        make_step(net, objective, x, rng, settings, tile, margin, lo, hi)
+        return x
 
     return step
 
 
 def _torch_step(net, end, device):
+    """The same step in PyTorch: the window (the image with margin + jitter pixels of odd reflection on every side,
+    the unshifted case of make_step's), L2's backward, the crop, the finite checks, the update with the clip."""
     import torch
+    import torch.nn.functional as F
 
     from benchmarks.torch_reference import TorchNet
 
     tnet = TorchNet(net, device)
     mean = torch.tensor(net.meta["mean_bgr"], dtype=torch.float32, device=device).reshape(1, 3, 1, 1)
+    pad = margin_for(net, [end]) + DREAM_JITTER
+
+    def odd_reflection(x, pads):
+        """x[-i] = 2 x[0] - x[i] beyond each edge: twice the edge-replicated border minus the mirrored one."""
+        return 2 * F.pad(x, pads, mode="replicate") - F.pad(x, pads, mode="reflect")
 
     def step(x):
-        x = torch.roll(x, JITTER, dims=(2, 3)).requires_grad_(True)
-        y = tnet.forward(x, [end])[end]
-        y.backward(y.detach())
+        # rows, then columns of the result, as numpy.pad (minidream.dreaming.jitter.extend) pads axis by axis
+        window = odd_reflection(odd_reflection(x, (0, 0, pad, pad)), (pad, pad, 0, 0)).requires_grad_(True)
+        y = tnet.forward(window, [end])[end]
+        value = 0.5 * (y * y).sum()
+        value.backward()
         with torch.no_grad():
-            g = x.grad
+            g = window.grad[:, :, pad:-pad, pad:-pad]
+            if not (torch.isfinite(value) and torch.isfinite(g).all()):
+                raise FloatingPointError("the PyTorch step's objective or gradient is not finite")
             x = x + (STEP_SIZE / g.abs().mean()) * g
-            x = torch.minimum(torch.maximum(x, -mean), 255 - mean)
-        return torch.roll(x.detach(), (-JITTER[0], -JITTER[1]), dims=(2, 3))
+            return torch.minimum(torch.maximum(x, -mean), 255 - mean)
 
     return step
 
@@ -68,7 +90,7 @@ def _median_ms(times):
 
 
 def _cpu_ms(step, x, repeats):
-    step(x)  # warm-up; steps leave x alone (the first roll copies it)
+    step(x)  # warm-up
     times = []
     for _ in range(repeats):
         t = time.perf_counter()

@@ -1,4 +1,4 @@
-// The dream step's own kernels: gradient ascent with a normalized step, and the jitter roll.
+// The dream step's own kernels: gradient ascent with a normalized step.
 //
 //   x <- clip(x + step_size / mean(|g|) * g, lo_c, hi_c)   per channel c
 //
@@ -35,17 +35,4 @@ extern "C" __global__ void dream_update(float* x, const float* g, const float* t
     float step = mean > 0.0f ? step_size / mean : 0.0f;
     int c = (i / HW) % C;
     x[i] = fminf(fmaxf(x[i] + step * g[i], lo[c]), hi[c]);
-}
-
-// np.roll over the last two axes: y[..., (h + oy) % H, (w + ox) % W] = x[..., h, w].
-// Each thread writes one y element, reading the x element that lands there.
-// Requires 0 <= oy < H and 0 <= ox < W (the caller reduces the shifts).
-extern "C" __global__ void roll(const float* x, float* y, int n, int H, int W, int oy, int ox) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    int w = i % W;
-    int h = (i / W) % H;
-    int sh = h - oy < 0 ? h - oy + H : h - oy;
-    int sw = w - ox < 0 ? w - ox + W : w - ox;
-    y[i] = x[i - h * W - w + sh * W + sw];
 }

@@ -1,7 +1,6 @@
-"""The two array operations of a dream step besides the network: the normalized ascent update and the jitter roll.
+"""The dream step's own array operation besides the network: the normalized ascent update.
 
     update(x, g, step_size, lo, hi):  x <- clip(x + step_size / mean(|g|) * g, lo_c, hi_c)   (in place)
-    roll(x, oy, ox):                  np.roll over the last two axes (what leaves one edge enters the other)
 
 CPU and GPU side by side: NumPy here, kernels/dream.cu on CuPy arrays, where mean(|g|) is reduced on the device
 (abs_sum twice) so a step never waits for the host.
@@ -50,16 +49,3 @@ def _update_gpu(x, g, step_size, lo, hi):
     run("abs_sum", (1,), (kernels.THREADS,), partial, total, blocks)
     run("dream_update", *kernels.grid_1d(x.size), x, g, total, lo, hi, x.size, c, h * w, step_size)
 
-
-def roll(x, oy, ox):
-    """x rolled by oy rows and ox columns (np.roll semantics); x itself when both are 0."""
-    if oy == 0 and ox == 0:
-        return x
-    if not is_gpu(x):
-        return np.roll(x, (oy, ox), axis=(-2, -1))
-    run = kernels.launcher()
-    x = run.contiguous(x)
-    h, w = x.shape[-2:]
-    y = run.empty(x.shape)
-    run("roll", *kernels.grid_1d(x.size), x, y, x.size, h, w, oy % h, ox % w)
-    return y

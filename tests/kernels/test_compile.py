@@ -42,7 +42,7 @@ def test_every_op_kernel_is_found_with_its_c_types():
     table = kernels.kernel_table()
     assert set(table) == {"im2col", "col2im", "max_pool_forward", "max_pool_backward", "avg_pool_forward",
                           "avg_pool_backward", "lrn_forward", "lrn_backward", "relu_forward", "relu_backward",
-                          "abs_sum", "dream_update", "roll"}
+                          "abs_sum", "dream_update"}
     relu = table["relu_forward"]
     assert [(p.name, p.kind, p.dtype) for p in relu.params] == [
         ("x", "array", kernels.np.float32), ("y", "array", kernels.np.float32),

@@ -177,8 +177,3 @@ def test_dream_update_needs_a_writable_contiguous_image(cp, rng):
     with pytest.raises(ValueError, match="in place"):
         ascent.update(x[:, :, ::2], cp.ones((1, 3, 4, 8), np.float32), 1.0, -1, 1)
 
-
-@pytest.mark.parametrize("oy, ox", [(0, 0), (3, -2), (-7, 5), (40, -41), (8, 9)])
-def test_roll_matches_numpy(cp, rng, oy, ox):
-    x = rng.standard_normal((2, 3, 8, 9)).astype(np.float32)
-    np.testing.assert_array_equal(as_numpy(ascent.roll(cp.asarray(x), oy, ox)), np.roll(x, (oy, ox), axis=(2, 3)))
