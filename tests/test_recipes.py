@@ -149,13 +149,14 @@ def test_atlas_and_compare_sheets(photo, tmp_path, mini):
     assert stage_layers(mini) == ["conv1", "conv2", "conv4", "conv5"]
     out = tmp_path / "atlas.png"
     assert main(["atlas", str(photo), "-o", str(out), *FAST, "--layers", "conv1,conv3", "--cell-size", "64"]) == 0
-    width, height = Image.open(out).size  # one row of two cells (minidream.io.contact_sheets: padding around, a caption under)
-    assert width == 2 * (64 + 2 * PADDING) and 64 + 2 * PADDING < height < 2 * 64
+    # one row of two cells (minidream.io.contact_sheets: padding around, the 64x48 picture on its caption)
+    width, height = Image.open(out).size
+    assert width == 2 * (64 + 2 * PADDING) and 48 + 2 * PADDING < height < 48 + 2 * PADDING + 24
     out = tmp_path / "compare.png"
     assert main(["atlas", str(photo), "-o", str(out), "--models", "mini,mini", "--cell-size", "48",
                  *FAST]) == 0
-    width, height = Image.open(out).size  # two rows (one per model) of mini's four stages
-    assert width == 4 * (48 + 2 * PADDING) and 2 * (48 + 2 * PADDING) < height < 4 * 48
+    width, height = Image.open(out).size  # two rows (one per model) of mini's four stages, 48x36 pictures
+    assert width == 4 * (48 + 2 * PADDING) and 2 * (36 + 2 * PADDING) < height < 2 * (36 + 2 * PADDING + 24)
 
 
 @pytest.mark.parametrize("command", ["dream", "zoom", "atlas", "classes"])
