@@ -4,7 +4,7 @@ Every op in ops/ holds its textbook NumPy code (im2col + one product per group, 
 through a cumulative sum). Under the fast engine an op with a fast CPU implementation in speed/ (Winograd, shifted
 rows, phase-split pooling, threaded copies and products over the worker pool) asks `fast(op)` for it and runs that
 instead; under "textbook" `fast` returns None and no module of speed/ is ever imported. GPU arrays always take the
-op's own GPU path. Both engines give the same numbers to float32 rounding (tests/layers/test_engines.py).
+op's own GPU path. Both engines give the same numbers to float32 rounding (tests/test_engines.py).
 
     MINIDREAM_ENGINE=textbook python -m minidream ...      # read once, when the ops are first imported
     minidream.set_engine("textbook")                        # from here on

@@ -23,7 +23,7 @@ from minidream import kernels
 from minidream.engine import engines
 from minidream.engine.backend import is_gpu
 from minidream.engine.ops.im2col import tap
-from minidream.engine.ops.pool_shape import geometry, output_size, padded, padded_shape, unpadded
+from minidream.engine.ops.pool_shape import geometry, output_hw, output_size, padded, padded_shape, unpadded
 
 
 def divisor(size, kernel, stride, pad, out):
@@ -56,7 +56,7 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
     fast = engines.fast("avg_pool")
     if fast is not None:
         return fast.forward(x, kernel, stride, pad), cache._replace(path="fast")
-    oh, ow = (output_size(x.shape[2 + a], kernel[a], stride[a], pad[a]) for a in (0, 1))
+    oh, ow = output_hw(x.shape, kernel, stride, pad)
     xpad = padded(x, kernel, stride, pad, 0.0)
     y = sum(tap(xpad, u, v, stride, (oh, ow)) for u, v in np.ndindex(*kernel))
     return y / window_divisor(x.shape, kernel, stride, pad, oh, ow, x.dtype), cache

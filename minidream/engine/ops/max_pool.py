@@ -24,7 +24,7 @@ from minidream import kernels
 from minidream.engine import engines
 from minidream.engine.backend import is_gpu
 from minidream.engine.ops.im2col import tap
-from minidream.engine.ops.pool_shape import geometry, output_size, padded, padded_shape, unpadded
+from minidream.engine.ops.pool_shape import geometry, output_hw, output_size, padded, padded_shape, unpadded
 
 
 MaxPoolCache = namedtuple("MaxPoolCache", "path x_shape kernel stride pad winners")
@@ -43,8 +43,7 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0)):
     if fast is not None:
         y, winners = fast.forward(x, kernel, stride, pad)
         return y, cache._replace(path="fast", winners=winners)
-    out_size = (output_size(x.shape[2], kernel[0], stride[0], pad[0]), output_size(x.shape[3], kernel[1], stride[1],
-                                                                                  pad[1]))
+    out_size = output_hw(x.shape, kernel, stride, pad)
     xpad = padded(x, kernel, stride, pad, -np.inf)
     taps = np.stack([tap(xpad, u, v, stride, out_size) for u, v in np.ndindex(*kernel)])  # (KH*KW, N, C, OH, OW)
     winners = taps.argmax(axis=0)  # the first maximum: Caffe's strict '>' in row-major window order

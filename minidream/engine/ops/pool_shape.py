@@ -26,11 +26,15 @@ def output_size(size, kernel, stride, pad):
     return out
 
 
+def output_hw(x_shape, kernel, stride, pad):
+    """(OH, OW) of pooling x (N, C, H, W)."""
+    return tuple(output_size(x_shape[2 + a], kernel[a], stride[a], pad[a]) for a in (0, 1))
+
+
 def geometry(x_shape, kernel, stride, pad):
     """The ints the pooling kernels take: NC, H, W, KH, KW, SH, SW, PH, PW, OH, OW."""
     n, c, h, w = x_shape
-    oh, ow = output_size(h, kernel[0], stride[0], pad[0]), output_size(w, kernel[1], stride[1], pad[1])
-    return (n * c, h, w, *kernel, *stride, *pad, oh, ow)
+    return (n * c, h, w, *kernel, *stride, *pad, *output_hw(x_shape, kernel, stride, pad))
 
 
 def padded_extent(size, kernel, stride, pad):
