@@ -20,6 +20,7 @@ import os
 ENGINES = ("fast", "textbook")
 # op -> its fast implementation, imported the first time the fast engine runs the op
 _FAST = {op: f"minidream.engine.speed.{op}" for op in ("conv", "im2col", "max_pool", "avg_pool", "relu", "lrn")}
+_loaded = {}  # op -> its module, once imported: ops ask at every call
 
 
 def _checked(name, where):
@@ -62,4 +63,6 @@ def fast(op):
 
 def speed(op):
     """The fast implementation of `op`, whatever the engine: backward undoes a cache the fast engine made."""
-    return importlib.import_module(_FAST[op])
+    if op not in _loaded:
+        _loaded[op] = importlib.import_module(_FAST[op])
+    return _loaded[op]
