@@ -11,7 +11,7 @@ picture seen by each depth, and comparable depths of different architectures sid
 import os
 
 from minidream.dreaming.deepdream import dream
-from minidream.formats.caffe import type_of
+from minidream.engine.layer_types import type_of
 from minidream.models.loading import resolve_model
 from minidream.io.contact_sheets import contact_sheet
 

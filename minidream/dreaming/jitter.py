@@ -26,7 +26,7 @@ import math
 
 from minidream.dreaming.settings import AUTO_TILE
 from minidream.engine.backend import get_array_module
-from minidream.formats.caffe import type_of
+from minidream.engine.layer_types import type_of
 
 # Zero padding deeper than this many input pixels from the edge is diluted by many layers; the margin stops
 # here so GoogLeNet's deep layers (receptive radius ~150 px) do not triple the work of small octaves.
