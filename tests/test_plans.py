@@ -1,8 +1,9 @@
 """The Net's two speed passes (minidream/engine/plans.py), each on its own, and the Net through them against finite
-differences: in-place ReLU and sibling 1x1 convolutions fused into one product."""
+differences: in-place ReLU and sibling 1x1 convolutions fused into one product (the fast engine's only)."""
 import numpy as np
 
 from minidream.models import random_weights as models
+from minidream.engine.engines import set_engine
 from minidream.engine.graph import INPUT, Graph
 from minidream.engine.ops import conv
 from minidream.engine.net import Net
@@ -60,6 +61,17 @@ def test_plan_runs_each_group_once():
     labels = [step.label for step in plan(net, [net.graph.slot("out")])]
     assert "a + b + c" in labels and "a" not in labels and "b" not in labels
     assert labels.index("a + b + c") < labels.index("relu_a")
+
+
+def test_the_textbook_engine_runs_sibling_convolutions_one_by_one_and_the_net_keeps_a_plan_per_engine():
+    net = _net()
+    x = np.random.default_rng(5).standard_normal((1, 3, 8, 10))
+    y_fast = net.forward(x, end="out").copy()
+    with set_engine("textbook"):
+        labels = [step.label for step in plan(net, [net.graph.slot("out")])]
+        y_book = net.forward(x, end="out")
+    assert " + ".join("abc") not in labels and {"a", "b", "c"} <= set(labels)
+    assert rel_error(y_book, y_fast) < 1e-12
 
 
 def test_shared_input_pointwise_convolutions_match_separate_ones():
