@@ -11,8 +11,8 @@ of each round's now / before, so a spell in which the machine slows both sides c
 Comparing a suite run with an older run's JSON (`python -m benchmarks --baseline`) compares two different hours
 of a shared machine, which moved whole walks by ±20% here (docs/speed.md, round 7); in turns they move together.
 
-The other checkout needs benchmarks/cases.py's per_layer and minidream.engine.speed.tuning.tune_cpu (every checkout since the
-speed work began has both). Layers are matched by name: where the two sides group layers differently (one folds a
+The other checkout needs benchmarks/cases.py's per_layer and minidream.tune_cpu (every checkout since the speed
+work began has both). Layers are matched by name: where the two sides group layers differently (one folds a
 convolution's BatchNorm and Scale into it, the other runs them apart) the groups share one row, compared as sums;
 a layer only one side has gets a dash on the other. A by-kind table (convolution, pooling, LRN, ...) comes first.
 """
@@ -36,8 +36,8 @@ import json, os, sys
 cpus = sorted(os.sched_getaffinity(0))
 k = int(os.environ.get("BENCH_THREADS") or len(cpus))
 os.sched_setaffinity(0, cpus[:k])
-from minidream.engine.speed.tuning import tune_cpu
-tune_cpu()
+import minidream
+minidream.tune_cpu()
 from benchmarks.cases import per_layer
 name, end, h, w, repeats = sys.argv[1:]
 print(json.dumps(per_layer(name, end, (int(h), int(w)), repeats=int(repeats))))

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from minidream.engine.speed.tuning import tune_cpu
+from minidream.engine.tuning import tune_cpu
 
 
 def limit_threads():
@@ -27,7 +27,7 @@ def limit_threads():
 THREADS = limit_threads()
 if os.environ.get("BENCH_NUMPY_FIRST"):  # how most scripts start: NumPy loaded before minidream's tuning
     import numpy  # noqa: F401
-tune_cpu()  # as `python -m minidream` does (minidream/engine/speed/tuning.py)
+tune_cpu()  # as `python -m minidream` does (minidream/engine/tuning.py)
 
 
 def fewer_threads(threads):

@@ -18,7 +18,7 @@ _API = {
     "load_model": "minidream.models.loading", "save_model": "minidream.models.loading", "Net": "minidream.engine.net",
     "UnknownLayerError": "minidream.engine.graph", "GPUUnavailableError": "minidream.engine.backend",
     "architecture": "minidream.architectures.builtin", "random_model": "minidream.models.random_weights",
-    "tune_cpu": "minidream.engine.speed.tuning", "set_engine": "minidream.engine.engines",
+    "tune_cpu": "minidream.engine.tuning", "set_engine": "minidream.engine.engines",
     "train": "minidream.training.loop",
     "finetune": "minidream.training.finetuning", "video": "minidream.jobs.videos", "batch": "minidream.jobs.batches",
     "curate": "minidream.training.curation",

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from minidream.engine.speed.tuning import keep_freed_memory
+from minidream.engine.tuning import keep_freed_memory
 
 
 def test_can_be_switched_off(monkeypatch):

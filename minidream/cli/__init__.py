@@ -12,7 +12,7 @@ import warnings
 from minidream import __version__
 from minidream.cli import dreams, jobs, training
 from minidream.cli.common import EPILOG, Parser
-from minidream.engine.speed.tuning import tune_cpu
+from minidream.engine.tuning import tune_cpu
 
 
 def build_parser():
@@ -28,7 +28,7 @@ def build_parser():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    tune_cpu()  # the process-wide CPU settings (minidream/engine/speed/tuning.py), before any work starts
+    tune_cpu()  # the process-wide CPU settings (minidream/engine/tuning.py), before any work starts
     args.argv = argv
     if getattr(args, "max_pixels", None):
         os.environ["MINIDREAM_MAX_PIXELS"] = str(args.max_pixels)  # read by minidream.io.limits.max_pixels

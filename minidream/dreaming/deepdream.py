@@ -39,7 +39,7 @@ from minidream.dreaming.objectives import L2
 from minidream.dreaming.recipes import check_input, check_model, make_recipe, read_recipe
 from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
 from minidream.dreaming.settings import DEFAULT, DreamSettings
-from minidream.engine.speed.tuning import tune_cpu
+from minidream.engine.tuning import tune_cpu
 
 
 def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.octaves,
@@ -96,7 +96,7 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
     settings = DreamSettings(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size,
                              jitter=jitter, clip=clip, tile_size=tile_size, blur=blur, decay=decay, lapnorm=lapnorm,
                              param=param, tv=tv, keep_colors=keep_colors, size=size)
-    tune_cpu(blas_kernels=False)  # the allocator setting (minidream/engine/speed/tuning.py); a no-op after the first call
+    tune_cpu(blas_kernels=False)  # the allocator setting (minidream/engine/tuning.py); a no-op after the first call
     if objective is not None and layer is not None:
         raise ValueError("give either layer or objective, not both (objectives name their own layers)")
     device = check_device(device)

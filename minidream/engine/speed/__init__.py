@@ -1,2 +1,4 @@
-"""The CPU speed machinery: Winograd and shifted-row convolutions, threaded matrix products over a worker pool, and
-the process settings of tune_cpu. Nothing in ops/ needs it to be correct; it makes the NumPy engine fast."""
+"""The CPU speed machinery: the fast engine's implementations of ops (conv.py: Winograd and shifted rows; im2col.py,
+max_pool.py, avg_pool.py, relu.py, lrn.py), the threaded matrix products and slices over a worker pool (parallel.py,
+blas.py, workers.py). Nothing in ops/ needs it to be correct; it makes the NumPy engine fast, and the textbook
+engine never imports it (engines.py)."""
