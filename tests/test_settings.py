@@ -41,6 +41,21 @@ def test_no_other_function_writes_a_setting_default():
         assert not set(inspect.signature(function).parameters) & set(NAMES), function.__name__
 
 
+@pytest.mark.parametrize("command, function, options", [
+    ("zoom", zooming.zoom, {"frames": "frames", "scale": "scale", "fps": "fps"}),
+    ("atlas", atlas.atlas, {"cell_size": "cell_size"}),
+    ("video", videos.video, {"blend": "blend", "steps_per_frame": "steps_per_frame", "flow": "flow"}),
+    ("video", videos.render, {"blend": "blend", "steps_per_frame": "steps_per_frame", "flow": "flow"}),
+])
+def test_the_jobs_defaults_are_the_same_for_python_and_the_command_line(command, function, options):
+    """zoom's, atlas's and video's own options: one constant in settings.py, read by the function and the parser."""
+    actions, parameters = _actions(command), inspect.signature(function).parameters
+    for dest, parameter in options.items():
+        assert actions[dest].default == parameters[parameter].default, (command, dest)
+        shown = actions[dest].help % vars(actions[dest])  # as --help prints it
+        assert f"(default: {parameters[parameter].default}" in shown, shown
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_dreaming_command_takes_each_setting_from_its_field(command):
     actions = _actions(command)

@@ -6,6 +6,7 @@ from minidream.cli.common import (
     below_one, dream_kwargs, dream_options, DREAM_OPTIONS, EPILOG, given_options, model_option, objective_of,
     OBJECTIVE_OPTIONS, parsed_by, positive, positive_int, wxh)
 from minidream.cli.options import parse_size
+from minidream.dreaming.settings import CELL_SIZE, ZOOM_FPS, ZOOM_FRAMES, ZOOM_SCALE
 
 
 def _recipe_kwargs(args, kind):
@@ -252,10 +253,10 @@ def add_commands(sub):
     p.add_argument("input", nargs="?", metavar="IN", help="first frame (omit with --from)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="an animated .gif, or a folder for numbered PNG frames (no other formats)")
-    p.add_argument("--frames", type=positive_int, default=30, help="number of frames (default: 30)")
-    p.add_argument("--scale", type=below_one, default=0.05,
-                   help="zoom per frame (default: 0.05 = 5%%)")
-    p.add_argument("--fps", type=positive, default=10.0, help="GIF frame rate (default: 10)")
+    p.add_argument("--frames", type=positive_int, default=ZOOM_FRAMES, help="number of frames (default: %(default)s)")
+    p.add_argument("--scale", type=below_one, default=ZOOM_SCALE,
+                   help="zoom per frame, a fraction of the frame (default: %(default)s)")
+    p.add_argument("--fps", type=positive, default=ZOOM_FPS, help="GIF frame rate (default: %(default)s)")
     dream_options(p)
     p.set_defaults(func=run_zoom, subparser=p)
 
@@ -268,7 +269,8 @@ def add_commands(sub):
                    help="layers, one cell each (default: one per stage, the deepest layer at each resolution)")
     p.add_argument("--models", type=lambda t: [n for n in t.split(",") if n], metavar="A,B,...",
                    help="one row per model, each at its default layers (the architecture comparison)")
-    p.add_argument("--cell-size", type=positive_int, default=256, help="cell size in pixels (default: 256)")
+    p.add_argument("--cell-size", type=positive_int, default=CELL_SIZE,
+                   help="cell size in pixels (default: %(default)s)")
     p.add_argument("--size", type=parsed_by(parse_size), metavar="N|WxH", help="resize the input first (as dream)")
     dream_options(p)
     p.set_defaults(func=run_atlas)

@@ -2,6 +2,7 @@
 import sys
 
 from minidream.cli.common import count, dream_kwargs, dream_options, DREAM_OPTIONS, EPILOG, positive, unit_interval
+from minidream.dreaming.settings import VIDEO_BLEND, VIDEO_FLOW, VIDEO_STEPS_PER_FRAME
 
 
 JOBS_EPILOG = ("The seed defaults to 0 here (not random), so running the same command again skips the outputs "
@@ -37,12 +38,12 @@ def _add_video_parser(sub):
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output video: .mp4/.mkv/.mov (H.264), .gif, or a folder for numbered PNG frames")
     g = p.add_argument_group("temporal coherence")
-    g.add_argument("--blend", type=unit_interval, default=0.8,
-                   help="weight of the previous frame's warped dream detail, 0..1 (default: 0.8)")
-    g.add_argument("--steps-per-frame", type=count, default=3,
-                   help="steps per octave for frames after the first (default: 3; the first gets --steps)")
-    g.add_argument("--flow", default="dis", choices=("dis", "farneback"),
-                   help="optical flow method (OpenCV; default: dis)")
+    g.add_argument("--blend", type=unit_interval, default=VIDEO_BLEND,
+                   help="weight of the previous frame's warped dream detail, 0..1 (default: %(default)s)")
+    g.add_argument("--steps-per-frame", type=count, default=VIDEO_STEPS_PER_FRAME,
+                   help="steps per octave for frames after the first (default: %(default)s; the first gets --steps)")
+    g.add_argument("--flow", default=VIDEO_FLOW, choices=("dis", "farneback"),
+                   help="optical flow method (OpenCV; default: %(default)s)")
     g.add_argument("--no-flow", dest="flow", action="store_const", const=None,
                    help="dream every frame on its own (no carry-over), as a Dask batch")
     g.add_argument("--fps", type=positive,

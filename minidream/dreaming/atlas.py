@@ -12,6 +12,7 @@ import os
 
 from minidream.dreaming.deepdream import dream
 from minidream.engine.layer_types import type_of
+from minidream.dreaming.settings import CELL_SIZE
 from minidream.models.loading import resolve_model
 from minidream.io.contact_sheets import contact_sheet
 
@@ -27,7 +28,7 @@ def stage_layers(net):
     return list(stages.values())
 
 
-def atlas(image, net, layers=None, cell_size=256, **dream_kwargs):
+def atlas(image, net, layers=None, cell_size=CELL_SIZE, **dream_kwargs):
     """A one-row sheet (PIL) of `image` dreamed at each layer, the layer's name under each cell."""
     net = resolve_model(net, dream_kwargs.get("device", "cpu"))
     layers = layers or stage_layers(net)
@@ -35,7 +36,7 @@ def atlas(image, net, layers=None, cell_size=256, **dream_kwargs):
     return contact_sheet(images, layers, len(layers), cell_size)
 
 
-def compare(image, models, cell_size=256, **dream_kwargs):
+def compare(image, models, cell_size=CELL_SIZE, **dream_kwargs):
     """A sheet (PIL) with one row per model, its stage layers left to right, labelled "model: layer"."""
     rows = []
     for name in models:

@@ -22,6 +22,11 @@ from typing import Callable
 
 PARAMS = ("pixel", "fft")
 AUTO_TILE = 1024  # tile_size=None: windows up to this many pixels a side run whole; larger images in tiles
+# The defaults of the jobs made of dreams, read by their functions and by the CLI (which must not import them to
+# build its parser): zoom's frames, zoom per frame and GIF rate; a sheet's cell size; video's temporal coherence.
+ZOOM_FRAMES, ZOOM_SCALE, ZOOM_FPS = 30, 0.05, 10
+CELL_SIZE = 256
+VIDEO_BLEND, VIDEO_STEPS_PER_FRAME, VIDEO_FLOW = 0.8, 3, "dis"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,10 +13,10 @@ from minidream.models.loading import resolve_model
 from minidream.dreaming.objectives import L2
 from minidream.dreaming.recipes import check_input, check_model, make_recipe, read_recipe
 from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
-from minidream.dreaming.settings import AT_LEAST_ONE, BELOW_ONE, POSITIVE, settings_of
+from minidream.dreaming.settings import AT_LEAST_ONE, BELOW_ONE, POSITIVE, ZOOM_FPS, ZOOM_FRAMES, ZOOM_SCALE, settings_of
 
 
-def zoom(image=None, frames=30, scale=0.05, gif=None, fps=10, recipe=None, **dream_kwargs):
+def zoom(image=None, frames=ZOOM_FRAMES, scale=ZOOM_SCALE, gif=None, fps=ZOOM_FPS, recipe=None, **dream_kwargs):
     """Yield `frames` dreamed frames, each dreamed on the previous one zoomed in by `scale`.
 
     Frame k is dream(zoom_in(frame k-1)); frame 0 dreams the image itself. zoom_in crops

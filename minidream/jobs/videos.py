@@ -18,7 +18,7 @@ import numpy as np
 
 from minidream.jobs.cluster import Task, is_done, run
 from minidream.dreaming.deepdream import dream
-from minidream.dreaming.settings import UNIT, WHOLE
+from minidream.dreaming.settings import UNIT, VIDEO_BLEND, VIDEO_FLOW, VIDEO_STEPS_PER_FRAME, WHOLE
 from minidream.jobs.flow import carry_detail
 from minidream.io.images import as_kind, load_rgb, save_image
 from minidream.models.loading import resolve_model
@@ -30,7 +30,7 @@ def frame_seed(seed, t):
     return None if seed is None else np.random.SeedSequence(seed, spawn_key=(t,))
 
 
-def video(source, blend=0.8, steps_per_frame=3, flow="dis", seed=0, made=None, **dream_kwargs):
+def video(source, blend=VIDEO_BLEND, steps_per_frame=VIDEO_STEPS_PER_FRAME, flow=VIDEO_FLOW, seed=0, made=None, **dream_kwargs):
     """Yield the dreamed frames of a video, one per input frame (see the module doc).
 
     source: a video file (.mp4, .mkv, .mov, ...; needs PyAV), an animated .gif, a folder
@@ -68,8 +68,8 @@ def _frames(source):
     return source
 
 
-def render(source, output, recipe, blend=0.8, steps_per_frame=3, flow="dis", seed=0, fps=None, keep_frames=False,
-           progress=True, scheduler=None, workers=None, **dream_kwargs):
+def render(source, output, recipe, blend=VIDEO_BLEND, steps_per_frame=VIDEO_STEPS_PER_FRAME, flow=VIDEO_FLOW, seed=0,
+           fps=None, keep_frames=False, progress=True, scheduler=None, workers=None, **dream_kwargs):
     """Dream a video file, GIF or frame folder into `output` (.mp4 etc., .gif or a folder); resumable.
 
     Frames are written as PNGs with recipe + {"frame": t} into the output folder, or, for
