@@ -14,7 +14,8 @@ from PIL import Image
 
 pytest.importorskip("distributed")
 
-from minidream.jobs.batches import batch, expand_inputs  # noqa: E402
+from minidream.jobs.batches import batch  # noqa: E402
+from minidream.io.images import image_paths  # noqa: E402
 from minidream.cli import main  # noqa: E402
 from minidream.io.images import read_params  # noqa: E402
 
@@ -63,10 +64,10 @@ def test_local_cluster_reports_the_bad_image_and_a_rerun_skips_the_rest(tmp_path
 def test_inputs_are_files_folders_and_globs(tmp_path):
     images = make_images(tmp_path / "a", 3)
     (tmp_path / "a" / "notes.txt").write_text("not an image")
-    found = expand_inputs([str(images[0]), str(tmp_path / "a"), str(tmp_path / "a" / "img[12].png")])
+    found = image_paths([str(images[0]), str(tmp_path / "a"), str(tmp_path / "a" / "img[12].png")])
     assert found == [str(p) for p in images]  # each once, in order given
     with pytest.raises(FileNotFoundError, match="no file matches"):
-        expand_inputs([str(tmp_path / "nothing*.png")])
+        image_paths([str(tmp_path / "nothing*.png")])
     make_images(tmp_path / "b", 1)
     with pytest.raises(ValueError, match="several inputs would be written to"):
         batch([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "out"), model="mini")

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from minidream.cli import main
 from minidream.errors import ImageError
-from minidream.io.images import (array_to_rgb, as_kind, atomic_write, from_network, load_rgb, output_format,
+from minidream.io.images import (array_to_rgb, as_kind, atomic_write, from_network, image_paths, load_rgb, output_format,
                                pil_to_rgb, read_params, save_image, to_network)
 
 META = {"mean_bgr": [104.0, 117.0, 123.0], "channel_order": "BGR"}
@@ -117,6 +118,33 @@ def test_a_fifo_is_refused_before_it_is_opened(tmp_path):
         load_rgb(str(fifo))
     done.set()
     assert time.monotonic() - start < 5
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_the_dream_and_batch_commands_name_a_fifo_input(tmp_path, capsys):
+    """Their inputs go through image_paths, which says what the path is (before: "image not found")."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    done = _unblock_a_reader_of(fifo, after=10)
+    for command in (["dream", str(fifo), "-o", str(tmp_path / "out.png")],
+                    ["batch", str(fifo), "-o", str(tmp_path / "out")]):
+        assert main([*command, "--model", "mini"]) == 2
+        assert "pipe.png is a named pipe (FIFO), not an image file" in capsys.readouterr().err
+    done.set()
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_image_paths_expand_folders_and_patterns_and_name_what_is_missing(tmp_path):
+    for name in ("b.png", "a.jpg", ".hidden.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    assert image_paths([str(tmp_path), str(tmp_path / "*.png")]) == [str(tmp_path / "a.jpg"), str(tmp_path / "b.png")]
+    with pytest.raises(FileNotFoundError, match="image not found"):
+        image_paths(str(tmp_path / "missing.png"))
+    with pytest.raises(FileNotFoundError, match="no file matches the pattern"):
+        image_paths(str(tmp_path / "*.gif"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no images"):
+        image_paths(str(tmp_path / "empty"))
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")

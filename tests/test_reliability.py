@@ -16,7 +16,7 @@ from PIL import Image
 
 import minidream
 from minidream import cli
-from minidream.io import files, limits
+from minidream.io import files
 from minidream.dreaming.memory_estimate import check_dream_memory
 from minidream.errors import ImageError, ModelFileError, NonFiniteError, TooBigError
 from minidream.io.images import from_network, open_image, save_image

@@ -58,14 +58,15 @@ def run_dream(args):
 
     from minidream.io.images import load_rgb, output_format
     from minidream.models.loading import resolve_model
-    from minidream.cli.options import expand_inputs, resolve_size
+    from minidream.cli.options import resolve_size
+    from minidream.io.images import image_paths
 
     if args.recipe:
         recipe, kwargs = _recipe_kwargs(args, "dream")
         output_format(args.output)
         _dream_one(args, _recipe_input(recipe, args), args.output, kwargs, kwargs.pop("size", None))
         return 0
-    inputs = expand_inputs(args.input)
+    inputs = image_paths(args.input)
     if not inputs and args.size is None:
         raise ValueError("give an input image, or --size WxH to dream from noise")
     many = len(inputs) > 1 or os.path.isdir(args.output)
@@ -77,9 +78,6 @@ def run_dream(args):
     else:
         outputs = [args.output]
         output_format(args.output)  # fail now, not after the dream
-    for path in inputs:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"image not found: {path}")
     if args.plot:
         if many:
             raise ValueError("--plot draws one dream's objective: give one input")

@@ -1,11 +1,8 @@
-"""Command-line values turned into dream() arguments: weighted layers, sizes, inputs, objectives.
+"""Command-line values turned into dream() arguments: weighted layers, sizes, objectives.
 
 Each parser raises ValueError with the accepted form in the message, so argparse (or any caller) reports one
 clear line.
 """
-import glob
-import os
-
 import numpy as np
 
 from minidream.engine.backend import as_numpy, to_device
@@ -13,7 +10,6 @@ from minidream.io.images import to_network
 from minidream.models.metadata import default_layer
 from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def parse_layers(texts):
@@ -49,26 +45,6 @@ def resolve_size(size, shape):
     if w >= h:
         return size, max(1, round(size * h / w))
     return max(1, round(size * w / h)), size
-
-
-def expand_inputs(items):
-    """Image paths from files, folders (their images, sorted) and glob patterns, in the order given."""
-    paths = []
-    for item in items:
-        if os.path.isdir(item):
-            found = sorted(os.path.join(item, n) for n in os.listdir(item)
-                           if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
-            if not found:
-                raise ValueError(f"folder {item} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
-            paths += found
-        elif glob.has_magic(item):
-            found = sorted(glob.glob(item))
-            if not found:
-                raise ValueError(f"no files match {item!r}")
-            paths += found
-        else:
-            paths.append(item)
-    return paths
 
 
 def strongest_channel(net, layer, rgb):

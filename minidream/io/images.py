@@ -7,6 +7,7 @@ Network input space is what Caffe models were trained on: channels in the model'
 
     x[0, c, i, j] = (pixel[i, j, order[c]] - mean[c]) * scale        x: (1, 3, H, W) float32
 """
+import glob
 import json
 import os
 import stat
@@ -21,6 +22,8 @@ from minidream.errors import ImageError, NonFiniteError
 from minidream.io.files import atomic_write, check_writable
 
 METADATA_KEY = "minidream"
+# What counts as an image file in a folder: the dream's, the batch's, a video's frames and a training set's.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
 SAVE_FORMATS = ("PNG", "JPEG", "GIF")  # the formats whose metadata save_image writes
 
 
@@ -61,6 +64,35 @@ def check_image_file(path):
     what = _NOT_A_FILE.get(stat.S_IFMT(mode), "not a regular file")
     link = f" (a link to {os.path.realpath(path)})" if os.path.islink(path) else ""
     raise ImageError(f"{path}{link} is {what}, not an image file: give the path of an image file (PNG, JPEG, ...)")
+
+
+def image_files(folder):
+    """The image files of a folder (IMAGE_EXTENSIONS, hidden files left out), sorted by name."""
+    return [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+            if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS and not n.startswith(".")]
+
+
+def image_paths(items):
+    """Image paths from files, folders (their image files) and glob patterns, in the order given, each once.
+
+    A folder without images and a pattern that matches nothing are errors; so is a path that is not a regular file
+    (check_image_file), said here, before any work."""
+    paths = []
+    for item in [items] if isinstance(items, (str, os.PathLike)) else items:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            found = image_files(item)
+            if not found:
+                raise ValueError(f"folder {item} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        elif glob.has_magic(item) and not os.path.lexists(item):
+            found = sorted(m for m in glob.glob(item, recursive=True) if os.path.isfile(m))
+            if not found:
+                raise FileNotFoundError(f"no file matches the pattern {item!r}")
+        else:
+            check_image_file(item)
+            found = [item]
+        paths += found
+    return list(dict.fromkeys(paths))
 
 
 def open_image(path, max_pixels=None):

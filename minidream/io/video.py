@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from minidream.io.files import atomic_path
-from minidream.io.images import check_image_file, load_rgb, write_gif
+from minidream.io.images import check_image_file, image_files, load_rgb, write_gif
 
 DEFAULT_FPS = Fraction(24)  # for folders of frames, which carry no rate
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
@@ -47,16 +47,6 @@ def kind_of(path):
     raise ValueError(f"{path!r} is not a video: use a {', '.join(VIDEO_EXTENSIONS)} or .gif file, or a folder")
 
 
-def frame_files(folder):
-    """The image files of a folder, sorted by name."""
-    from PIL import Image
-
-    extensions = Image.registered_extensions()
-    names = sorted(n for n in os.listdir(folder) if os.path.splitext(n)[1].lower() in extensions
-                   and not n.startswith("."))
-    return [os.path.join(folder, n) for n in names]
-
-
 def probe(path, fps=None):
     """The Clip of a video file, GIF or folder; fps: the rate of a folder's frames (default 24)."""
     path = os.fspath(path)
@@ -66,7 +56,7 @@ def probe(path, fps=None):
     if fps is not None and kind != "folder":
         raise ValueError(f"{path} has its own frame rate: give fps (--fps) only for a folder of frames")
     if kind == "folder":
-        files = frame_files(path)
+        files = image_files(path)
         if not files:
             raise ValueError(f"no image files in {path}")
         h, w = load_rgb(files[0])[0].shape[:2]
@@ -92,7 +82,7 @@ def read_frames(path):
     path = os.fspath(path)
     kind = kind_of(path)
     if kind == "folder":
-        for file in frame_files(path):
+        for file in image_files(path):
             yield load_rgb(file)[0]
     elif kind == "gif":
         from PIL import Image, ImageSequence

@@ -1,12 +1,10 @@
 """`minidream batch`: dream many images (files, folders, globs) into a folder, on Dask (minidream.jobs.cluster)."""
 import collections
-import glob
 import json
 import os
 
 from minidream.jobs.cluster import Task, run
-from minidream.io.images import output_format
-from minidream.io.video import frame_files
+from minidream.io.images import image_paths, output_format
 
 
 def batch(inputs, output, model="auto", scheduler=None, workers=None, progress=True, ext=".png", recipe=None,
@@ -29,7 +27,7 @@ def batch(inputs, output, model="auto", scheduler=None, workers=None, progress=T
     output_format(os.path.join(output, "name" + ext))  # a bad extension fails now, not once per image
     recipe = dict(default_recipe(model, dream_kwargs) if recipe is None else recipe)
     tasks = []
-    for path in expand_inputs(inputs):
+    for path in image_paths(inputs):
         name = os.path.splitext(os.path.basename(path))[0] + ext
         tasks.append(Task(path, path, os.path.join(output, name), dict(recipe, input=os.path.basename(path))))
     clashes = _duplicates([t.output for t in tasks])
@@ -42,23 +40,6 @@ def default_recipe(model, dream_kwargs):
     """The dream settings as stored (JSON; the objective and anything else not JSON-able as its repr)."""
     settings = {k: v for k, v in dream_kwargs.items() if k != "progress" and v is not None}
     return json.loads(json.dumps(dict(settings, model=os.fspath(model)), default=repr))
-
-
-def expand_inputs(inputs):
-    """Image paths from files, folders and glob patterns, in the order given (each once)."""
-    paths = []
-    for item in [inputs] if isinstance(inputs, (str, os.PathLike)) else inputs:
-        item = os.fspath(item)
-        if os.path.isdir(item):
-            paths.extend(frame_files(item))
-        elif os.path.isfile(item):
-            paths.append(item)
-        else:
-            matches = sorted(glob.glob(item, recursive=True))
-            if not matches:
-                raise FileNotFoundError(f"no such file or folder, and no file matches the pattern: {item}")
-            paths.extend(m for m in matches if os.path.isfile(m))
-    return list(dict.fromkeys(paths))
 
 
 def _duplicates(names):

@@ -15,7 +15,8 @@ from typing import List, NamedTuple
 
 import numpy as np
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")
+from minidream.io.images import IMAGE_EXTENSIONS, image_files
+
 VAL_DIR = "val"
 
 
@@ -49,11 +50,10 @@ def scan_folder(folder, class_names=None):
     items = []
     for label, name in enumerate(names):
         sub = os.path.join(folder, name)
-        files = sorted(f for f in os.listdir(sub) if f.lower().endswith(IMAGE_EXTENSIONS)) \
-            if os.path.isdir(sub) else []
+        files = image_files(sub) if os.path.isdir(sub) else []
         if not files and class_names is None:
             raise ValueError(f"class folder {sub} has no images ({', '.join(IMAGE_EXTENSIONS)})")
-        items += [(os.path.join(sub, f), label) for f in files]
+        items += [(f, label) for f in files]
     return names, items
 
 
