@@ -63,3 +63,49 @@ def test_tune_cpu_applies_in_either_import_order(numpy_first):
     out = _run(("import numpy\n" if numpy_first else "") + code)
     # The kernel choice (AMD Zen 4 only) is left in OPENBLAS_CORETYPE for child processes; products stay right.
     assert out == "True True True None True\nTrue"
+
+
+def _folder_imports():
+    """{(folder A, folder B)} where a module of A imports one of B: minidream's subpackages, its top-level modules
+    (as "minidream/NAME.py") and weights_tools."""
+    import ast
+
+    def unit(parts):
+        if parts[0] != "minidream" or len(parts) == 1:
+            return parts[0]
+        return f"minidream/{parts[1]}" if (ROOT / "minidream" / parts[1]).is_dir() else f"minidream/{parts[1]}.py"
+
+    def module_parts(dotted):  # the longest prefix of a dotted name that is a module or package of this tree
+        parts = dotted.split(".")
+        while parts and not ((ROOT.joinpath(*parts).with_suffix(".py")).exists() or ROOT.joinpath(*parts).is_dir()):
+            parts = parts[:-1]
+        return parts
+
+    edges = set()
+    for path in [*ROOT.glob("minidream/**/*.py"), *ROOT.glob("weights_tools/**/*.py")]:
+        source = unit(path.relative_to(ROOT).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                parts = module_parts(name) if name.startswith(("minidream.", "weights_tools")) else []
+                if parts and unit(parts) not in (source, "minidream") and parts != ["minidream", "__init__"]:
+                    edges.add((source, unit(parts)))
+    return edges
+
+
+def test_no_two_folders_import_each_other_and_the_top_stays_small():
+    """The folders are layers: an import between two folders goes one way only, and no chain of them comes back."""
+    import graphlib
+
+    edges = _folder_imports()
+    graph = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+    assert [(a, b) for a, b in edges if (b, a) in edges] == []
+    list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError on a longer circle
+    assert len(list((ROOT / "minidream").glob("*.py"))) <= 8
