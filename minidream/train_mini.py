@@ -11,11 +11,10 @@ import time
 
 import numpy as np
 
+from minidream.models.loading import MINI_PATH, save_model
 from minidream.training import image_folder, patterns
 from minidream.training.image_folder import ImageSet
 from minidream.training.loop import train
-from minidream.models.loading import save_model
-from minidream.models.loading import MINI_PATH
 
 BUNDLED = str(MINI_PATH)
 RECIPE = {"per_class": 600, "size": 72, "epochs": 16, "batch_size": 32, "lr": 0.02, "schedule": "cosine",

@@ -15,7 +15,7 @@ import os  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from minidream.engine.layer_types import TYPES# noqa: E402
+from minidream.engine.layer_types import TYPES  # noqa: E402
 from weights_tools.zoo import MODELS  # noqa: E402
 
 DESCRIPTION = """\
@@ -116,8 +116,8 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
-    from minidream.formats.h5format import ModelFileError
     from minidream.errors import CaffeModelError
+    from minidream.formats.h5format import ModelFileError
     from weights_tools.fetch import FetchError
 
     warnings.showwarning = lambda message, *rest, **kw: print(f"warning: {message}", file=sys.stderr)

@@ -11,11 +11,11 @@ does with the arrays.
 """
 import os
 
+from minidream.errors import CaffeModelError
 from weights_tools import graph, schema
 from weights_tools.foreign import looks_like
 from weights_tools.prototxt import net_layers, parse_prototxt
 from weights_tools.training_net import is_data_layer
-from minidream.errors import CaffeModelError
 from weights_tools.wire import decode
 
 

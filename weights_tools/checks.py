@@ -6,8 +6,8 @@ scale and float parameters. Both raise CaffeModelError naming the layer or field
 """
 import math
 
-from minidream.io import limits
 from minidream.errors import CaffeModelError
+from minidream.io import limits
 
 
 def check_declared(graph, info):

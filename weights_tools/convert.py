@@ -19,11 +19,11 @@ import os
 from pathlib import Path
 from typing import NamedTuple, Optional, Sequence, Tuple
 
-from minidream.formats import h5format
 from minidream.architectures.builtin import ARCHITECTURES, IMAGENET_MEAN_BGR, architecture
+from minidream.errors import CaffeModelError
+from minidream.formats import h5format
 from weights_tools.caffemodel import read_bytes, read_net
 from weights_tools.checks import check_converted, check_declared
-from minidream.errors import CaffeModelError
 from weights_tools.graph import candidate_sizes, fit_weights
 from weights_tools.meanfile import read_mean_file
 from weights_tools.zoo import read_class_list

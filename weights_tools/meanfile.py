@@ -15,8 +15,8 @@ import os
 
 import numpy as np
 
-from weights_tools import schema
 from minidream.errors import CaffeModelError
+from weights_tools import schema
 from weights_tools.wire import decode
 
 

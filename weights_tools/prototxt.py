@@ -33,8 +33,8 @@ import os
 
 import numpy as np
 
-from weights_tools import schema
 from minidream.errors import CaffeModelError
+from weights_tools import schema
 from weights_tools.textformat import BOOLS, Tokens, integer, real, unquote
 from weights_tools.wire import MAX_INTS
 

@@ -5,8 +5,8 @@ import os
 import h5py
 import numpy as np
 
-from minidream.formats import h5format
 from minidream.engine.graph import Graph
+from minidream.formats import h5format
 from weights_tools import cache
 from weights_tools.convert import load_caffemodel
 

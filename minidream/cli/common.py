@@ -5,7 +5,6 @@ import argparse
 
 from minidream.dreaming.settings import AT_LEAST_ONE, BELOW_ONE, FIELDS, POSITIVE, UNIT, WHOLE
 
-
 EPILOG = ("Models: mini, auto (GoogLeNet when downloaded, else the bundled mini model), a zoo model "
           "(`python -m minidream models` lists them: googlenet, vgg16, resnet50, ...), a .h5 or a .caffemodel "
           "file. List a model's layers with `python -m minidream layers --model NAME`.")

@@ -2,9 +2,8 @@
 import os
 import secrets
 
-from minidream.cli.common import (
-    below_one, dream_kwargs, dream_options, DREAM_OPTIONS, EPILOG, given_options, model_option, objective_of,
-    OBJECTIVE_OPTIONS, parsed_by, positive, positive_int, wxh)
+from minidream.cli.common import (DREAM_OPTIONS, EPILOG, OBJECTIVE_OPTIONS, below_one, dream_kwargs, dream_options,
+                                  given_options, model_option, objective_of, parsed_by, positive, positive_int, wxh)
 from minidream.cli.options import parse_size
 from minidream.dreaming.settings import CELL_SIZE, ZOOM_FPS, ZOOM_FRAMES, ZOOM_SCALE
 
@@ -15,8 +14,8 @@ def _recipe_kwargs(args, kind):
     The recipe's model is refused when its weights hash differs, unless --model is given; its input is
     checked likewise unless an input is given.
     """
-    from minidream.models.loading import resolve_model
     from minidream.dreaming.recipes import check_model, dream_kwargs, read_recipe
+    from minidream.models.loading import resolve_model
 
     recipe = read_recipe(args.recipe)
     if recipe.get("kind", "dream") != kind:
@@ -40,8 +39,8 @@ def _recipe_kwargs(args, kind):
 
 def _recipe_input(recipe, args):
     """The input of a --from run: the one given, else the recipe's (checked against its hash)."""
-    from minidream.io.images import load_rgb
     from minidream.dreaming.recipes import check_input
+    from minidream.io.images import load_rgb
 
     if args.input:
         return args.input if isinstance(args.input, str) else args.input[0]
@@ -56,10 +55,9 @@ def _recipe_input(recipe, args):
 def run_dream(args):
     from tqdm.auto import tqdm
 
-    from minidream.io.images import load_rgb, output_format
-    from minidream.models.loading import resolve_model
     from minidream.cli.options import resolve_size
-    from minidream.io.images import image_paths
+    from minidream.io.images import image_paths, load_rgb, output_format
+    from minidream.models.loading import resolve_model
 
     if args.recipe:
         recipe, kwargs = _recipe_kwargs(args, "dream")
@@ -126,9 +124,9 @@ def _dream_one(args, path, output, kwargs, size):
 def run_zoom(args):
     from tqdm.auto import tqdm
 
+    from minidream.dreaming.zooming import zoom
     from minidream.io.images import load_rgb, save_image
     from minidream.models.loading import resolve_model
-    from minidream.dreaming.zooming import zoom
 
     output = args.output
     gif = output if output.lower().endswith(".gif") else None
@@ -158,10 +156,10 @@ def run_zoom(args):
 
 
 def run_atlas(args):
+    from minidream.cli.options import resolve_size
     from minidream.dreaming.atlas import atlas, compare
     from minidream.io.images import load_rgb, output_format, save_image
     from minidream.models.loading import resolve_model
-    from minidream.cli.options import resolve_size
 
     bad = [o for o in OBJECTIVE_OPTIONS if getattr(args, o)]
     if bad:

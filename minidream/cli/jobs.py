@@ -1,9 +1,8 @@
 """Large jobs: `video` and `batch` (on Dask)."""
 import sys
 
-from minidream.cli.common import count, dream_kwargs, dream_options, DREAM_OPTIONS, EPILOG, positive, unit_interval
+from minidream.cli.common import DREAM_OPTIONS, EPILOG, count, dream_kwargs, dream_options, positive, unit_interval
 from minidream.dreaming.settings import VIDEO_BLEND, VIDEO_FLOW, VIDEO_STEPS_PER_FRAME
-
 
 JOBS_EPILOG = ("The seed defaults to 0 here (not random), so running the same command again skips the outputs "
                "already written with the same settings and finishes an interrupted job. " + EPILOG)
@@ -77,10 +76,9 @@ def _job_kwargs(args):
 
     The Net is loaded here to check the options (layer names, guide) before any work starts.
     """
-    from minidream.models.loading import resolve_model
-
     from minidream import __version__
     from minidream.dreaming.recipes import weights_sha256
+    from minidream.models.loading import resolve_model
 
     net = resolve_model(args.model, args.device)
     kwargs = dream_kwargs(args, net)

@@ -5,11 +5,10 @@ clear line.
 """
 import numpy as np
 
+from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide
 from minidream.engine.backend import as_numpy, to_device
 from minidream.io.images import to_network
 from minidream.models.metadata import default_layer
-from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide
-
 
 
 def parse_layers(texts):

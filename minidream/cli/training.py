@@ -55,8 +55,8 @@ def _report_training(result, output):
 
 
 def run_train(args):
-    from minidream.training import augment, image_folder
     from minidream.models import random_weights as models
+    from minidream.training import augment, image_folder
     from minidream.training.loop import train
 
     if args.preview_augment:

@@ -11,10 +11,10 @@ picture seen by each depth, and comparable depths of different architectures sid
 import os
 
 from minidream.dreaming.deepdream import dream
-from minidream.engine.layer_types import type_of
 from minidream.dreaming.settings import CELL_SIZE
-from minidream.models.loading import resolve_model
+from minidream.engine.layer_types import type_of
 from minidream.io.contact_sheets import contact_sheet
+from minidream.models.loading import resolve_model
 
 
 def stage_layers(net):

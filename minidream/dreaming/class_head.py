@@ -8,10 +8,10 @@ smaller than a convolution's kernel is zero-padded up to it (missing features re
 import numpy as np
 
 from minidream.engine.backend import as_numpy
-from minidream.engine.ops.pool_shape import output_size as pool_size
-from minidream.engine.net import Net
 from minidream.engine.layer_types import type_of
 from minidream.engine.layer_types.core import pool_geometry
+from minidream.engine.net import Net
+from minidream.engine.ops.pool_shape import output_size as pool_size
 
 
 def sliding_classifier(net, map_shape, index=None, dtype=np.float32):

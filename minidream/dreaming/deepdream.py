@@ -26,20 +26,21 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from minidream.dreaming.ascent import update
-from minidream.engine.backend import check_device, get_array_module, is_gpu, to_device
-from minidream.dreaming.memory_estimate import check_dream_memory
-from minidream.errors import NonFiniteError
 from minidream.dreaming.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
 from minidream.dreaming.fourier import run_fourier
-from minidream.io.images import as_kind, attach_params, from_network, input_mean, input_scale, load_rgb, to_network
 from minidream.dreaming.jitter import checked_tile, context, gradient, margin_for, min_input_side
 from minidream.dreaming.lapnorm import laplacian_normalize
-from minidream.models.loading import resolve_model
+from minidream.dreaming.memory_estimate import check_dream_memory
 from minidream.dreaming.objectives import L2
-from minidream.dreaming.recipes import check_input, check_model, make_recipe, read_recipe
+from minidream.dreaming.recipes import check_input, check_model
 from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
+from minidream.dreaming.recipes import make_recipe, read_recipe
 from minidream.dreaming.settings import DEFAULT, DreamSettings
+from minidream.engine.backend import check_device, get_array_module, is_gpu, to_device
 from minidream.engine.tuning import tune_cpu
+from minidream.errors import NonFiniteError
+from minidream.io.images import as_kind, attach_params, from_network, input_mean, input_scale, load_rgb, to_network
+from minidream.models.loading import resolve_model
 
 
 def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.octaves,

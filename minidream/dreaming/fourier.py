@@ -23,11 +23,11 @@ import math
 
 import numpy as np
 
-from minidream.engine.backend import as_numpy, to_device
 from minidream.dreaming.filters import gaussian_blur, normalized, tv_gradient
-from minidream.io.images import from_network, input_scale
 from minidream.dreaming.jitter import checked_tile, gradient, margin_for, min_input_side
 from minidream.dreaming.lapnorm import laplacian_normalize
+from minidream.engine.backend import as_numpy, to_device
+from minidream.io.images import from_network, input_scale
 
 # lucid's color_correlation_svd_sqrt, columns normalized to the largest column norm (RGB order)
 _CORRELATION = np.array([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], np.float64)

@@ -11,8 +11,8 @@ Every scale then contributes equally to the step. NumPy and CuPy arrays alike.
 """
 import numpy as np
 
-from minidream.engine.backend import get_array_module
 from minidream.dreaming.filters import gaussian_blur, resize_bilinear
+from minidream.engine.backend import get_array_module
 
 EPS = 1e-8
 

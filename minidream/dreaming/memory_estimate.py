@@ -14,9 +14,9 @@ estimate exceeds the memory available (Linux MemAvailable), the dream stops with
 """
 import math
 
+from minidream.engine.plans import affine_chains, in_place_layers
 from minidream.errors import TooBigError
 from minidream.io.limits import available_memory
-from minidream.engine.plans import affine_chains, in_place_layers
 
 IMAGE_COPIES = 6
 NET_FACTOR = 3.5

@@ -21,8 +21,8 @@ import copy
 import numpy as np
 from PIL import Image
 
-from minidream.engine.backend import get_array_module, to_device
 from minidream.dreaming.class_head import sliding_classifier
+from minidream.engine.backend import get_array_module, to_device
 from minidream.io.images import as_kind, load_rgb, to_network
 from minidream.models.metadata import class_index, default_layer
 

@@ -23,10 +23,10 @@ import numpy as np
 from PIL import Image
 
 from minidream import __version__
-from minidream.engine.backend import as_numpy
-from minidream.io.images import METADATA_KEY, read_params
 from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide, Sum
 from minidream.dreaming.settings import NAMES
+from minidream.engine.backend import as_numpy
+from minidream.io.images import METADATA_KEY, read_params
 
 
 def weights_sha256(net):

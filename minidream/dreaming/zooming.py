@@ -4,16 +4,17 @@ import os
 import secrets
 
 import numpy as np
-
 from PIL import Image
 
 from minidream.dreaming.deepdream import dream
+from minidream.dreaming.objectives import L2
+from minidream.dreaming.recipes import check_input, check_model
+from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
+from minidream.dreaming.recipes import make_recipe, read_recipe
+from minidream.dreaming.settings import (AT_LEAST_ONE, BELOW_ONE, POSITIVE, ZOOM_FPS, ZOOM_FRAMES, ZOOM_SCALE,
+                                         settings_of)
 from minidream.io.images import as_kind, attach_params, load_rgb, write_gif
 from minidream.models.loading import resolve_model
-from minidream.dreaming.objectives import L2
-from minidream.dreaming.recipes import check_input, check_model, make_recipe, read_recipe
-from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
-from minidream.dreaming.settings import AT_LEAST_ONE, BELOW_ONE, POSITIVE, ZOOM_FPS, ZOOM_FRAMES, ZOOM_SCALE, settings_of
 
 
 def zoom(image=None, frames=ZOOM_FRAMES, scale=ZOOM_SCALE, gif=None, fps=ZOOM_FPS, recipe=None, **dream_kwargs):

@@ -12,8 +12,8 @@ import numpy as np
 from minidream.engine import engines
 from minidream.engine.backend import as_numpy, check_device, to_device, xp_for
 from minidream.engine.graph import INPUT, Graph, UnknownLayerError
-from minidream.engine.plans import plan
 from minidream.engine.layer_types import Context
+from minidream.engine.plans import plan
 
 __all__ = ["Net", "UnknownLayerError"]
 

@@ -15,9 +15,9 @@ import math
 import h5py
 import numpy as np
 
-from minidream.io import limits
-from minidream.errors import ModelFileError
 from minidream.engine.graph import Graph
+from minidream.errors import ModelFileError
+from minidream.io import limits
 
 # attribute: (kind, required); kinds: "str", "int", "mean", "json"
 ROOT_ATTRS = {

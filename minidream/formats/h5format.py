@@ -31,8 +31,8 @@ import h5py
 import numpy as np
 
 from minidream import __version__
-from minidream.formats import h5checks
 from minidream.errors import ModelFileError
+from minidream.formats import h5checks
 from minidream.io.files import atomic_path, check_writable
 
 FORMAT = "minidream-net"

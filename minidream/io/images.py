@@ -16,9 +16,9 @@ import struct
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from minidream.io import limits
 from minidream.engine.backend import as_numpy
 from minidream.errors import ImageError, NonFiniteError
+from minidream.io import limits
 from minidream.io.files import atomic_write, check_writable
 
 METADATA_KEY = "minidream"

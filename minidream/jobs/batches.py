@@ -3,8 +3,8 @@ import collections
 import json
 import os
 
-from minidream.jobs.cluster import Task, run
 from minidream.io.images import image_paths, output_format
+from minidream.jobs.cluster import Task, run
 
 
 def batch(inputs, output, model="auto", scheduler=None, workers=None, progress=True, ext=".png", recipe=None,

@@ -16,13 +16,13 @@ import warnings
 
 import numpy as np
 
-from minidream.jobs.cluster import Task, is_done, run
 from minidream.dreaming.deepdream import dream
 from minidream.dreaming.settings import UNIT, VIDEO_BLEND, VIDEO_FLOW, VIDEO_STEPS_PER_FRAME, WHOLE
-from minidream.jobs.flow import carry_detail
 from minidream.io.images import as_kind, load_rgb, save_image
-from minidream.models.loading import resolve_model
 from minidream.io.video import kind_of, probe, read_frames, write_video
+from minidream.jobs.cluster import Task, is_done, run
+from minidream.jobs.flow import carry_detail
+from minidream.models.loading import resolve_model
 
 
 def frame_seed(seed, t):

@@ -3,10 +3,10 @@ import numpy as np
 from PIL import Image
 
 from minidream.engine.backend import as_numpy, to_device
+from minidream.engine.layer_types import type_of
 from minidream.errors import NonFiniteError
 from minidream.io.images import load_rgb, to_network
 from minidream.models.loading import resolve_model
-from minidream.engine.layer_types import type_of
 
 
 def classify(image, model="auto", top=5, device="cpu"):

@@ -14,11 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-from minidream.engine.backend import check_device
+from minidream.engine.backend import as_numpy, check_device
+from minidream.engine.net import Net
 from minidream.formats import h5format
 from minidream.formats.h5format import ModelFileError
-from minidream.engine.backend import as_numpy
-from minidream.engine.net import Net
 from weights_tools import cache, cache_health
 from weights_tools.convert import convert, file_sha1
 from weights_tools.fetch import MODELS, FetchError, fetch_model

@@ -16,8 +16,8 @@ import os
 
 import numpy as np
 
-from minidream.formats import h5format
 from minidream.engine.backend import to_device
+from minidream.formats import h5format
 from minidream.io.files import atomic_path
 from minidream.models.loading import save_model
 

@@ -19,13 +19,13 @@ from typing import Dict, List, NamedTuple
 
 import numpy as np
 
-from minidream.training import image_folder
 from minidream.dreaming.deepdream import dream
-from minidream.training.evaluation import class_scores, classifier_name, softmax
-from minidream.models.loading import load_model
-from minidream.engine.net import Net
 from minidream.engine.layer_types import type_of
+from minidream.engine.net import Net
 from minidream.io.contact_sheets import contact_sheet
+from minidream.models.loading import load_model
+from minidream.training import image_folder
+from minidream.training.evaluation import class_scores, classifier_name, softmax
 
 
 class Suspect(NamedTuple):

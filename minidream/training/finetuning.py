@@ -8,15 +8,14 @@ augmentation); only the head runs during the epochs, trained by minidream.traini
 """
 import numpy as np
 
-from minidream.training import image_folder
 from minidream.engine.backend import as_numpy, to_device
-from minidream.training.evaluation import classifier_name
-from minidream.models.loading import load_model
-from minidream.engine.net import Net
 from minidream.engine.layer_types import type_of
-from minidream.training.reports import write_reports
+from minidream.engine.net import Net
+from minidream.models.loading import load_model, save_model
+from minidream.training import image_folder
+from minidream.training.evaluation import classifier_name
 from minidream.training.loop import Result, fit, with_classes
-from minidream.models.loading import save_model
+from minidream.training.reports import write_reports
 
 # What happens to the frozen body's BatchNorm statistics: kept as trained, or recomputed on the new images.
 BN_STATS = ("frozen", "reestimate")

@@ -15,14 +15,14 @@ from typing import List, NamedTuple, Optional
 
 import numpy as np
 
+from minidream.engine.backend import as_numpy, to_device
+from minidream.engine.layer_types import type_of
+from minidream.engine.net import Net
+from minidream.models import random_weights as models
 from minidream.training import augment as augmentations
 from minidream.training import image_folder
-from minidream.models import random_weights as models
 from minidream.training.checkpoints import load_checkpoint, save_checkpoint
-from minidream.engine.backend import as_numpy, to_device
 from minidream.training.evaluation import classifier_name, evaluate, softmax_cross_entropy
-from minidream.engine.net import Net
-from minidream.engine.layer_types import type_of
 from minidream.training.optimizers import SCHEDULES, learning_rate, make_optimizer
 from minidream.training.reports import write_reports
 

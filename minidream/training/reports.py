@@ -13,8 +13,8 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minidream.io.files import atomic_path
 from minidream.io.contact_sheets import default_font
+from minidream.io.files import atomic_path
 
 COLUMNS = ("epoch", "lr", "loss", "train_accuracy", "val_loss", "val_accuracy", "val_top5")
 TRAIN_COLOUR, VAL_COLOUR, AXIS_COLOUR = (31, 119, 180), (255, 127, 14), (90, 90, 90)

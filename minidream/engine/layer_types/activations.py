@@ -2,8 +2,8 @@
 
 Defaults from BVLC/caffe src/caffe/proto/caffe.proto; formulas in each op's docstring (minidream/engine/ops/).
 """
-from minidream.engine.ops import absval, bnll, elu, power, sigmoid, tanh
 from minidream.engine.layer_types.base import LayerType, f32, same_shape
+from minidream.engine.ops import absval, bnll, elu, power, sigmoid, tanh
 
 
 def _elementwise(name, op, normalize, keeps_output):

@@ -4,11 +4,12 @@ Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layer
 """
 import numpy as np
 
-from minidream.engine.ops import (avg_pool, concat, conv, dropout, im2col, inner_product, lrn, lrn_within_channel, max_pool, relu, softmax)
+from minidream.engine.layer_types.base import (WHOLE_INPUT, LayerType, SpecError, check_axis, check_groups, enum, f32,
+                                               kernel_window, pair, positive_int, same_shape)
+from minidream.engine.ops import (avg_pool, concat, conv, dropout, im2col, inner_product, lrn, lrn_within_channel,
+                                  max_pool, relu, softmax)
 from minidream.engine.ops.axes import canonical_axis
 from minidream.engine.ops.pool_shape import output_size as pool_output_size
-from minidream.engine.layer_types.base import (WHOLE_INPUT, LayerType, SpecError, check_axis, check_groups, enum, f32,
-                                          kernel_window, pair, positive_int, same_shape)
 
 
 # ---------------------------------------------------------------- Convolution

@@ -2,8 +2,8 @@
 
 Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layers/*_layer.cpp (shapes, blobs).
 """
-from minidream.engine.ops import batch_norm, bias, eltwise, prelu, scale
 from minidream.engine.layer_types.base import LayerType, SpecError, enum, f32, same_shape
+from minidream.engine.ops import batch_norm, bias, eltwise, prelu, scale
 
 
 # ---------------------------------------------------------------- BatchNorm

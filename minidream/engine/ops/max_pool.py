@@ -26,7 +26,6 @@ from minidream.engine.backend import is_gpu
 from minidream.engine.ops.im2col import tap
 from minidream.engine.ops.pool_shape import geometry, output_hw, output_size, padded, padded_shape, unpadded
 
-
 MaxPoolCache = namedtuple("MaxPoolCache", "path x_shape kernel stride pad winners")
 MaxPoolCache.__doc__ = """path "textbook": winners = the tap t = u*KW + v of each window's winner (N, C, OH, OW).
 path "gpu": winners = (N, C, OH, OW) int32 flat index h*W + w of each window's winner in its plane. path "fast": the
