@@ -21,7 +21,8 @@ import time
 import numpy as np
 
 from minidream.formats import h5format
-from minidream.models.random_weights import architecture, he_init
+from minidream.architectures.builtin import architecture
+from minidream.models.random_weights import he_init
 from minidream.engine.net import Net
 from weights_tools import writer as pw
 

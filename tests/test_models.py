@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from minidream.architectures import builtin
 from minidream.models import random_weights as models
 
 
@@ -15,17 +16,17 @@ def test_random_model_is_he_initialized_and_seeded():
 
 
 def test_architectures_follow_bvlc_names_and_metadata():
-    specs, meta = models.architecture("googlenet")
+    specs, meta = builtin.architecture("googlenet")
     names = [s["name"] for s in specs]
     assert names[:4] == ["conv1/7x7_s2", "conv1/relu_7x7", "pool1/3x3_s2", "pool1/norm1"]
     assert names[-3:] == ["pool5/drop_7x7_s1", "loss3/classifier", "prob"]
     assert "inception_4c/output" in names and len(names) == 142
     assert meta["input_size"] == (224, 224) and meta["mean_bgr"] == [104.0, 117.0, 123.0]
-    specs, meta = models.architecture("alexnet")
+    specs, meta = builtin.architecture("alexnet")
     assert [s["name"] for s in specs][:4] == ["conv1", "relu1", "norm1", "pool1"]
     assert meta["input_size"] == (227, 227)
     with pytest.raises(ValueError, match="googlenet"):
-        models.architecture("vgg")
+        builtin.architecture("vgg")
 
 
 def test_googlenet_parameter_count():
@@ -79,7 +80,7 @@ def test_vgg16_and_resnet50_follow_the_published_deploy_nets():
     """Layer names, shapes and parameter counts of VGG_ILSVRC_16_layers_deploy and KaimingHe's ResNet-50 deploy."""
     from minidream.engine.graph import Graph
 
-    specs, meta = models.architecture("vgg16")
+    specs, meta = builtin.architecture("vgg16")
     graph = Graph(specs)
     names = graph.names
     assert names[:2] == ["conv1_1", "relu1_1"] and "conv5_3" in names
@@ -88,7 +89,7 @@ def test_vgg16_and_resnet50_follow_the_published_deploy_nets():
     assert shapes["pool5"] == (1, 512, 7, 7) and shapes["prob"] == (1, 1000)
     count = sum(int(np.prod(s)) for blob in graph.param_shapes((224, 224)).values() for s in blob)
     assert count == 138_357_544 and meta["mean_bgr"] == [103.939, 116.779, 123.68]
-    specs, meta = models.architecture("resnet50")
+    specs, meta = builtin.architecture("resnet50")
     graph = Graph(specs)
     assert graph.names[:5] == ["conv1", "bn_conv1", "scale_conv1", "conv1_relu", "pool1"]
     assert graph.names[-3:] == ["pool5", "fc1000", "prob"] and meta["extra"]["default_layer"] == "res4f"

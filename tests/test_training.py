@@ -5,7 +5,7 @@ import pytest
 
 from minidream.training import evaluation, finetuning, image_folder, patterns, loop as training
 from minidream.formats import h5format
-from minidream.models import random_weights as models
+from minidream.architectures import builtin
 from minidream.cli import main
 from minidream.engine.net import Net
 from tests.tiny_nets import pattern_set, tiny_arch
@@ -14,7 +14,7 @@ from minidream.models.loading import load_net
 
 @pytest.fixture
 def tiny(monkeypatch):
-    monkeypatch.setitem(models.ARCHITECTURES, "tiny", tiny_arch)
+    monkeypatch.setitem(builtin.ARCHITECTURES, "tiny", tiny_arch)
     return "tiny"
 
 
@@ -150,8 +150,8 @@ def test_random_crops_are_windows_and_flips():
 
 # ---------------------------------------------------------------- fine-tuning
 def test_head_start_of_the_built_in_architectures():
-    alexnet, _ = models.architecture("alexnet")
-    googlenet, _ = models.architecture("googlenet")
+    alexnet, _ = builtin.architecture("alexnet")
+    googlenet, _ = builtin.architecture("googlenet")
     assert alexnet[finetuning.head_start(alexnet)]["name"] == "fc6"
     assert googlenet[finetuning.head_start(googlenet)]["bottoms"] == ["pool5/7x7_s1"]
     assert alexnet[finetuning.head_start(alexnet, "fc8")]["name"] == "fc8"

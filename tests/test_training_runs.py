@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from minidream.training import patterns, reports, loop as training
-from minidream.models import random_weights as models
+from minidream.architectures import builtin
 from minidream.cli import main
 from minidream.engine.net import Net
 from tests.tiny_nets import pattern_set, tiny_arch
@@ -15,7 +15,7 @@ from minidream.models.loading import load_net, save_model
 
 @pytest.fixture
 def tiny(monkeypatch):
-    monkeypatch.setitem(models.ARCHITECTURES, "tiny", tiny_arch)
+    monkeypatch.setitem(builtin.ARCHITECTURES, "tiny", tiny_arch)
     return "tiny"
 
 

@@ -55,12 +55,12 @@ def _report_training(result, output):
 
 
 def run_train(args):
-    from minidream.models import random_weights as models
+    from minidream.architectures.builtin import architecture
     from minidream.training import augment, image_folder
     from minidream.training.loop import train
 
     if args.preview_augment:
-        size = args.input_size or models.architecture(args.arch)[1]["input_size"][0]
+        size = args.input_size or architecture(args.arch)[1]["input_size"][0]
         train_set, _ = image_folder.load_folder(args.data_dir, image_folder.load_size(size), 0.0, args.seed,
                                                 args.progress)
         first = {}  # the first image of each class, for up to six classes
@@ -95,7 +95,7 @@ def run_curate(args):
 
 
 def add_commands(sub):
-    from minidream.models.random_weights import ARCHITECTURES
+    from minidream.architectures.builtin import ARCHITECTURES
 
     p = sub.add_parser("train", help="train a network from scratch on an image folder",
                        description="Train a network from scratch on DATA_DIR/<class>/<images>. After every "

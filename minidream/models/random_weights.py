@@ -2,8 +2,7 @@
 benchmarks without a download (minidream.architectures.builtin has the graphs)."""
 import numpy as np
 
-from minidream.architectures.builtin import (  # noqa: F401  (models.ARCHITECTURES, models.architecture: one place to find a model)
-    ARCHITECTURES, architecture)
+from minidream.architectures.builtin import architecture
 from minidream.engine.net import Net
 
 

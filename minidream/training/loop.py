@@ -18,6 +18,7 @@ import numpy as np
 from minidream.engine.backend import as_numpy, to_device
 from minidream.engine.layer_types import type_of
 from minidream.engine.net import Net
+from minidream.architectures.builtin import architecture
 from minidream.models import random_weights as models
 from minidream.training import augment as augmentations
 from minidream.training import image_folder
@@ -168,7 +169,7 @@ def train(data, arch="mini", output=None, *, val=None, epochs=10, batch_size=64,
     the same weights as a run that was never stopped (the other options must be the same).
     Returns Result(net, history, confusion).
     """
-    specs, meta = models.architecture(arch)
+    specs, meta = architecture(arch)
     if input_size is not None:
         meta = dict(meta, input_size=(int(input_size), int(input_size)))
     crop = int(meta["input_size"][0])

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from minidream.models.random_weights import architecture, he_init
+from minidream.architectures.builtin import architecture
+from minidream.models.random_weights import he_init
 from minidream.engine.net import Net
 from weights_tools import writer as pw
 

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from minidream.models.random_weights import ARCHITECTURES
+from minidream.architectures.builtin import ARCHITECTURES
 from tests.weights_tools.conftest import small_model
 from weights_tools import writer as pw
 from weights_tools import CaffeModelError, cache, cache_health, fetch, zoo
