@@ -31,10 +31,7 @@ def forward(x, negative_slope=0.0, out=None):
     if negative_slope == 0.0:
         y = np.maximum(x, 0, out=out)
     else:
-        y = np.where(x > 0, x, x * x.dtype.type(negative_slope))
-        if out is not None:
-            out[...] = y
-            y = out
+        y = _into(out, np.where(x > 0, x, x * x.dtype.type(negative_slope)))
     return y, ReLUCache("textbook", y, negative_slope)
 
 
@@ -61,10 +58,17 @@ def _forward_gpu(x, negative_slope, out):
     direct = out is not None and out.dtype == np.float32 and out.flags.c_contiguous
     y = out if direct else run.empty(x.shape)
     run("relu_forward", *kernels.grid_1d(x.size), x, y, x.size, negative_slope)
-    if out is not None and not direct:  # e.g. a channel slice of a joint 1x1 convolution's output
-        out[...] = y
-        y = out
+    if not direct:  # e.g. a channel slice of a joint 1x1 convolution's output
+        y = _into(out, y)
     return y, ReLUCache("gpu", y, negative_slope)
+
+
+def _into(out, y):
+    """y written into `out` when the caller gave one (the Net's in-place ReLU), else y itself."""
+    if out is None:
+        return y
+    out[...] = y
+    return out
 
 
 def forward_naive(x, negative_slope=0.0, out=None):
@@ -72,10 +76,7 @@ def forward_naive(x, negative_slope=0.0, out=None):
     y = np.empty_like(flat)
     for i, v in enumerate(flat):
         y[i] = v if v > 0 else v * negative_slope
-    y = y.reshape(x.shape)
-    if out is not None:
-        out[...] = y
-        y = out
+    y = _into(out, y.reshape(x.shape))
     return y, ReLUCache("textbook", y, negative_slope)
 
 
