@@ -10,6 +10,8 @@ import pytest
 
 from minidream.dreaming.jitter import receptive_radius
 from minidream.engine.net import Net
+from minidream.engine.ops import conv as conv_op
+from minidream.engine.ops import deconvolution
 from minidream.errors import CaffeModelError
 from minidream.engine.layer_types import TYPES, SpecError, layer_type
 from minidream.engine.layer_types.base import ROLES
@@ -91,12 +93,17 @@ def test_a_softmax_axis_outside_the_blob_is_refused_at_conversion(tmp_path):
 
 
 def test_group_rules_are_one_check_with_one_message():
+    """Files (the layer types) and arrays (the ops) are checked by the one rule, ops.im2col.check_groups."""
     conv = layer_type("Convolution")
     with pytest.raises(SpecError, match=r"layer 'c': its 6 outputs \(num_output\) do not divide into 4 groups"):
         conv.normalize({"num_output": 6, "kernel_size": [3], "group": 4}, "c")
     params = conv.normalize({"num_output": 4, "kernel_size": [3], "group": 2}, "c")
-    with pytest.raises(SpecError, match="its 3 input channels do not divide into 2 groups"):
-        conv.param_shapes(params, [(1, 3, 8, 8)])
-    deconv = layer_type("Deconvolution")
-    with pytest.raises(SpecError, match="its 3 input channels do not divide into 2 groups"):
-        deconv.param_shapes(params, [(1, 3, 8, 8)])
+    message = "its 3 input channels do not divide into 2 groups"
+    for kind in (conv, layer_type("Deconvolution")):
+        with pytest.raises(ValueError, match=message):
+            kind.param_shapes(params, [(1, 3, 8, 8)])
+    x = np.zeros((1, 3, 8, 8), np.float32)
+    with pytest.raises(ValueError, match=message):
+        conv_op.forward(x, np.zeros((4, 1, 3, 3), np.float32), None, groups=2)
+    with pytest.raises(ValueError, match=message):
+        deconvolution.forward(x, np.zeros((3, 2, 3, 3), np.float32), None, groups=2)

@@ -133,12 +133,6 @@ def positive_int(raw, key, name, default=None):
     return int(value)
 
 
-def check_groups(count, group, what):
-    """Caffe's group rule, for convolution and deconvolution alike: channels and filters split evenly into groups."""
-    if count % group:
-        raise SpecError(f"its {count} {what} do not divide into {group} groups")
-
-
 def kernel_window(params):
     """The window of a layer with kernel_size and stride (Convolution, Pooling): (largest side, largest stride)."""
     return max(params["kernel_size"]), max(params["stride"])

@@ -4,11 +4,12 @@ Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layer
 """
 import numpy as np
 
-from minidream.engine.layer_types.base import (WHOLE_INPUT, LayerType, SpecError, check_axis, check_groups, enum, f32,
+from minidream.engine.layer_types.base import (WHOLE_INPUT, LayerType, SpecError, check_axis, enum, f32,
                                                kernel_window, pair, positive_int, same_shape)
 from minidream.engine.ops import (avg_pool, concat, conv, dropout, im2col, inner_product, lrn, lrn_within_channel,
                                   max_pool, relu, softmax)
 from minidream.engine.ops.axes import canonical_axis
+from minidream.engine.ops.im2col import check_groups
 from minidream.engine.ops.pool_shape import output_size as pool_output_size
 
 
@@ -20,7 +21,7 @@ def conv_normalize(raw, name):
     num_output, group = positive_int(raw, "num_output", name), positive_int(raw, "group", name, 1)
     try:
         check_groups(num_output, group, "outputs (num_output)")
-    except SpecError as exc:
+    except ValueError as exc:
         raise SpecError(f"layer {name!r}: {exc}") from None
     return {"num_output": num_output, "kernel_size": pair(raw, "kernel", name, None, "kernel_size"),
             "stride": pair(raw, "stride", name, 1), "pad": pair(raw, "pad", name, 0, allow_zero=True),

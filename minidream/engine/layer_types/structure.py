@@ -4,10 +4,11 @@ Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layer
 Reshape, Slice and Crop return views of their input, so their outputs count as kept (output_in_cache): an
 in-place ReLU after them would overwrite their producer's output.
 """
-from minidream.engine.layer_types.base import LayerType, SpecError, check_groups
+from minidream.engine.layer_types.base import LayerType, SpecError
 from minidream.engine.layer_types.core import conv_normalize, weighted_backward
 from minidream.engine.ops import crop, deconvolution, flatten, reshape
 from minidream.engine.ops import slice as slice_op
+from minidream.engine.ops.im2col import check_groups
 
 
 def _no_weights(op):

@@ -23,7 +23,7 @@ import numpy as np
 
 from minidream.engine import engines
 from minidream.engine.backend import is_gpu
-from minidream.engine.ops.im2col import columns_for, columns_of, output_size
+from minidream.engine.ops.im2col import check_groups, columns_for, columns_of, output_size
 
 STRIDE1_METHODS = ("winograd", "shifted_rows")  # the fast engine's paths that are not im2col (speed/conv.py)
 
@@ -81,11 +81,11 @@ def backward(dy, cache, weight_grads=True):
 
 
 def _check(c, f, cg, groups):
-    if c != cg * groups or f % groups:
-        raise ValueError(
-            f"convolution shapes disagree: input has {c} channels, weights expect {cg} per group "
-            f"x {groups} groups with {f} filters (filters must divide by groups)"
-        )
+    check_groups(c, groups, "input channels")
+    check_groups(f, groups, "filters")
+    if c != cg * groups:
+        raise ValueError(f"convolution shapes disagree: input has {c} channels, weights expect {cg} per group "
+                         f"x {groups} groups")
 
 
 def forward_naive(x, w, b, stride=(1, 1), pad=(0, 0), groups=1):

@@ -23,7 +23,7 @@ Cache: (path, x, w, has_bias, stride, pad, groups): the path of the Columns that
 """
 import numpy as np
 
-from minidream.engine.ops.im2col import columns_for, columns_of
+from minidream.engine.ops.im2col import check_groups, columns_for, columns_of
 
 
 def output_size(size, kernel, stride, pad):
@@ -35,9 +35,10 @@ def output_shape(in_shape, w_shape, stride=(1, 1), pad=(0, 0), groups=1):
     """(N, C_out, OH, OW) for x of in_shape and w of w_shape = (C_in, C_out/G, KH, KW); ValueError if they disagree."""
     n, c_in, h, w = in_shape
     w_in, cg_out, kh, kw = w_shape
-    if w_in != c_in or c_in % groups:
+    check_groups(c_in, groups, "input channels")
+    if w_in != c_in:
         raise ValueError(f"deconvolution shapes disagree: input has {c_in} channels, weights (C_in, C_out/G, KH, KW) = "
-                         f"{tuple(w_shape)} expect {w_in}, in {groups} groups (channels must divide by groups)")
+                         f"{tuple(w_shape)} expect {w_in}")
     oh, ow = output_size(h, kh, stride[0], pad[0]), output_size(w, kw, stride[1], pad[1])
     if oh < 1 or ow < 1:
         raise ValueError(f"a {kh}x{kw} deconvolution with pad {tuple(pad)} leaves no output for a {h}x{w} input; "

@@ -24,6 +24,13 @@ def output_size(size, kernel, stride, pad):
     return (size + 2 * pad - kernel) // stride + 1
 
 
+def check_groups(count, groups, what):
+    """The group rule of convolution and deconvolution (Caffe's too): `count` channels or filters split evenly into
+    `groups` groups; ValueError otherwise. The layer types check files with it, the ops their arrays."""
+    if count % groups:
+        raise ValueError(f"its {count} {what} do not divide into {groups} groups")
+
+
 def is_pointwise(kh, kw, stride, pad):
     """A 1x1, stride-1, unpadded convolution: its im2col columns are the input pixels themselves."""
     return kh == kw == 1 and tuple(stride) == (1, 1) and tuple(pad) == (0, 0)
