@@ -5,8 +5,8 @@
          + NET_FACTOR * sum(blob sizes) * 4 bytes    one window's activations, caches, columns and gradients
 
 with H, W the largest octave and the blobs those the Net's walk makes for the layers the objective needs (not the
-outputs of in-place ReLUs or of BatchNorm and Scale layers folded into a convolution, minidream.engine.plans), at the size
-of one window (its part of the image plus the dream's context, at most the tile; shape arithmetic, nothing
+outputs of in-place ReLUs or of BatchNorm and Scale layers folded into a convolution, minidream.engine.plans), at the
+size of one window (its part of the image plus the dream's context, at most the tile; shape arithmetic, nothing
 allocated). The factors keep the estimate above the measured peak with room to spare, for every model measured
 (`python -m benchmarks.memory`: growth of the peak RSS over the loaded model; the ratios, docs/speed.md). When the
 estimate exceeds the memory available (Linux MemAvailable), the dream stops with the number and the fix: a smaller
@@ -24,7 +24,8 @@ NET_FACTOR = 3.5
 
 def dream_bytes(net, layers, size, tile, context=0):
     """(image bytes, network bytes) estimated for a dream on an octave of `size` (H, W) in tiles of `tile`, each
-    window seeing `context` more pixels along each axis than its part of the image (minidream.dreaming.jitter.context)."""
+    window seeing `context` more pixels along each axis than its part of the image
+    (minidream.dreaming.jitter.context)."""
     h, w = size
     image = IMAGE_COPIES * 3 * h * w * 4
     graph = net.graph

@@ -9,8 +9,8 @@ that is how Caffe's in-place layers work (a ReLU whose top equals its bottom). S
 addressable by the layer's own name: "conv1" is the convolution's pre-ReLU output, "relu1" the post-ReLU one,
 exactly what pycaffe's forward(end=...) leaves in net.blobs. The network input is the slot INPUT.
 
-Everything here is shape arithmetic from the layer registry (minidream.engine.layer_types): no arrays, no weights, so the
-converter validates a file with it and the Net plans its walk with it.
+Everything here is shape arithmetic from the layer registry (minidream.engine.layer_types): no arrays, no weights,
+so the converter validates a file with it and the Net plans its walk with it.
 """
 import difflib
 from typing import List, NamedTuple, Optional

@@ -63,8 +63,8 @@ class Net:
     @contextlib.contextmanager
     def frozen(self):
         """Within it the parameters are taken as fixed: the walk derives what it needs from them once and reuses it
-        in every forward (ResNet's convolutions with their BatchNorm and Scale folded in, minidream/engine/plans.py, made
-        again each forward otherwise). A dream's steps run inside it; a change to net.params inside it goes unseen
+        in every forward (ResNet's convolutions with their BatchNorm and Scale folded in, minidream/engine/plans.py,
+        made again each forward otherwise). A dream's steps run inside it; a change to net.params inside it goes unseen
         until it ends, so training never runs inside it. Nested uses share the outer one's."""
         outer = self.derived
         if outer is None:

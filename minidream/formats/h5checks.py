@@ -171,7 +171,8 @@ def read_checked(f, max_version):
     scale = meta["extra"].get("input_scale", 1.0)
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale != 0):
         raise ModelFileError(f"extra.input_scale {scale!r} is not a finite non-zero number")
-    problem = limits.input_problem(meta["input_size"], meta["input_channels"]) or limits.name_problem(meta["input_blob"])
+    problem = (limits.input_problem(meta["input_size"], meta["input_channels"])
+               or limits.name_problem(meta["input_blob"]))
     if problem:
         raise ModelFileError(problem)
     if len(meta["mean_bgr"]) != meta["input_channels"]:

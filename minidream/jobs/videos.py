@@ -30,7 +30,8 @@ def frame_seed(seed, t):
     return None if seed is None else np.random.SeedSequence(seed, spawn_key=(t,))
 
 
-def video(source, blend=VIDEO_BLEND, steps_per_frame=VIDEO_STEPS_PER_FRAME, flow=VIDEO_FLOW, seed=0, made=None, **dream_kwargs):
+def video(source, blend=VIDEO_BLEND, steps_per_frame=VIDEO_STEPS_PER_FRAME, flow=VIDEO_FLOW, seed=0, made=None,
+          **dream_kwargs):
     """Yield the dreamed frames of a video, one per input frame (see the module doc).
 
     source: a video file (.mp4, .mkv, .mov, ...; needs PyAV), an animated .gif, a folder

@@ -80,7 +80,9 @@ def load_model(name_or_path, device="cpu"):
     if name == "mini":
         return _loaded(_mini_path(), device, "mini")
     if name in MODELS:
-        return _load_cached(name, device) if cache.model_path(name).exists() else _loaded(fetch_model(name), device, name)
+        if cache.model_path(name).exists():
+            return _load_cached(name, device)
+        return _loaded(fetch_model(name), device, name)
     if name.lower().endswith(".caffemodel"):
         if not os.path.isfile(name):
             raise FileNotFoundError(f"no such .caffemodel file: {name}")

@@ -1,4 +1,4 @@
-"""The one table of Caffe layer types: everything minidream knows about a `type` string (minidream/engine/layer_types/base.py).
+"""The one table of Caffe layer types: everything minidream knows about a `type` string (a LayerType: base.py).
 
 The Net, the graph's shape inference, the converter, the dream, training and the layer listings all read it; code
 outside this folder asks a spec's LayerType (type_of) for its role, window or affine terms, never tests the type

@@ -196,8 +196,11 @@ def _concat_forward(p, weights, inputs, ctx):
     return [y], cache
 
 
-CONCAT = LayerType("Concat", lambda raw, name: {"axis": int(raw["axis"] if "axis" in raw else raw.get("concat_dim", 1))},
-                   _concat_shapes, _concat_forward,
+def _concat_normalize(raw, name):
+    return {"axis": int(raw["axis"] if "axis" in raw else raw.get("concat_dim", 1))}
+
+
+CONCAT = LayerType("Concat", _concat_normalize, _concat_shapes, _concat_forward,
                    lambda p, weights, dys, cache, param_grads: (concat.backward(dys[0], cache), None),
                    bottoms=(1, None), output_in_cache=False, role="concat")
 

@@ -87,7 +87,8 @@ SCALE = LayerType("Scale", _axes_normalize(False), same_shape, _scale_forward, _
                   param_shapes=_scale_params, bottoms=(1, 2), output_in_cache=False, role="scale",
                   initial_values=(1.0, 0.0),  # Caffe's filler defaults: gamma 1, beta 0
                   # a learned per-channel gamma (one bottom, on the channel axis alone)
-                  per_channel_affine=lambda p, n_bottoms: n_bottoms == 1 and p["axis"] in (1, -3) and p["num_axes"] == 1,
+                  per_channel_affine=lambda p, n_bottoms: (n_bottoms == 1 and p["axis"] in (1, -3)
+                                                           and p["num_axes"] == 1),
                   affine_terms=lambda p, weights: (weights[0], weights[1] if len(weights) > 1 else 0.0))
 
 

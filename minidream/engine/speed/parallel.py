@@ -5,10 +5,10 @@ work on separate slices of an array really do run at once. A layer keeps its wor
 (of channels, or of rows) and hands it to `for_blocks`, which calls it on a few slices that together cover the
 whole range.
 
-Matrix products (`matmul`) go through the same pool, each worker's piece on one BLAS thread (minidream.engine.speed.blas).
-Left to OpenBLAS's own threads they were as fast alone, but those threads spin for a while after each product on
-the cores that the next layer's threads need: unless OPENBLAS_THREAD_TIMEOUT was set before NumPy loaded, that cost
-a large share of a step on few cores (docs/speed.md). Now the import order does not matter.
+Matrix products (`matmul`) go through the same pool, each worker's piece on one BLAS thread
+(minidream.engine.speed.blas). Left to OpenBLAS's own threads they were as fast alone, but those threads spin for a
+while after each product on the cores that the next layer's threads need: unless OPENBLAS_THREAD_TIMEOUT was set
+before NumPy loaded, that cost a large share of a step on few cores (docs/speed.md). Now the import order does not matter.
 
 A layer that makes many passes over its data (max pooling: about ten) walks its slice in `cache_pieces`: when a
 piece's arrays fit in the core's L2 cache, the later passes read them from there instead of from main memory
@@ -38,8 +38,8 @@ def _blas_threads():
 def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
     """Call work(slice) for consecutive slices covering range(length); in parallel when `elements` (the size of
     the work) is at least min_elements, in as many slices as block_count gives. The caller works on the first
-    slice itself (one thread fewer to wake, and it stays busy), the pool in minidream.engine.speed.workers on the others;
-    returns when all are done, and re-raises an exception from any of them."""
+    slice itself (one thread fewer to wake, and it stays busy), the pool in minidream.engine.speed.workers on the
+    others; returns when all are done, and re-raises an exception from any of them."""
     blocks = block_count(length, elements, min_elements)
     if blocks < 2:
         work(slice(0, length))
