@@ -8,7 +8,8 @@ whole range.
 Matrix products (`matmul`) go through the same pool, each worker's piece on one BLAS thread
 (minidream.engine.speed.blas). Left to OpenBLAS's own threads they were as fast alone, but those threads spin for a
 while after each product on the cores that the next layer's threads need: unless OPENBLAS_THREAD_TIMEOUT was set
-before NumPy loaded, that cost a large share of a step on few cores (docs/speed.md). Now the import order does not matter.
+before NumPy loaded, that cost a large share of a step on few cores (docs/speed.md). Now the import order does not
+matter.
 
 A layer that makes many passes over its data (max pooling: about ten) walks its slice in `cache_pieces`: when a
 piece's arrays fit in the core's L2 cache, the later passes read them from there instead of from main memory
