@@ -65,7 +65,7 @@ def _rgb_order(meta):
 def _network(rgb, meta):
     """Network input (1, 3, H, W) from rgb (3, H, W) in 0..255: model channel order, mean off, scaled."""
     mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)[:, None, None]
-    return ((rgb[_rgb_order(meta)] - mean) * np.float32(input_scale(meta)))[None]
+    return ((rgb[_rgb_order(meta)] - mean) * input_scale(meta)[:, None, None])[None]
 
 
 def warp_indices(h, w, rng):
@@ -137,7 +137,7 @@ def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, 
             g = laplacian_normalize(g, lapnorm)
         if tv:
             g = normalized(g) - np.float32(tv) * tv_gradient(current)
-        g_rgb = g[0][order].astype(np.float64) * input_scale(net.meta)
+        g_rgb = (g[0] * input_scale(net.meta)[:, None, None])[order].astype(np.float64)
         g_lin = g_rgb * 255.0 * s * (1.0 - s)
         g_z = np.fft.rfft2(np.einsum("ji,jhw->ihw", COLOR, g_lin) / 4.0, norm="ortho") * scale
         t = step + 1

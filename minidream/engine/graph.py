@@ -57,7 +57,7 @@ def normalized(spec):
 
 
 class Graph:
-    def __init__(self, specs, input_blob="data", input_channels=3):
+    def __init__(self, specs, input_blob="data", input_channels=3, aliases=None):
         self.specs = [normalized(spec) for spec in specs]
         self.input_blob, self.input_channels = input_blob, int(input_channels)
         self.names = [spec["name"] for spec in self.specs]
@@ -66,6 +66,8 @@ class Graph:
             duplicate = next(n for n in self.names if self.names.count(n) > 1)
             raise SpecError(f"two layers are named {duplicate!r}; layer names must be unique")
         self.types = [layer_type(spec["type"]) for spec in self.specs]
+        # other names of layers (an ONNX node's name beside its output tensor's): {alias: layer name}
+        self.aliases = {str(a): str(name) for a, name in (aliases or {}).items() if name in self.index}
         self.bottoms, self._blobs = self._resolve()
 
     def _resolve(self):
@@ -92,7 +94,10 @@ class Graph:
                                 "`python -m minidream layers --model MODEL` or net.layer_names.")
 
     def slot(self, name):
-        """The slot a name stands for: a one-top layer's output, or a top blob of a several-top layer (Slice)."""
+        """The slot a name stands for: a one-top layer's output, a top blob of a several-top layer (Slice), or the
+        output of a layer called by an alias (an ONNX node's name; its layer is named by its output tensor)."""
+        if name not in self.index and name in self.aliases:
+            name = self.aliases[name]
         if name in self.index and len(self.specs[self.index[name]]["tops"]) == 1:
             return self.index[name], 0
         if name not in self.index and name in self._blobs and self._blobs[name] != INPUT:
@@ -131,13 +136,21 @@ class Graph:
 
     # ---------------------------------------------------------------- shapes, computing nothing
     def shapes(self, input_shape, only=None):
-        """{slot: shape} for an input (N, C, H, W); only: the layer indices to compute (default all)."""
-        shapes = {INPUT: tuple(int(d) for d in input_shape)}
+        """{slot: shape} for an input (N, C, H, W); only: the layer indices to compute (default all).
+
+        Where a type's shapes depend on values (ONNX's shape arithmetic: LayerType.infer), the values that shapes
+        alone determine are carried along, so they are recomputed for every input size."""
+        shapes, values = {INPUT: tuple(int(d) for d in input_shape)}, {}
         for i, spec in enumerate(self.specs):
             if only is not None and i not in only:
                 continue
+            kind, in_shapes = self.types[i], [shapes[s] for s in self.bottoms[i]]
             try:
-                outs = self.types[i].output_shapes(spec["params"], [shapes[s] for s in self.bottoms[i]])
+                if kind.infer is None:
+                    outs = kind.output_shapes(spec["params"], in_shapes)
+                else:
+                    outs, found = kind.infer(spec["params"], in_shapes, [values.get(s) for s in self.bottoms[i]])
+                    values.update({(i, k): v for k, v in enumerate(found) if v is not None})
             except ValueError as exc:
                 h, w = input_shape[2:]
                 raise ValueError(f"input {h}x{w} is too small for layer {spec['name']!r}: {exc}") from None

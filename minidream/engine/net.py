@@ -26,7 +26,8 @@ class Net:
         self.meta.setdefault("channel_order", "BGR")
         self.input_blob = self.meta.get("input_blob", "data")
         self.dtype = np.dtype(dtype)
-        self.graph = Graph(specs, self.input_blob, self.meta.get("input_channels", 3))
+        self.graph = Graph(specs, self.input_blob, self.meta.get("input_channels", 3),
+                           (self.meta.get("extra") or {}).get("aliases"))  # other names of layers: ONNX nodes
         self.layer_names = self.graph.names
         self.params, self.grads = {}, {}
         self.hooks = []  # hook(step label, "forward" | "backward", "start" | "stop"): for profiles

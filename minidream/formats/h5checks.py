@@ -169,8 +169,9 @@ def read_checked(f, max_version):
     if not isinstance(meta["extra"], dict):
         raise ModelFileError("attribute /extra is not a JSON object")
     scale = meta["extra"].get("input_scale", 1.0)
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale != 0):
-        raise ModelFileError(f"extra.input_scale {scale!r} is not a finite non-zero number")
+    scales = scale if isinstance(scale, list) and len(scale) == meta["input_channels"] else [scale]
+    if not all(isinstance(s, (int, float)) and math.isfinite(s) and s != 0 for s in scales):
+        raise ModelFileError(f"extra.input_scale {scale!r} is not a finite non-zero number (or one per channel)")
     problem = (limits.input_problem(meta["input_size"], meta["input_channels"])
                or limits.name_problem(meta["input_blob"]))
     if problem:

@@ -183,8 +183,11 @@ def _channel_order(meta):
 
 
 def input_scale(meta):
-    """Caffe's data-layer scale for a model (meta["extra"]["input_scale"], default 1)."""
-    return float((meta.get("extra") or {}).get("input_scale", 1.0))
+    """The factor after the mean, one per input channel in the network's order (meta["extra"]["input_scale"]):
+    Caffe's data-layer scale, one number for every channel (1 for the BVLC nets), or torchvision's 1 / (255 std)
+    per channel; default 1."""
+    scale = np.asarray((meta.get("extra") or {}).get("input_scale", 1.0), np.float32)
+    return np.broadcast_to(scale, (int(meta.get("input_channels", 3)),)).copy()
 
 
 # ITU-R BT.601 luma, what PIL's convert("L") uses: a 1-channel net (LeNet) sees an image's luminance.
@@ -203,13 +206,13 @@ def to_network(rgb, meta):
         a = (a @ LUMA)[:, :, None]
     elif _channel_order(meta) == "BGR":
         a = a[:, :, ::-1]
-    x = (a.transpose(2, 0, 1) - input_mean(meta)[:, None, None]) * np.float32(input_scale(meta))
+    x = (a.transpose(2, 0, 1) - input_mean(meta)[:, None, None]) * input_scale(meta)[:, None, None]
     return np.ascontiguousarray(x[None])
 
 
 def from_network(x, meta):
     """RGB uint8 (H, W, 3) from a network input (1, C, H, W) or (C, H, W); rounds and clips; C = 1: grey."""
-    a = as_numpy(x).reshape(-1, x.shape[-2], x.shape[-1]) / np.float32(input_scale(meta))
+    a = as_numpy(x).reshape(-1, x.shape[-2], x.shape[-1]) / input_scale(meta)[:, None, None]
     a = (a + input_mean(meta)[:, None, None]).transpose(1, 2, 0)
     if not np.isfinite(a).all():  # casting NaN to uint8 gives black or garbage: never write that as a result
         raise NonFiniteError(f"the image holds {np.count_nonzero(~np.isfinite(a))} non-finite values (NaN or "

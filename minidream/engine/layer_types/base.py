@@ -75,6 +75,9 @@ class LayerType:
     affine_terms: Optional[Callable] = None
     # the constant each weight blob starts at, by blob index; None: drawn at random (He initialization)
     initial_values: Tuple[Optional[float], ...] = ()
+    # infer(params, in_shapes, in_values) -> (out shapes, out values or None): for types whose output shapes depend
+    # on their inputs' values (ONNX's shape arithmetic, onnx_base.py); None: output_shapes(params, in_shapes) serves
+    infer: Optional[Callable] = None
 
     def __post_init__(self):
         if self.role not in ROLES:
