@@ -1,16 +1,19 @@
 """im2col and col2im: a convolution's receptive fields copied into columns, and the columns added back (its adjoint).
 
-    x (N, C, H, W) -> col (N, C*KH*KW, OH*OW),  row c*KH*KW + u*KW + v, column i*OW + j holds xpad[c, i*sh+u, j*sw+v]
+    x (N, C, H, W) -> col (N, C*KH*KW, OH*OW),  row c*KH*KW + u*KW + v, column i*OW + j holds
+                                                xpad[c, i*sh + u*dh, j*sw + v*dw]   (dilation (dh, dw), ONNX's)
 
 With the columns a convolution is one matrix product per group (ops/conv.py), and a deconvolution the same
 products transposed (ops/deconvolution.py). Textbook path: one strided copy per filter tap (u, v). GPU:
 kernels/im2col.cu and col2im.cu. The fast engine's copies, split over the cores, are speed/im2col.py. A 1x1,
-stride-1, unpadded convolution needs no columns: they are the input pixels themselves.
+stride-1, unpadded convolution needs no columns: they are the input pixels themselves. Only the textbook copies
+dilate: a dilated convolution takes them on every engine, and on CuPy arrays too (im2col.cu has no dilation).
 
 The column ops take their pieces (the copies and the matrix product) as one Columns, picked by columns_for(x) and
 recorded by path in their caches, so that backward uses the pieces forward used.
 """
 from collections import namedtuple
+from functools import partial
 
 import numpy as np
 
@@ -19,9 +22,10 @@ from minidream.engine import engines
 from minidream.engine.backend import get_array_module, is_gpu
 
 
-def output_size(size, kernel, stride, pad):
-    """Caffe's convolution output size: floor((size + 2*pad - kernel) / stride) + 1."""
-    return (size + 2 * pad - kernel) // stride + 1
+def output_size(size, kernel, stride, pad, dilation=1):
+    """Caffe's convolution output size, floor((size + 2*pad - kernel) / stride) + 1, with ONNX's dilation d: the
+    kernel spans (kernel - 1)*d + 1 cells."""
+    return (size + 2 * pad - (kernel - 1) * dilation - 1) // stride + 1
 
 
 def check_groups(count, groups, what):
@@ -43,29 +47,34 @@ def tap(a, u, v, stride, out_size):
     return a[:, :, u:u + sh * (oh - 1) + 1:sh, v:v + sw * (ow - 1) + 1:sw]
 
 
-def im2col(x, kh, kw, stride, pad):
-    """x (N, C, H, W) -> col (N, C*KH*KW, OH*OW); row c*KH*KW + u*KW + v holds xpad[c, i*sh+u, j*sw+v]."""
+def _out_size(h, w, kh, kw, stride, pad, dilation):
+    return tuple(output_size(*axis) for axis in zip((h, w), (kh, kw), stride, pad, dilation))
+
+
+def im2col(x, kh, kw, stride, pad, dilation=(1, 1)):
+    """x (N, C, H, W) -> col (N, C*KH*KW, OH*OW); row c*KH*KW + u*KW + v holds xpad[c, i*sh + u*dh, j*sw + v*dw]."""
     n, c, h, w = x.shape
     if is_pointwise(kh, kw, stride, pad):
         return x.reshape(n, c, h * w)
-    (ph, pw), out_size = pad, (output_size(h, kh, stride[0], pad[0]), output_size(w, kw, stride[1], pad[1]))
-    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    col = np.empty((n, c, kh, kw) + out_size, dtype=x.dtype)
+    xp, (ph, pw), (dh, dw) = get_array_module(x), pad, dilation
+    out_size = _out_size(h, w, kh, kw, stride, pad, dilation)
+    xpad = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    col = xp.empty((n, c, kh, kw) + out_size, dtype=x.dtype)
     for u, v in np.ndindex(kh, kw):
-        col[:, :, u, v] = tap(xpad, u, v, stride, out_size)
+        col[:, :, u, v] = tap(xpad, u * dh, v * dw, stride, out_size)
     return col.reshape(n, c * kh * kw, -1)
 
 
-def col2im(col, x_shape, kh, kw, stride, pad):
+def col2im(col, x_shape, kh, kw, stride, pad, dilation=(1, 1)):
     """The adjoint of im2col: add the columns (N, C*KH*KW, OH*OW) back into dx (N, C, H, W), tap by tap."""
     n, c, h, w = x_shape
     if is_pointwise(kh, kw, stride, pad):
         return col.reshape(x_shape)
-    (ph, pw), out_size = pad, (output_size(h, kh, stride[0], pad[0]), output_size(w, kw, stride[1], pad[1]))
+    (ph, pw), (dh, dw), out_size = pad, dilation, _out_size(h, w, kh, kw, stride, pad, dilation)
     col = col.reshape((n, c, kh, kw) + out_size)
-    dxpad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
+    dxpad = get_array_module(col).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
     for u, v in np.ndindex(kh, kw):
-        tap(dxpad, u, v, stride, out_size)[...] += col[:, :, u, v]
+        tap(dxpad, u * dh, v * dw, stride, out_size)[...] += col[:, :, u, v]
     return dxpad[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -113,14 +122,25 @@ TEXTBOOK = Columns("textbook", im2col, col2im, matmul)
 GPU = Columns("gpu", im2col_gpu, col2im_gpu, matmul)
 
 
-def columns_for(x):
-    """The pieces for x: the GPU's, the fast engine's (speed/im2col.py: split over the cores), or the textbook's."""
+def dilated(dilation):
+    """The textbook pieces with their copies dilated by (dh, dw)."""
+    return TEXTBOOK._replace(im2col=partial(im2col, dilation=dilation), col2im=partial(col2im, dilation=dilation))
+
+
+def columns_for(x, dilation=(1, 1)):
+    """The pieces for x: the GPU's, the fast engine's (speed/im2col.py: split over the cores), or the textbook's;
+    for a dilation, the textbook's dilated, on either array module."""
+    if tuple(dilation) != (1, 1):
+        return dilated(tuple(dilation))
     if is_gpu(x):
         return GPU
     fast = engines.fast("im2col")
     return TEXTBOOK if fast is None else fast.COLUMNS
 
 
-def columns_of(path):
-    """The pieces that made a cache of `path`; any path but "gpu" and "textbook" is the fast engine's."""
+def columns_of(path, dilation=(1, 1)):
+    """The pieces that made a cache of `path` (and `dilation`); any path but "gpu" and "textbook" is the fast
+    engine's."""
+    if tuple(dilation) != (1, 1):
+        return dilated(tuple(dilation))
     return {"gpu": GPU, "textbook": TEXTBOOK}.get(path) or engines.speed("im2col").COLUMNS
