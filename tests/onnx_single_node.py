@@ -15,6 +15,8 @@ def run_node(op_type, inputs, outputs=1, out_dtype=None, **attributes):
     onnx = pytest.importorskip("onnx")
     onnxruntime = pytest.importorskip("onnxruntime")
     helper = onnx.helper
+    while inputs and inputs[-1] is None:  # trailing optional inputs are left out (onnxruntime 1.32 crashes on
+        inputs = inputs[:-1]  # LayerNormalization with an empty-named bias)
     names = ["" if a is None else f"in{k}" for k, a in enumerate(inputs)]
     graph_inputs = [
         helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)

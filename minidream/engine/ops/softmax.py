@@ -1,6 +1,7 @@
 """Softmax (Caffe "Softmax") over an axis (channels by default), with the max subtracted for stability.
 
-Shapes: x, y (N, K) or (N, K, H, W); the softmax runs over `axis`.
+Shapes: x, y any shape, e.g. (N, K), (N, K, H, W) or a ViT's (N, tokens, K); the softmax runs over `axis` (Caffe's
+channels by default; a negative axis counts from the end, as ONNX's default -1).
 Formula: y_k = exp(x_k - max_j x_j) / sum_j exp(x_j - max_j x_j)
 Backward: dx = y * (dy - sum_k dy_k y_k)
 """
