@@ -100,7 +100,8 @@ def test_dilation_matches_naive_finite_differences_and_onnxruntime(case):
         assert rel_error(fast, ref) < 1e-12
     for k, arg in enumerate((x, w, b)):
         def f(v, k=k):
-            return conv.forward(*[v if j == k else a for j, a in enumerate((x, w, b))], stride, pad, groups, dilation)[0]
+            args = [v if j == k else a for j, a in enumerate((x, w, b))]
+            return conv.forward(*args, stride, pad, groups, dilation)[0]
         assert rel_error(grads[k], numerical_gradient(f, arg, dy)) < 1e-7
     x32, w32, b32 = (a.astype(np.float32) for a in (x, w, b))
     expected = run_node("Conv", [x32, w32, b32], dilations=list(dilation), strides=list(stride),

@@ -59,7 +59,8 @@ def forward(x, kernel, stride=(1, 1), pad=(0, 0), rounding="caffe", dilation=(1,
     xp, (dh, dw) = get_array_module(x), cache.dilation
     out_size = output_hw(x.shape, *window)
     xpad = padded(x, kernel, stride, cache.pad, -np.inf, rounding, cache.dilation)
-    taps = xp.stack([tap(xpad, u * dh, v * dw, stride, out_size) for u, v in np.ndindex(*kernel)])  # (KH*KW, N, C, OH, OW)
+    # (KH*KW, N, C, OH, OW)
+    taps = xp.stack([tap(xpad, u * dh, v * dw, stride, out_size) for u, v in np.ndindex(*kernel)])
     winners = taps.argmax(axis=0)  # the first maximum: Caffe's strict '>' in row-major window order
     return xp.take_along_axis(taps, winners[None], 0)[0], cache._replace(winners=winners)
 
