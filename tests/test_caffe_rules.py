@@ -13,7 +13,7 @@ from minidream.engine.net import Net
 from minidream.engine.ops import conv as conv_op
 from minidream.engine.ops import deconvolution
 from minidream.errors import CaffeModelError
-from minidream.engine.layer_types import TYPES, SpecError, layer_type
+from minidream.engine.layer_types import TYPES, Context, SpecError, layer_type
 from minidream.engine.layer_types.base import ROLES
 from minidream.training.finetuning import head_start
 from minidream.training.loop import init_weights
@@ -107,3 +107,16 @@ def test_group_rules_are_one_check_with_one_message():
         conv_op.forward(x, np.zeros((4, 1, 3, 3), np.float32), None, groups=2)
     with pytest.raises(ValueError, match=message):
         deconvolution.forward(x, np.zeros((3, 2, 3, 3), np.float32), None, groups=2)
+
+
+def test_a_dilated_convolution_is_caffes_dilation():
+    """Caffe's ConvolutionParameter.dilation: the kernel's taps spread by d, its extent (k - 1) * d + 1."""
+    kind = layer_type("Convolution")
+    p = kind.normalize({"num_output": 2, "kernel_size": [3], "dilation": [2], "pad": [1]}, "c")
+    assert p["dilation"] == [2, 2] and kind.output_shapes(p, [(1, 3, 9, 9)]) == [(1, 2, 7, 7)]
+    x = np.random.default_rng(0).standard_normal((1, 3, 9, 9))
+    w = np.random.default_rng(1).standard_normal((2, 3, 3, 3))
+    (y,), _ = kind.forward(dict(p, bias_term=False), [w], [x], Context())
+    assert np.allclose(y, conv_op.forward_naive(x, w, None, (1, 1), (1, 1), 1, (2, 2))[0])
+    with pytest.raises(SpecError, match="dilated Deconvolution"):
+        layer_type("Deconvolution").normalize({"num_output": 2, "kernel_size": [3], "dilation": [2]}, "d")

@@ -71,7 +71,7 @@ def test_proto2_defaults_apply_when_fields_are_absent():
     assert specs[0]["params"] == {"local_size": 5, "alpha": 1.0, "beta": 0.75, "k": 1.0,
                                   "norm_region": "ACROSS_CHANNELS"}
     assert specs[1]["params"] == {"num_output": 2, "kernel_size": [3, 3], "stride": [1, 1], "pad": [0, 0],
-                                  "group": 1, "bias_term": True}
+                                  "group": 1, "bias_term": True, "dilation": [1, 1]}
 
 
 def test_float_params_are_read_as_float32_shortest_decimal():
@@ -131,7 +131,7 @@ def _one_layer(kind, param_field, payload):
 @pytest.mark.parametrize("kind, field, payload, message", [
     ("Pooling", 121, pw.f_varint(1, 2) + pw.f_varint(2, 3), "STOCHASTIC"),
     ("LRN", 118, pw.f_varint(1, 4), "odd"),
-    ("Convolution", 106, pw.f_varint(1, 2) + pw.f_varint(4, 3) + pw.f_varint(18, 2), "dilation"),
+    ("Convolution", 106, pw.f_varint(1, 2) + pw.f_varint(4, 3) + pw.f_varint(18, 0), "invalid dilation"),
     ("Convolution", 106, pw.f_varint(1, 2), "no kernel"),
     ("Convolution", 106, pw.f_varint(1, 3) + pw.f_varint(4, 3) + pw.f_varint(5, 2), "group"),
     ("Convolution", 106, pw.f_varint(1, 2) + pw.f_varint(4, 3) + pw.f_varint(4, 3) + pw.f_varint(4, 3), "3-D"),

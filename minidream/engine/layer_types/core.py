@@ -16,8 +16,6 @@ from minidream.engine.ops.pool_shape import output_size as pool_output_size
 # ---------------------------------------------------------------- Convolution
 def conv_normalize(raw, name):
     check_axis(raw, "axis", name)
-    if any(d != 1 for d in raw.get("dilation", [])):
-        raise SpecError(f"layer {name!r}: dilation {list(raw['dilation'])} is not supported by minidream")
     num_output, group = positive_int(raw, "num_output", name), positive_int(raw, "group", name, 1)
     try:
         check_groups(num_output, group, "outputs (num_output)")
@@ -25,12 +23,14 @@ def conv_normalize(raw, name):
         raise SpecError(f"layer {name!r}: {exc}") from None
     return {"num_output": num_output, "kernel_size": pair(raw, "kernel", name, None, "kernel_size"),
             "stride": pair(raw, "stride", name, 1), "pad": pair(raw, "pad", name, 0, allow_zero=True),
-            "group": group, "bias_term": bool(raw.get("bias_term", True))}
+            "group": group, "bias_term": bool(raw.get("bias_term", True)),
+            "dilation": pair(raw, "dilation", name, 1)}
 
 
 def _conv_shapes(p, in_shapes):
     n, c, h, w = in_shapes[0]
-    (kh, kw), (sh, sw), (ph, pw) = p["kernel_size"], p["stride"], p["pad"]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = p["kernel_size"], p["stride"], p["pad"], p["dilation"]
+    kh, kw = (kh - 1) * dh + 1, (kw - 1) * dw + 1  # the dilated kernel's extent
     oh, ow = im2col.output_size(h, kh, sh, ph), im2col.output_size(w, kw, sw, pw)
     if oh < 1 or ow < 1:
         raise ValueError(f"its {kh}x{kw} kernel needs at least {kh - 2 * ph}x{kw - 2 * pw} pixels, gets {h}x{w}")
@@ -46,7 +46,7 @@ def _conv_params(p, in_shapes):
 
 def _conv_forward(p, weights, inputs, ctx):
     b = weights[1] if p["bias_term"] else None
-    y, cache = conv.forward(inputs[0], weights[0], b, p["stride"], p["pad"], p["group"])
+    y, cache = conv.forward(inputs[0], weights[0], b, p["stride"], p["pad"], p["group"], p["dilation"])
     return [y], cache
 
 
@@ -58,7 +58,8 @@ def weighted_backward(op):
 
 
 CONVOLUTION = LayerType("Convolution", conv_normalize, _conv_shapes, _conv_forward, weighted_backward(conv),
-                        param_shapes=_conv_params, output_in_cache=False, role="convolution", window=kernel_window)
+                        param_shapes=_conv_params, output_in_cache=False, role="convolution",
+                        window=lambda p: ((max(p["kernel_size"]) - 1) * max(p["dilation"]) + 1, max(p["stride"])))
 
 
 # ---------------------------------------------------------------- Pooling (MAX, AVE)

@@ -99,8 +99,15 @@ def _deconv_forward(p, weights, inputs, ctx):
     return [y], cache
 
 
+def _deconv_normalize(raw, name):
+    p = conv_normalize(raw, name)
+    if p.pop("dilation") != [1, 1]:
+        raise SpecError(f"layer {name!r}: a dilated Deconvolution is not supported by minidream")
+    return p
+
+
 DECONVOLUTION = LayerType(
-    "Deconvolution", conv_normalize,
+    "Deconvolution", _deconv_normalize,
     lambda p, s: [deconvolution.output_shape(s[0], _deconv_weight_shape(p, s), p["stride"], p["pad"], p["group"])],
     _deconv_forward, weighted_backward(deconvolution), param_shapes=_deconv_params, output_in_cache=False,
     role="deconvolution")
