@@ -1,4 +1,4 @@
-"""python -m weights_tools: convert, fetch, inspect and list Caffe models for minidream.
+"""python -m weights_tools: convert, fetch, inspect and list Caffe models (and inspect ONNX ones) for minidream.
 
 Ctrl-C exits 130 with one line from the first statement on (minidream/io/interrupts.py), and bad input is one line
 `error: ...` with exit code 2, never a traceback.
@@ -27,7 +27,8 @@ Use Caffe's reference models with minidream, with no Caffe and no protobuf insta
                             minidream .h5 file: graph (its own, or --prototxt's), weights, input
                             size, mean, scale, channel order, class names; what the file cannot
                             say is assumed, printed and recorded
-  inspect FILE              layers, output shapes and parameter counts of a .caffemodel or .h5
+  inspect FILE              layers, output shapes and parameter counts of a .caffemodel or .h5,
+                            or an ONNX model's nodes and parameter counts (told by content)
   list                      what is in the cache
 
 The cache is $MINIDREAM_HOME, else $XDG_CACHE_HOME/minidream, else ~/.cache/minidream.
@@ -69,7 +70,8 @@ def _parser():
     p.add_argument("name", choices=list(MODELS))
     p.add_argument("--url", help="download from this mirror instead of BVLC's server (same file, same SHA1)")
     p = sub.add_parser("inspect", help="show layers, output shapes and parameter counts of a model file",
-                       description="Show the layers, output shapes and parameter counts of a .caffemodel or .h5.")
+                       description="Show the layers, output shapes and parameter counts of a .caffemodel or "
+                                   ".h5, or the nodes and parameter counts of an ONNX model.")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--skip-unsupported", action="store_true", help="as for convert")
     sub.add_parser("list", help="list the cached models and downloads", description="List the cache's contents.")

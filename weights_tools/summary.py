@@ -1,5 +1,6 @@
 """Text reports for the `inspect` and `list` commands."""
 import json
+import math
 import os
 
 import h5py
@@ -9,6 +10,8 @@ from minidream.engine.graph import Graph
 from minidream.formats import h5format
 from weights_tools import cache
 from weights_tools.convert import load_caffemodel
+from weights_tools.foreign import HEAD, looks_like_onnx
+from weights_tools.onnx import read_onnx
 
 
 def _load(path, skip_unsupported=False):
@@ -23,8 +26,26 @@ def _shape(shape):
     return "x".join(str(d) for d in shape[1:])
 
 
+def _table(rows):
+    """Rows of five text columns, aligned (the first and last, numbers, to the right), indented two spaces."""
+    widths = [max(len(r[c]) for r in rows) for c in range(5)]
+    return ["  " + "  ".join(v.rjust(widths[c]) if c in (0, 4) else v.ljust(widths[c]) for c, v in enumerate(r)).rstrip()
+            for r in rows]
+
+
+def _is_onnx(path):
+    try:
+        with open(path, "rb") as f:
+            return looks_like_onnx(f.read(HEAD))
+    except OSError:  # the reader that opens it says why
+        return False
+
+
 def inspect_file(path, skip_unsupported=False):
-    """Layers, output shapes (at the nominal input size) and parameter counts, as text."""
+    """Layers (nodes), output shapes (at the nominal input size) and parameter counts of a .caffemodel, .h5 or
+    .onnx file, told apart by content, as text."""
+    if os.path.isfile(path) and _is_onnx(path):
+        return inspect_onnx(path)
     specs, blobs, meta = _load(path, skip_unsupported)
     graph = Graph(specs, meta.get("input_blob", "data"), meta.get("input_channels", 3))
     shapes = graph.output_shapes(meta["input_size"])  # shape arithmetic only
@@ -38,7 +59,6 @@ def inspect_file(path, skip_unsupported=False):
         out = shapes[spec["name"]] if len(spec["tops"]) == 1 else None
         shape = _shape(out) if out else ", ".join(f"{top} {_shape(shapes[top])}" for top in spec["tops"])
         rows.append((str(i), spec["name"], spec["type"], shape, f"{count:,}" if count else ""))
-    widths = [max(len(r[c]) for r in rows) for c in range(5)]
     lines = [f"{path}", f"  model {meta.get('name') or '(unnamed)'}: {len(specs)} layers, {total:,} parameters "
              f"({total * 4 / 1e6:.1f} MB float32)",
              f"  input {meta.get('input_blob', 'data')!r}: {graph.input_channels} x {h} x {w}, channel order "
@@ -53,11 +73,37 @@ def inspect_file(path, skip_unsupported=False):
                        ("added_layers", "added")):
         if extra.get(key):
             lines.append(f"  {label}: {', '.join(extra[key])}")
-    lines.append("")
-    for r in rows:
-        lines.append("  " + "  ".join(v.rjust(widths[c]) if c in (0, 4) else v.ljust(widths[c])
-                                      for c, v in enumerate(r)).rstrip())
-    return "\n".join(lines)
+    return "\n".join(lines + [""] + _table(rows))
+
+
+def _tensor(info):
+    """A graph input or output: name, dtype and shape (a symbolic dim by its name, an unknown one as ?)."""
+    shape = "shape unknown" if info.shape is None else \
+        " x ".join("?" if d is None else str(d) for d in info.shape) or "scalar"
+    return f"{info.name!r}: {info.dtype or 'type unknown'} {shape}"
+
+
+def inspect_onnx(path):
+    """Producer, opsets, inputs and outputs, then node by node: index, name, op_type, outputs and the parameter
+    count of its float initializers (each counted at the first node that uses it; integer ones, such as shapes and
+    axes, are not parameters), as text."""
+    model = read_onnx(path)
+    weights = {name: math.prod(a.shape) for name, a in model.initializers.items() if a.dtype.kind == "f"}
+    counted, total = set(), sum(weights.values())
+    rows = [("#", "node", "op_type", "outputs", "params")]
+    for i, node in enumerate(model.nodes):
+        used = {v for v in node.inputs if v in weights} - counted
+        counted |= used
+        count = sum(weights[v] for v in used)
+        rows.append((str(i), node.name or "-", node.op_type, ", ".join(v or "-" for v in node.outputs),
+                     f"{count:,}" if count else ""))
+    others = ", ".join(f"{d} {v}" for d, v in sorted(model.opsets.items()) if d)
+    lines = [path, f"  model {model.graph_name or '(unnamed)'}: {len(model.nodes)} nodes, {total:,} parameters "
+             f"({total * 4 / 1e6:.1f} MB float32)",
+             f"  producer {model.producer or 'unknown'}, IR version {model.ir_version}, opset {model.opsets['']}"
+             + (f" (and {others})" if others else "")]
+    lines += [f"  input {_tensor(v)}" for v in model.inputs] + [f"  output {_tensor(v)}" for v in model.outputs]
+    return "\n".join(lines + [""] + _table(rows))
 
 
 def _h5_summary(path):

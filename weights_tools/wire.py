@@ -27,14 +27,21 @@ for floats/doubles); scalar kinds keep the last value seen, as protobuf does.
     "strings" repeated string
     "floats"  repeated float  -> float32 array, packed or not, no per-value Python
     "doubles" repeated double -> float64 array, likewise
+    "varints" repeated varint -> uint64 array of the raw 64 bits (the caller casts), packed
+              (decoded with numpy, up to MAX_VARINTS values) or not (up to MAX_INTS fields)
+    "bytes"   bytes -> a memoryview of buf (no copy, no UTF-8 check)
+    "repeated bytes"  likewise, a list of them
     "skip"    a repeated float/double field to step over cheaply (Caffe's diffs)
     {..}      sub-message (decoded dict);  [{..}] repeated sub-message (list of dicts)
 
 Memory: packed arrays are numpy views into ``buf`` (no copy); unpacked runs are
 gathered into one new array. Every length is checked against the bytes that remain
-before anything is allocated, so a corrupt file raises CaffeModelError instead of
-hanging or allocating far beyond its own size.
+before anything is allocated, so a corrupt file raises an error instead of hanging or
+allocating far beyond its own size: CaffeModelError, or the type a ``with raising(...)``
+block names (the ONNX reader's OnnxModelError), so each format keeps its one error type.
 """
+import contextlib
+import contextvars
 import struct
 
 import numpy as np
@@ -48,9 +55,27 @@ VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
 MAX_INTS = 64
 # Nested groups deeper than this are corruption (caffe.proto has none at all).
 MAX_GROUP_DEPTH = 32
+# Tensor data in typed varint fields (ONNX's int64_data ...): exporters put large tensors in raw bytes, so a longer
+# run is corruption; the bound also keeps the 8-byte values within a few times the field's own size in memory.
+MAX_VARINTS = 1 << 16
 _RUN_CHUNK = 1 << 20  # records checked per numpy step when measuring an unpacked run
 
 _FIXED = {"floats": (I32, "<f4"), "doubles": (I64, "<f8")}
+_ERROR = contextvars.ContextVar("wire_error", default=CaffeModelError)
+
+
+@contextlib.contextmanager
+def raising(error):
+    """Within the block, corrupt data raises ``error`` (the reading format's documented type)."""
+    token = _ERROR.set(error)
+    try:
+        yield
+    finally:
+        _ERROR.reset(token)
+
+
+def _corrupt(message):
+    return _ERROR.get()(message)
 
 
 def read_varint(buf, pos, end):
@@ -59,7 +84,7 @@ def read_varint(buf, pos, end):
     shift = 0
     while True:
         if pos >= end:
-            raise CaffeModelError(f"truncated data: a varint runs past byte {end}")
+            raise _corrupt(f"truncated data: a varint runs past byte {end}")
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -67,7 +92,7 @@ def read_varint(buf, pos, end):
             return result, pos
         shift += 7
         if shift >= 70:
-            raise CaffeModelError(f"corrupt data: varint longer than 10 bytes at byte {pos}")
+            raise _corrupt(f"corrupt data: varint longer than 10 bytes at byte {pos}")
 
 
 def _signed64(value):
@@ -80,7 +105,7 @@ def _length(buf, pos, end):
     """Read a LEN prefix; returns (start, stop) of the payload, checked against end."""
     size, pos = read_varint(buf, pos, end)
     if size > end - pos:
-        raise CaffeModelError(
+        raise _corrupt(
             f"truncated or corrupt data: a field of {size} bytes at byte {pos} "
             f"runs past the end of its message ({end - pos} bytes left)"
         )
@@ -100,9 +125,9 @@ def skip_field(buf, pos, end, wire_type, field):
     elif wire_type == SGROUP:
         pos = _skip_group(buf, pos, end, field)
     else:
-        raise CaffeModelError(f"corrupt data: wire type {wire_type} for field {field} at byte {pos}")
+        raise _corrupt(f"corrupt data: wire type {wire_type} for field {field} at byte {pos}")
     if pos > end:
-        raise CaffeModelError(f"truncated data: field {field} runs past byte {end}")
+        raise _corrupt(f"truncated data: field {field} runs past byte {end}")
     return pos
 
 
@@ -114,11 +139,11 @@ def _skip_group(buf, pos, end, field):
         number, wire_type = key >> 3, key & 7
         if wire_type == EGROUP:
             if number != stack.pop():
-                raise CaffeModelError(f"corrupt data: unbalanced group end at byte {pos}")
+                raise _corrupt(f"corrupt data: unbalanced group end at byte {pos}")
         elif wire_type == SGROUP:
             stack.append(number)
             if len(stack) > MAX_GROUP_DEPTH:
-                raise CaffeModelError(f"corrupt data: groups nested too deeply at byte {pos}")
+                raise _corrupt(f"corrupt data: groups nested too deeply at byte {pos}")
         else:
             pos = skip_field(buf, pos, end, wire_type, number)
     return pos
@@ -142,7 +167,7 @@ def _fixed_run(buf, pos, end, field, wire_type, dtype, keep=True):
     """
     size = np.dtype(dtype).itemsize
     if size > end - pos:
-        raise CaffeModelError(f"truncated data: field {field} runs past byte {end}")
+        raise _corrupt(f"truncated data: field {field} runs past byte {end}")
     key = np.frombuffer(_encode_key(field, wire_type), np.uint8)
     stride = len(key) + size
     first = pos
@@ -172,7 +197,7 @@ def _fixed_run(buf, pos, end, field, wire_type, dtype, keep=True):
 def _packed_fixed(buf, start, stop, dtype, field):
     size = np.dtype(dtype).itemsize
     if (stop - start) % size:
-        raise CaffeModelError(
+        raise _corrupt(
             f"corrupt data: packed field {field} has {stop - start} bytes, not a multiple of {size}"
         )
     return np.frombuffer(buf, dtype, (stop - start) // size, start)
@@ -180,12 +205,50 @@ def _packed_fixed(buf, start, stop, dtype, field):
 
 def _packed_ints(buf, start, stop, field):
     if stop - start > 10 * MAX_INTS:
-        raise CaffeModelError(f"corrupt data: packed field {field} holds implausibly many integers")
+        raise _corrupt(f"corrupt data: packed field {field} holds implausibly many integers")
     values, pos = [], start
     while pos < stop:
         value, pos = read_varint(buf, pos, stop)
         values.append(_signed64(value))
     return values
+
+
+def _packed_varints(buf, start, stop, field):
+    """A packed run of varints as uint64, decoded with numpy: each varint ends at its first byte below 0x80, and
+    byte k of it holds bits 7k..7k+6 (the bits past 64 of a 10-byte varint fall off, as in protobuf)."""
+    raw = np.frombuffer(buf, np.uint8, stop - start, start)
+    last = raw < 0x80
+    if np.count_nonzero(last) > MAX_VARINTS:
+        raise _corrupt(f"corrupt data: packed field {field} holds more than {MAX_VARINTS:,} integers")
+    if raw.size and not last[-1]:
+        raise _corrupt(f"truncated data: a varint runs past byte {stop}")
+    ends = np.flatnonzero(last)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts + 1
+    if lengths.size and lengths.max() > 10:
+        raise _corrupt(f"corrupt data: varint longer than 10 bytes in packed field {field}")
+    values = np.zeros(ends.size, np.uint64)
+    for k in range(int(lengths.max(initial=0))):
+        rows = np.flatnonzero(lengths > k)
+        values[rows] |= (raw[starts[rows] + k] & 0x7F).astype(np.uint64) << np.uint64(7 * k)
+    return values
+
+
+def _varints(buf, pos, end, field, wire_type, name, chunks):
+    """One packed run or one unpacked value of a "varints" field, added to chunks[name]; returns the position."""
+    if wire_type == LEN:
+        start, pos = _length(buf, pos, end)
+        values = _packed_varints(buf, start, pos, field)
+    elif wire_type == VARINT:
+        value, pos = read_varint(buf, pos, end)
+        values = np.array([value & ((1 << 64) - 1)], np.uint64)
+    else:
+        return skip_field(buf, pos, end, wire_type, field)
+    parts = chunks.setdefault(name, [])
+    parts.append(values)
+    if len(parts) > MAX_INTS:  # writers pack these fields; many unpacked values would each cost an array
+        raise _corrupt(f"corrupt data: field {field} holds implausibly many unpacked integers")
+    return pos
 
 
 def decode(buf, schema, start=0, end=None):
@@ -197,7 +260,7 @@ def decode(buf, schema, start=0, end=None):
         key, pos = read_varint(buf, pos, end)
         field, wire_type = key >> 3, key & 7
         if field == 0:
-            raise CaffeModelError(f"corrupt data: field number 0 at byte {pos}")
+            raise _corrupt(f"corrupt data: field number 0 at byte {pos}")
         spec = schema.get(field)
         if spec is None:
             pos = skip_field(buf, pos, end, wire_type, field)
@@ -211,8 +274,10 @@ def decode(buf, schema, start=0, end=None):
 
 def _decode_field(buf, pos, end, field, wire_type, name, kind, out, chunks):
     """Decode one field into ``out`` (arrays collect in ``chunks``); returns the new position."""
-    if isinstance(kind, (dict, list)) or kind in ("string", "strings"):
+    if isinstance(kind, (dict, list)) or kind in ("string", "strings", "bytes", "repeated bytes"):
         return _decode_len(buf, pos, end, field, wire_type, name, kind, out)
+    if kind == "varints":
+        return _varints(buf, pos, end, field, wire_type, name, chunks)
     if kind in _FIXED or kind == "skip":
         fixed_type, dtype = _FIXED.get(kind, (wire_type, "<f8" if wire_type == I64 else "<f4"))
         if wire_type == LEN:
@@ -238,7 +303,7 @@ def _decode_field(buf, pos, end, field, wire_type, name, kind, out, chunks):
         else:
             return skip_field(buf, pos, end, wire_type, field)
         if len(values) > MAX_INTS:
-            raise CaffeModelError(f"corrupt data: field {field} holds implausibly many integers")
+            raise _corrupt(f"corrupt data: field {field} holds implausibly many integers")
         return pos
     if kind in ("int", "bool"):
         if wire_type != VARINT:
@@ -251,7 +316,7 @@ def _decode_field(buf, pos, end, field, wire_type, name, kind, out, chunks):
         if wire_type != expected:
             return skip_field(buf, pos, end, wire_type, field)
         if size > end - pos:
-            raise CaffeModelError(f"truncated data: field {field} runs past byte {end}")
+            raise _corrupt(f"truncated data: field {field} runs past byte {end}")
         out[name] = struct.unpack_from(fmt, buf, pos)[0]
         return pos + size
     raise ValueError(f"schema error: unknown kind {kind!r} for field {field}")
@@ -266,11 +331,15 @@ def _decode_len(buf, pos, end, field, wire_type, name, kind, out):
         out[name] = decode(buf, kind, start, pos)
     elif isinstance(kind, list):
         out.setdefault(name, []).append(decode(buf, kind[0], start, pos))
+    elif kind == "bytes":
+        out[name] = memoryview(buf)[start:pos]
+    elif kind == "repeated bytes":
+        out.setdefault(name, []).append(memoryview(buf)[start:pos])
     else:
         try:
             text = bytes(buf[start:pos]).decode("utf-8")
         except UnicodeDecodeError:
-            raise CaffeModelError(f"corrupt data: field {field} is not UTF-8 text") from None
+            raise _corrupt(f"corrupt data: field {field} is not UTF-8 text") from None
         if kind == "string":
             out[name] = text
         else:
