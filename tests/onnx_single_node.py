@@ -29,6 +29,6 @@ def run_node(op_type, inputs, outputs=1, out_dtype=None, **attributes):
     graph = helper.make_graph([node], op_type, graph_inputs, graph_outputs)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    feed = {name: np.ascontiguousarray(a) for name, a in zip(names, inputs) if a is not None}
+    feed = {name: np.array(a, order="C") for name, a in zip(names, inputs) if a is not None}  # 0-d stays 0-d
     results = session.run(None, feed)
     return results[0] if outputs == 1 else results

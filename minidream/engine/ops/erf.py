@@ -13,8 +13,9 @@ coefficients of his SPECFUN routine CALERF), in float64 whatever x's dtype, then
   |x| > 4:             erfc(|x|) = exp(-x²) / |x| · (1/√π - z · P(z) / Q(z)),  z = 1/x²
 and erf(x) = sign(x) · (1 - erfc(|x|)) outside the first interval; erfc (which ops/gelu.py uses) the same way
 round. tests/layers/test_unary_onnx.py measures both against math.erf and math.erfc: float64 results within a few
-units in the last place, float32 ones rounded to the same float32 as the C library's. The short textbook formulas are not enough: Abramowitz–Stegun 7.1.26 is off by up to
-1.5e-7, two to three float32 ulps near erf = 1. On CuPy, cupyx.scipy.special.erf.
+units in the last place, float32 ones rounded to the same float32 as the C library's. The short textbook
+formulas are not enough: Abramowitz–Stegun 7.1.26 is off by up to 1.5e-7, two to three float32 ulps near erf = 1.
+On CuPy, cupyx.scipy.special's erf and erfc.
 """
 import math
 

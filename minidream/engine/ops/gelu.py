@@ -10,8 +10,6 @@ Cache: (x, approximate, Φ(x) or t): the factor forward made, which backward nee
 """
 import math
 
-import numpy as np
-
 from minidream.engine.backend import get_array_module
 from minidream.engine.ops import erf
 from minidream.engine.ops.elementwise import map_naive
