@@ -331,3 +331,23 @@ def test_a_dream_runs_with_its_weights_frozen():
         dream(np.full((40, 48, 3), 128, np.uint8), model=net, layer="conv2", octaves=1, steps=1, param=param,
               progress=False, callback=lambda octave, step, img: seen.append(net.derived is not None))
     assert seen == [True, True] and net.derived is None
+
+
+def test_the_step_is_in_pixel_levels_for_a_scaled_input():
+    """A model taking torchvision's normalized input (1 / (255 std) per channel): the update moves the *pixels* by
+    step_size along their own gradient, unit * g, so in network units by unit * step_size / mean|unit * g|."""
+    from minidream.dreaming.ascent import update
+
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal((1, 3, 5, 6)).astype(np.float32)
+    unit = np.array([1 / (255 * 0.229), 1 / (255 * 0.224), 1 / (255 * 0.225)], np.float32)
+    x = np.zeros_like(g)
+    update(x, g, 1.5, None, None, unit)
+    g_pixels = g * unit[:, None, None]
+    expected = 1.5 / np.abs(g_pixels).mean() * g_pixels * unit[:, None, None]
+    assert np.allclose(x, expected, rtol=1e-5)
+    pixels_moved = np.abs(x / unit[:, None, None]).mean()
+    assert pixels_moved == pytest.approx(1.5, rel=1e-5)  # one step: 1.5 levels on average, as for a Caffe model
+    plain = np.zeros_like(g)
+    update(plain, g, 1.5, None, None)
+    assert np.abs(plain).mean() == pytest.approx(1.5, rel=1e-5)  # unit None: network units are pixel levels

@@ -2,7 +2,7 @@
 
     $MINIDREAM_HOME, else $XDG_CACHE_HOME/minidream, else ~/.cache/minidream
         models/<name>.h5            fetched models (the names of weights_tools.zoo)
-        converted/<sha1>.h5         .caffemodel files converted by load_model, by content
+        converted/<sha1>.h5         .caffemodel and .onnx files converted by load_model, by content
         downloads/<file>.caffemodel downloads (a .part file while incomplete)
         downloads/<name>-<file>     a model's deploy prototxt, mean file and class list
 """

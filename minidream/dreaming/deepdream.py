@@ -266,5 +266,11 @@ def make_step(net, objective, x, rng, settings, tile, margin=0, lo=None, hi=None
         g = normalized(g) - np.float32(settings.tv) * tv_gradient(x)
     if settings.decay:
         x *= 1.0 - settings.decay
-    update(x, g, settings.step_size, lo, hi)
+    update(x, g, settings.step_size, lo, hi, pixel_unit(net.meta))
     return value
+
+
+def pixel_unit(meta):
+    """Network units per pixel level, per channel, for a model whose input is scaled; None for 1 (Caffe's)."""
+    unit = input_scale(meta)
+    return None if (unit == 1.0).all() else unit

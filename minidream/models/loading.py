@@ -1,4 +1,4 @@
-"""minidream.load_model: a Net from a model name, a .h5 file or a .caffemodel file.
+"""minidream.load_model: a Net from a model name, a .h5 file, a .caffemodel or an .onnx file.
 
     load_model("googlenet")          a model of the zoo (weights_tools.zoo: googlenet, alexnet, vgg16, resnet50,
                                      places365-googlenet, ... 18 in all), from the cache (downloaded, verified
@@ -7,6 +7,8 @@
     load_model("auto")               googlenet if its converted weights are cached, else mini
     load_model("model.h5")           a minidream model file (save_model, weights_tools convert)
     load_model("x.caffemodel")       converted on the fly, cached by the file's SHA1
+    load_model("x.onnx")             likewise (with PyTorch's external data file x.onnx.data in the hash), with
+                                     torchvision's preprocessing; other conventions: `weights_tools convert` options
 
 The cache is $MINIDREAM_HOME, else $XDG_CACHE_HOME/minidream, else ~/.cache/minidream.
 """
@@ -21,6 +23,7 @@ from minidream.formats.h5format import ModelFileError
 from weights_tools import cache, cache_health
 from weights_tools.convert import convert, file_sha1
 from weights_tools.fetch import MODELS, FetchError, fetch_model
+from weights_tools.onnx.convert import convert_onnx
 
 MINI_PATH = Path(__file__).parent / "data" / "mini.h5"
 NAMES = ("mini", "auto") + tuple(MODELS)
@@ -35,11 +38,15 @@ def _mini_path():
     return MINI_PATH
 
 
-def _caffemodel_path(path):
-    """The cached conversion of a .caffemodel (converting it first if it is not cached yet)."""
-    target = cache.converted_path(file_sha1(path))
+def _converted_path(path):
+    """The cached conversion of a .caffemodel or .onnx file (converting it first if it is not cached yet)."""
+    onnx = path.lower().endswith(".onnx")
+    key = file_sha1(path)
+    if onnx and os.path.isfile(path + ".data"):  # PyTorch's external weights: a changed file is another model
+        key = f"{key}-{file_sha1(path + '.data')[:16]}"
+    target = cache.converted_path(key)
     if not target.exists():
-        convert(path, target)
+        (convert_onnx if onnx else convert)(path, target)
     return target
 
 
@@ -83,19 +90,19 @@ def load_model(name_or_path, device="cpu"):
         if cache.model_path(name).exists():
             return _load_cached(name, device)
         return _loaded(fetch_model(name), device, name)
-    if name.lower().endswith(".caffemodel"):
+    if name.lower().endswith((".caffemodel", ".onnx")):
         if not os.path.isfile(name):
-            raise FileNotFoundError(f"no such .caffemodel file: {name}")
-        target = _caffemodel_path(name)
+            raise FileNotFoundError(f"no such {os.path.splitext(name)[1]} file: {name}")
+        target = _converted_path(name)
         try:
             return _loaded(target, device, os.path.abspath(name))
         except ModelFileError:  # a damaged cached conversion: set it aside and convert again
             cache_health.set_aside(target)
-            return _loaded(_caffemodel_path(name), device, os.path.abspath(name))
+            return _loaded(_converted_path(name), device, os.path.abspath(name))
     if name.lower().endswith(".h5") or os.path.isfile(name):
         return _loaded(name, device, os.path.abspath(name))
     raise ValueError(
-        f"unknown model {name!r}: give one of {', '.join(NAMES)}, a .h5 model file or a .caffemodel file"
+        f"unknown model {name!r}: give one of {', '.join(NAMES)}, a .h5 model file, a .caffemodel or an .onnx file"
     )
 
 
