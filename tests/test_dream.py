@@ -351,3 +351,24 @@ def test_the_step_is_in_pixel_levels_for_a_scaled_input():
     plain = np.zeros_like(g)
     update(plain, g, 1.5, None, None)
     assert np.abs(plain).mean() == pytest.approx(1.5, rel=1e-5)  # unit None: network units are pixel levels
+
+
+def test_a_net_of_one_input_size_sees_every_window_at_that_size(monkeypatch):
+    """A fixed-size model (a ViT, an export with constant Reshapes): images smaller or larger than its input are
+    dreamed in windows of exactly its size (tiles plus mirrored context), and its non-spatial layers serve."""
+    from minidream.models.loading import load_model
+
+    net = load_model("mini")
+    net.meta["extra"] = dict(net.meta.get("extra") or {}, fixed_input_size=True)
+    seen, forward = [], net.forward
+
+    def recording(x, end=None, **kwargs):
+        seen.append(tuple(x.shape[-2:]))
+        return forward(x, end=end, **kwargs)
+
+    monkeypatch.setattr(net, "forward", recording)
+    for size in ((40, 52), (150, 90)):  # inside one window, and cut into tiles
+        image = np.random.default_rng(0).integers(0, 256, (*size, 3), dtype=np.uint8)
+        out = dream(image, model=net, layer="fc7", octaves=1, steps=2, jitter=32, seed=0)
+        assert out.shape == image.shape and np.abs(out.astype(int) - image).mean() > 0
+    assert seen and set(seen) == {tuple(net.meta["input_size"])}

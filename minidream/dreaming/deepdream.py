@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from minidream.dreaming.ascent import update
 from minidream.dreaming.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
 from minidream.dreaming.fourier import run_fourier
-from minidream.dreaming.jitter import checked_tile, context, gradient, margin_for, min_input_side
+from minidream.dreaming.jitter import checked_tile, context, gradient, margin_for, min_input_side, usable_jitter
 from minidream.dreaming.lapnorm import laplacian_normalize
 from minidream.dreaming.memory_estimate import check_dream_memory
 from minidream.dreaming.objectives import L2
@@ -250,7 +250,7 @@ def make_step(net, objective, x, rng, settings, tile, margin=0, lo=None, hi=None
     (minidream.dreaming.jitter.margin_for). lo, hi: per-channel clip bounds from _clip_bounds (None: no
     clipping, NumPy only). tv weighs the total-variation penalty against the gradient scaled to mean |g| = 1.
     """
-    jitter = settings.jitter
+    jitter = usable_jitter(net, settings.jitter, margin)
     ox, oy = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
     value, g = gradient(net, objective, x, tile, rng, (oy, ox), jitter, margin)
     if not math.isfinite(float(value)):

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from minidream.dreaming.filters import gaussian_blur, normalized, tv_gradient
-from minidream.dreaming.jitter import checked_tile, gradient, margin_for, min_input_side
+from minidream.dreaming.jitter import checked_tile, gradient, margin_for, min_input_side, usable_jitter
 from minidream.dreaming.lapnorm import laplacian_normalize
 from minidream.engine.backend import as_numpy, to_device
 from minidream.io.images import from_network, input_scale
@@ -119,6 +119,7 @@ def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, 
         raise ValueError(f"the image is {w}x{h} but {', '.join(objective.layers)} needs at least {side}x{side} "
                          "pixels: use a larger image or size, or a layer nearer the input")
     margin = margin_for(net, objective.layers)
+    jitter = usable_jitter(net, jitter, margin)
     tile = checked_tile(settings.tile_size, side, margin, jitter, objective)
     scale = frequency_scale(h, w)
     order = _rgb_order(net.meta)

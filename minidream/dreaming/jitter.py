@@ -27,6 +27,7 @@ import math
 from minidream.dreaming.settings import AUTO_TILE
 from minidream.engine.backend import get_array_module
 from minidream.engine.layer_types import type_of
+from minidream.models.metadata import fixed_input_size
 
 # Zero padding deeper than this many input pixels from the edge is diluted by many layers; the margin stops
 # here so GoogLeNet's deep layers (receptive radius ~150 px) do not triple the work of small octaves.
@@ -58,8 +59,18 @@ def receptive_radius(net, layers):
 
 
 def margin_for(net, layers):
-    """The mirrored context every image pixel keeps: the layers' receptive radius, at most MAX_MARGIN."""
-    return int(math.ceil(min(receptive_radius(net, layers), MAX_MARGIN)))
+    """The mirrored context every image pixel keeps: the layers' receptive radius, at most MAX_MARGIN (and an
+    eighth of the window for a net of one input size, whose windows must keep room for their tile)."""
+    fixed = fixed_input_size(net.meta)
+    limit = min(MAX_MARGIN, min(fixed) // 8) if fixed else MAX_MARGIN
+    return int(math.ceil(min(receptive_radius(net, layers), limit)))
+
+
+def usable_jitter(net, jitter, margin):
+    """The jitter a net leaves room for: all of it, except in windows of one size (fixed_input_size), where the
+    context (margin and jitter, both sides) takes at most half of the window."""
+    fixed = fixed_input_size(net.meta)
+    return jitter if not fixed else max(0, min(jitter, min(fixed) // 4 - margin))
 
 
 def window_pads(shift, jitter, margin):
@@ -102,17 +113,29 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
     The value is the window's. When the window (image plus 2 * (margin + jitter) of context) is larger than
     tile, the image is cut into tiles, each seen with the same context from its neighbours (and the mirror at
     the image's edge); the tile grid moves by a fresh random offset every step, so no seam stays put.
+    A net that runs at one input size only (fixed_input_size) sees every window at exactly that size: tiles of at most
+    that size less the context, each padded with more mirrored context where it is smaller.
     """
-    pad = margin + 2 * jitter
+    fixed = fixed_input_size(net.meta)
     pads_y, pads_x = window_pads(shift[0], jitter, margin), window_pads(shift[1], jitter, margin)
-    rows, cols = tile_grid(x.shape[-2:], tile, margin, jitter, rng)
+    rows, cols = tile_grid(x.shape[-2:], tile, margin, jitter, rng, fixed)
     g, total = get_array_module(x).empty_like(x), 0.0
     for r0, r1 in rows:
         for c0, c1 in cols:
-            value, gw = _gradient_whole(net, objective, window(x, pad, (r0, r1), (c0, c1), pads_y, pads_x))
-            g[..., r0:r1, c0:c1] = gw[..., pads_y[0]:pads_y[0] + r1 - r0, pads_x[0]:pads_x[0] + c1 - c0]
+            py, px = pads_y, pads_x
+            if fixed:
+                py, px = _grown(pads_y, r1 - r0, fixed[0]), _grown(pads_x, c1 - c0, fixed[1])
+            pad = max(margin + 2 * jitter, *py, *px)
+            value, gw = _gradient_whole(net, objective, window(x, pad, (r0, r1), (c0, c1), py, px))
+            g[..., r0:r1, c0:c1] = gw[..., py[0]:py[0] + r1 - r0, px[0]:px[0] + c1 - c0]
             total += value
     return total, g
+
+
+def _grown(pads, part, size):
+    """The pads (before, after) grown alike so that part + pads is exactly size."""
+    extra = size - part - sum(pads)
+    return pads[0] + extra // 2, pads[1] + extra - extra // 2
 
 
 def context(margin, jitter):
@@ -120,11 +143,15 @@ def context(margin, jitter):
     return 2 * (margin + jitter)
 
 
-def tile_grid(size, tile, margin, jitter, rng):
+def tile_grid(size, tile, margin, jitter, rng, fixed=None):
     """([(r0, r1)], [(c0, c1)]): the image rows and columns of the tiles `gradient` cuts an image of size (H, W)
-    into, each seen with context(margin, jitter) pixels of context; one tile when the whole window fits `tile`."""
+    into, each seen with context(margin, jitter) pixels of context; one tile when the whole window fits `tile`.
+    fixed: the (H, W) every window has (fixed_input_size), which then bounds the tiles instead of `tile`."""
     h, w = size
     extra = context(margin, jitter)
+    if fixed:
+        return tuple([(0, n)] if n + extra <= side else _offset_splits(n, side - extra, rng)
+                     for n, side in zip((h, w), fixed))
     if h + extra <= tile and w + extra <= tile:
         return [(0, h)], [(0, w)]
     return _offset_splits(h, tile - extra, rng), _offset_splits(w, tile - extra, rng)
@@ -161,7 +188,11 @@ def _splits(n, tile):
 
 
 def min_input_side(net, objective):
-    """The smallest square input side for which every layer the objective reads has an output."""
+    """The smallest square input side for which every layer the objective reads has an output; for a net of one
+    input size, a quarter of it (a smaller image would be mostly mirrored context in its window)."""
+    fixed = fixed_input_size(net.meta)
+    if fixed:
+        return max(1, min(fixed) // 4)
     return max(net.min_input_size(layer) for layer in objective.layers)
 
 

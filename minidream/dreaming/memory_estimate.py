@@ -17,6 +17,7 @@ import math
 from minidream.engine.plans import affine_chains, in_place_layers
 from minidream.errors import TooBigError
 from minidream.io.limits import available_memory
+from minidream.models.metadata import fixed_input_size
 
 IMAGE_COPIES = 6
 NET_FACTOR = 3.5
@@ -31,7 +32,7 @@ def dream_bytes(net, layers, size, tile, context=0):
     graph = net.graph
     slots = [graph.slot(layer) for layer in layers]
     order = graph.ancestors(slots)
-    window = graph.input_shape((min(h + context, tile), min(w + context, tile)))
+    window = graph.input_shape(fixed_input_size(net.meta) or (min(h + context, tile), min(w + context, tile)))
     shapes = graph.shapes(window, only=set(order))
     # The blobs the Net's walk really makes (minidream.engine.plans): an in-place ReLU writes over its input, and the
     # BatchNorm and Scale layers folded into a convolution make none of their own.

@@ -24,7 +24,7 @@ from PIL import Image
 from minidream.dreaming.class_head import sliding_classifier
 from minidream.engine.backend import get_array_module, to_device
 from minidream.io.images import as_kind, load_rgb, to_network
-from minidream.models.metadata import class_index, default_layer
+from minidream.models.metadata import class_index, default_layer, fixed_input_size
 
 
 def check_spatial_layer(net, layer):
@@ -32,10 +32,11 @@ def check_spatial_layer(net, layer):
 
     Unknown names raise net's UnknownLayerError (closest names and how to list them all).
     Fully connected layers only exist at the model's nominal input size, so they cannot be
-    dreamed on directly; ClassNeuron applies them convolutionally instead.
+    dreamed on directly; ClassNeuron applies them convolutionally instead. A model of one input size
+    (a ViT: its layers are tokens) sees every window at that size, so any of its layers serves.
     """
     net.layer_index(layer)
-    if len(net.output_shape(layer)) != 4:
+    if len(net.output_shape(layer)) != 4 and not fixed_input_size(net.meta):
         raise ValueError(
             f"layer {layer!r} is fully connected, so it only exists at the model's input size "
             f"{tuple(net.meta['input_size'])}; dream on a convolutional layer, or use "

@@ -12,6 +12,12 @@ def default_layer(meta):
     return (meta.get("extra") or {}).get("default_layer") or DEFAULT_LAYER
 
 
+def fixed_input_size(meta):
+    """(H, W) of the one input size a model runs at (extra.fixed_input_size, found by the converter: a ViT's
+    position table, an export whose Reshapes hold constant sizes), else None: it runs at any size."""
+    return tuple(meta["input_size"]) if (meta.get("extra") or {}).get("fixed_input_size") else None
+
+
 def class_index(meta, cls, count):
     """A class index from an int or a name in meta["class_names"], checked against count.
 
