@@ -1,4 +1,4 @@
-"""python -m weights_tools: convert, fetch, inspect and list Caffe models (and inspect ONNX ones) for minidream.
+"""python -m weights_tools: convert, fetch, inspect and list Caffe and ONNX models for minidream.
 
 Ctrl-C exits 130 with one line from the first statement on (minidream/io/interrupts.py), and bad input is one line
 `error: ...` with exit code 2, never a traceback.
@@ -19,14 +19,15 @@ from minidream.engine.layer_types import TYPES  # noqa: E402
 from weights_tools.zoo import MODELS  # noqa: E402
 
 DESCRIPTION = """\
-Use Caffe's reference models with minidream, with no Caffe and no protobuf installed.
+Use Caffe's reference models and ONNX models (PyTorch, Keras through tf2onnx) with minidream, with no
+Caffe, ONNX or protobuf package installed.
 
   fetch NAME                download a zoo model (progress bar, resumable), verify it, convert
                             it into the cache; then minidream.load_model(NAME)
-  convert SRC [DST]         convert a .caffemodel (2014 V1 snapshots or current format) to a
-                            minidream .h5 file: graph (its own, or --prototxt's), weights, input
-                            size, mean, scale, channel order, class names; what the file cannot
-                            say is assumed, printed and recorded
+  convert SRC [DST]         convert a .caffemodel (2014 V1 snapshots or current format) or an
+                            .onnx model (opsets 13..21, external data too) to a minidream .h5
+                            file: graph, weights, input size, preprocessing, class names; what
+                            the file cannot say is assumed, printed and recorded
   inspect FILE              layers, output shapes and parameter counts of a .caffemodel or .h5,
                             or an ONNX model's nodes and parameter counts (told by content)
   list                      what is in the cache
@@ -50,16 +51,24 @@ def _parser():
     parser = argparse.ArgumentParser(prog="python -m weights_tools", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("convert", help="convert a .caffemodel to a minidream .h5 file",
-                       description="Convert a .caffemodel to a minidream .h5 file (written atomically).")
-    p.add_argument("src", metavar="SRC.caffemodel")
+    p = sub.add_parser("convert", help="convert a .caffemodel or .onnx file to a minidream .h5 file",
+                       description="Convert a .caffemodel or an .onnx model (told by content) to a minidream .h5 "
+                                   "file (written atomically). An ONNX file states no preprocessing: torchvision's "
+                                   "is assumed (RGB in 0..1, ImageNet's mean and std) unless --mean, --std, "
+                                   "--channel-order or --input-range say otherwise.")
+    p.add_argument("src", metavar="SRC.caffemodel|SRC.onnx")
     p.add_argument("dst", metavar="DST.h5", nargs="?", help="default: SRC with the extension .h5")
     p.add_argument("--skip-unsupported", action="store_true",
                    help="drop unsupported layers at the end of the net (with a warning) instead of failing")
     p.add_argument("--prototxt", metavar="deploy.prototxt",
                    help="take the graph from this deploy net; weights are matched by layer name, as Caffe does")
     p.add_argument("--mean-file", metavar="mean.binaryproto", help="the mean image the net was trained with")
-    p.add_argument("--mean", type=_floats, metavar="B,G,R", help="per-channel mean, in the network's channel order")
+    p.add_argument("--mean", type=_floats, metavar="B,G,R",
+                   help="per-channel mean, in the network's channel order (ONNX: in input-range units, "
+                        "e.g. 0.485,0.456,0.406)")
+    p.add_argument("--std", type=_floats, metavar="R,G,B", help="ONNX: per-channel std, e.g. 0.229,0.224,0.225")
+    p.add_argument("--input-range", type=float, choices=[1.0, 255.0],
+                   help="ONNX: the value white has before normalization: 1 (torchvision) or 255")
     p.add_argument("--scale", type=float, help="Caffe's transform_param.scale (e.g. 0.00390625 for 1/256)")
     p.add_argument("--channel-order", type=str.upper, choices=["BGR", "RGB"], help="the training images' order")
     p.add_argument("--input-size", type=_size, metavar="HxW", help="the nominal input size, e.g. 224x224")
@@ -82,13 +91,8 @@ def _run(args):
     from weights_tools import summary
 
     if args.command == "convert":
-        from weights_tools.convert import Options, convert
-
         dst = args.dst or str(Path(args.src).with_suffix(".h5"))
-        options = Options(args.prototxt, args.mean_file, args.mean, args.scale, args.channel_order, args.input_size,
-                          args.classes)
-        meta = convert(args.src, dst, skip_unsupported=args.skip_unsupported, options=options)
-        report_conversion(meta)
+        meta = _convert_onnx(args, dst) if _is_onnx(args.src) else _convert_caffe(args, dst)
         h, w = meta["input_size"]
         print(f"wrote {dst}: {meta['name']}, input {meta['input_channels']}x{h}x{w} {meta['channel_order']}, "
               f"{len(meta.get('class_names') or [])} class names")
@@ -101,6 +105,38 @@ def _run(args):
         print(summary.inspect_file(args.file, skip_unsupported=args.skip_unsupported))
     else:
         print(summary.list_cache())
+
+
+def _is_onnx(path):
+    from weights_tools.foreign import looks_like_onnx
+
+    with open(path, "rb") as f:
+        return looks_like_onnx(f.read(64))
+
+
+def _convert_onnx(args, dst):
+    from weights_tools.onnx.convert import OnnxOptions, convert_onnx
+
+    caffe_only = [flag for flag, value in (("--prototxt", args.prototxt), ("--mean-file", args.mean_file),
+                                           ("--scale", args.scale), ("--input-size", args.input_size),
+                                           ("--skip-unsupported", args.skip_unsupported)) if value]
+    if caffe_only:
+        raise ValueError(f"only .caffemodel files take {', '.join(caffe_only)}; {args.src} is an ONNX model (its "
+                         "options: --mean, --std, --channel-order, --input-range, --classes)")
+    return convert_onnx(args.src, dst, OnnxOptions(args.mean, args.std, args.channel_order, args.input_range,
+                                                    args.classes))
+
+
+def _convert_caffe(args, dst):
+    from weights_tools.convert import Options, convert
+
+    if args.std or args.input_range:
+        raise ValueError(f"only ONNX models take --std and --input-range; for {args.src} use --mean and --scale")
+    options = Options(args.prototxt, args.mean_file, args.mean, args.scale, args.channel_order, args.input_size,
+                      args.classes)
+    meta = convert(args.src, dst, skip_unsupported=args.skip_unsupported, options=options)
+    report_conversion(meta)
+    return meta
 
 
 def report_conversion(meta):
@@ -118,14 +154,14 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
-    from minidream.errors import CaffeModelError
+    from minidream.errors import CaffeModelError, OnnxModelError
     from minidream.formats.h5format import ModelFileError
     from weights_tools.fetch import FetchError
 
     warnings.showwarning = lambda message, *rest, **kw: print(f"warning: {message}", file=sys.stderr)
     try:
         _run(args)
-    except (CaffeModelError, FetchError, ModelFileError, OSError, ValueError) as exc:
+    except (CaffeModelError, OnnxModelError, FetchError, ModelFileError, OSError, ValueError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug, not bad input: still one line unless asked for the traceback
