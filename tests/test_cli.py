@@ -105,8 +105,9 @@ def test_help_explains_every_dream_flag(capsys):
 
 def test_layers_and_classify(files, capsys):
     assert main(["layers", "--model", files["model"]]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert any(line.split() == ["inception_4c/output", "512x14x14"] for line in lines)
+    out, err = capsys.readouterr()
+    assert any(line.split() == ["inception_4c/output", "512x14x14"] for line in out.splitlines())
+    assert "default dream layer: inception_4c/output" in err
     assert main(["layers", "--model", files["model"], "--size", "448x224"]) == 0
     assert any(line.split() == ["inception_4c/output", "512x14x28"] for line in capsys.readouterr().out.splitlines())
     assert main(["classify", files["photo"], "--model", files["model"], "--top", "3"]) == 0

@@ -1,6 +1,7 @@
 """`dream`, `zoom`, `atlas`, `classes`, `classify`, `layers` and `models`: handlers and their parsers."""
 import os
 import secrets
+import sys
 
 from minidream.cli.common import (DREAM_OPTIONS, EPILOG, OBJECTIVE_OPTIONS, below_one, dream_kwargs, dream_options,
                                   given_options, model_option, objective_of, parsed_by, positive, positive_int, wxh)
@@ -216,12 +217,16 @@ def run_models(args):
 
 def run_layers(args):
     from minidream.models.classification import layer_table
+    from minidream.models.loading import resolve_model
+    from minidream.models.metadata import default_layer
 
     size = args.size[::-1] if args.size else None
-    rows = layer_table(args.model, input_size=size)
+    net = resolve_model(args.model)
+    rows = layer_table(net, input_size=size)
     width = max(len(name) for name, _ in rows)
     for name, shape in rows:
         print(f"{name:<{width}}  {'x'.join(str(d) for d in shape)}")
+    print(f"default dream layer: {default_layer(net.meta)}", file=sys.stderr)  # the table stays plain for scripts
     return 0
 
 
