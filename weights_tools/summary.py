@@ -29,8 +29,8 @@ def _shape(shape):
 def _table(rows):
     """Rows of five text columns, aligned (the first and last, numbers, to the right), indented two spaces."""
     widths = [max(len(r[c]) for r in rows) for c in range(5)]
-    return ["  " + "  ".join(v.rjust(widths[c]) if c in (0, 4) else v.ljust(widths[c]) for c, v in enumerate(r)).rstrip()
-            for r in rows]
+    return ["  " + "  ".join(v.rjust(widths[c]) if c in (0, 4) else v.ljust(widths[c])
+                             for c, v in enumerate(r)).rstrip() for r in rows]
 
 
 def _is_onnx(path):
