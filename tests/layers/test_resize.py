@@ -1,6 +1,6 @@
 """ops/resize.py (ONNX Resize): every mode x coordinate mode (x nearest mode) against the naive loops and
-onnxruntime (float32, 1e-6), upsampling and downsampling, backward against the loops and float64 finite differences,
-and on CuPy arrays through the fake CuPy."""
+onnxruntime (float32, 1e-6), upsampling and downsampling, by sizes and by scales, backward against the loops and
+float64 finite differences, and on CuPy arrays through the fake CuPy."""
 import itertools
 
 import numpy as np
@@ -28,6 +28,18 @@ def test_matches_naive_and_onnxruntime(sizes, setting):
     assert rel_error(resize.backward(dy, cache), resize.backward_naive(dy, cache_ref)) < 1e-6
     mode, coordinates, nearest = setting
     expected = run_node("Resize", [x, None, None, np.array((2, 3) + out_size, np.int64)], mode=mode,
+                        coordinate_transformation_mode=coordinates, nearest_mode=nearest)
+    assert rel_error(y, expected) < 1e-6
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids="-".join)
+def test_scales_given_set_the_coordinates_as_onnxruntime_reads_them(setting):
+    """floor(5 * 1.5) = 7 rows and floor(7 * 0.6) = 4 columns, read at scales 1.5 and 0.6, not 7/5 and 4/7."""
+    x = np.random.default_rng(4).standard_normal((1, 2, 5, 7)).astype(np.float32)
+    y, _ = resize.forward(x, (7, 4), *setting, scales=(1.5, 0.6))
+    assert rel_error(y, resize.forward_naive(x, (7, 4), *setting, scales=(1.5, 0.6))[0]) < 1e-6
+    mode, coordinates, nearest = setting
+    expected = run_node("Resize", [x, None, np.array([1, 1, 1.5, 0.6], np.float32)], mode=mode,
                         coordinate_transformation_mode=coordinates, nearest_mode=nearest)
     assert rel_error(y, expected) < 1e-6
 

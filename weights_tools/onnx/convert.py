@@ -92,12 +92,16 @@ def _build(model):
         elif node.op_type in PASS_THROUGH:
             builder.pass_through(node)
         elif all(builder.is_constant(x) for x in node.inputs) and _has_onnx_form(node):
-            builder.fold(node, node.attributes)
-        elif not forms.HANDLERS.get(node.op_type, lambda b, n: False)(builder, node):
+            builder.fold(node, _attributes(node))
+        else:
+            node = _single_output(node)
+            if forms.HANDLERS.get(node.op_type, lambda b, n: False)(builder, node):
+                continue
             if not _has_onnx_form(node):
                 raise OnnxModelError(f"node {node.name or node.outputs[0]!r}: operator {node.op_type} (opset "
-                                     f"{model.opsets.get('', '?')}) is not supported by minidream")
-            builder.add_onnx(_single_output(node), node.attributes)
+                                     f"{model.opsets.get('', '?')}) is not supported by minidream; re-export "
+                                     "the model without it")
+            builder.add_onnx(node, _attributes(node))
     missing = [v.name for v in model.outputs if builder.tensor(v.name) not in builder.shapes]
     if missing:
         raise OnnxModelError(f"the graph's output {missing[0]!r} is a constant or not computed by any node")
@@ -108,10 +112,18 @@ def _has_onnx_form(node):
     return TYPE_PREFIX + node.op_type in TYPES
 
 
+def _attributes(node):
+    """The node's attributes; a Split's also its number of outputs ("outputs"), which before opset 18's num_outputs
+    only the node's output list says."""
+    return dict(node.attributes, outputs=len(node.outputs)) if node.op_type == "Split" else node.attributes
+
+
 def _single_output(node):
-    """MaxPool's optional Indices output is not computed: refused where the graph reads it."""
+    """The node without its omitted outputs. MaxPool's optional Indices output is not computed: refused where the
+    node names it (whichever form the pooling takes)."""
     if node.op_type == "MaxPool" and len(node.outputs) > 1 and node.outputs[1]:
-        raise OnnxModelError(f"node {node.name!r}: MaxPool's Indices output is not supported by minidream")
+        raise OnnxModelError(f"node {node.name or node.outputs[0]!r}: MaxPool's Indices output is not supported by "
+                             "minidream; export the model without return_indices")
     return node._replace(outputs=[o for o in node.outputs if o])
 
 

@@ -13,6 +13,7 @@ from minidream.engine.layer_types.onnx_base import TYPE_PREFIX
 from minidream.errors import OnnxModelError
 
 PASS_THROUGH = ("Identity", "Dropout")
+SHAPE_FLOATS = {("Resize", 2)}  # (op, input position): float constants the output's shape is computed from
 
 
 class Builder:
@@ -56,7 +57,8 @@ class Builder:
             else:
                 shapes, values = info.infer(p, in_shapes, [self.values.get(b) for b in spec["bottoms"]])
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise OnnxModelError(f"node {node.name or tops[0]!r} ({node.op_type}): {exc}") from None
+            prefix, message = f"node {node.name or tops[0]!r} ({node.op_type}): ", str(exc)
+            raise OnnxModelError(message if message.startswith(prefix) else prefix + message) from None
         for top, shape, value in zip(tops, shapes, values):
             self.shapes[top] = tuple(int(d) for d in shape)
             if value is not None:
@@ -70,18 +72,20 @@ class Builder:
 
     def arguments(self, node):
         """(bottoms, weights, args) of a node: graph tensors as bottoms, float constants as weights, integer
-        constants in the spec (shape arithmetic needs their values); see onnx_base for args."""
+        constants and SHAPE_FLOATS in the spec (shape inference needs their values); see onnx_base for args."""
         bottoms, weights, args = [], [], []
-        for name in node.inputs:
+        for position, name in enumerate(node.inputs):
             if name == "":
                 args.append(None)
             elif self.is_constant(name):
                 value = self.constant(name)
-                if value.dtype.kind == "f":
+                if value.dtype.kind != "f":
+                    args.append(["const", value.tolist()])
+                elif (node.op_type, position) in SHAPE_FLOATS:
+                    args.append(["const", value.tolist(), value.dtype.name])
+                else:
                     args.append(["weight", len(weights)])
                     weights.append(value)
-                else:
-                    args.append(["const", value.tolist()])
             else:
                 tensor = self.tensor(name)
                 if tensor not in bottoms:
@@ -92,6 +96,7 @@ class Builder:
     def add_onnx(self, node, attrs):
         """The node as an "onnx.<Op>" spec."""
         bottoms, weights, args = self.arguments(node)
+        weights = [np.array(w, ndmin=1) for w in weights]  # the .h5 file stores a scalar as one value: alike here
         params = {"args": args, "attrs": attrs, "weight_shapes": [list(w.shape) for w in weights]}
         return self.add(node, TYPE_PREFIX + node.op_type, bottoms, node.outputs, params, weights)
 

@@ -10,9 +10,10 @@ weights_tools/onnx/convert.py turns each ONNX node that no Caffe type expresses 
 (The node's own name is an alias of the layer: meta["extra"]["aliases"], which the Graph resolves.)
 
 An arg is ["bottom", k] (spec bottom k), ["weight", k] (float weight blob k: a float initializer), ["const", value]
-(an integer initializer, kept in the spec as a nested list so that shapes can be computed from it) or None (an
-omitted optional input). Tensors may have any rank and integer tensors flow where ONNX computes shapes (Shape,
-Gather, Concat, ... on the input's size): they get no gradient.
+(an integer initializer, kept in the spec as a nested list so that shapes can be computed from it), ["const", value,
+dtype] (a float initializer that shapes are computed from: Resize's scales) or None (an omitted optional input).
+Tensors may have any rank and integer tensors flow where ONNX computes shapes (Shape, Gather, Concat, ... on the
+input's size): they get no gradient.
 
 Shapes, computing nothing: each type infers (shape, value) per output from its inputs' (shape, value), the value
 known for constants and for what is computed from shapes alone (Shape's output, arithmetic on it). Where every
@@ -46,8 +47,13 @@ def assemble(params, inputs, weights):
         elif arg[0] == "weight":
             out.append(weights[arg[1]])
         else:
-            out.append(np.asarray(arg[1], dtype=np.int64))
+            out.append(constant(arg))
     return out
+
+
+def constant(arg):
+    """The array of a ["const", value(, dtype)] arg."""
+    return np.asarray(arg[1], dtype=arg[2] if len(arg) > 2 else np.int64)
 
 
 def infos(params, in_shapes, in_values):
@@ -61,7 +67,7 @@ def infos(params, in_shapes, in_values):
         elif arg[0] == "weight":
             out.append(Info(tuple(params["weight_shapes"][arg[1]])))
         else:
-            value = np.asarray(arg[1], dtype=np.int64)
+            value = constant(arg)
             out.append(Info(value.shape, value))
     return out
 

@@ -61,7 +61,8 @@ def _unary(op_type, op, fields=None, **onnx_type_args):
 
 
 def _clip_run(attrs, args):
-    low, high = (None if len(args) <= k or args[k] is None else float(as_numpy(args[k])) for k in (1, 2))
+    # the bounds are scalars: 0-d in ONNX, one value as a weight blob (.item() reads both)
+    low, high = (None if len(args) <= k or args[k] is None else float(as_numpy(args[k]).item()) for k in (1, 2))
     y, cache = clip.forward(args[0], low, high)
     return [y], cache
 
@@ -76,13 +77,14 @@ def _matmul_shape(attrs, ins):
 
 
 def _gemm_run(attrs, args):
-    y, cache = gemm.forward(args[0], args[1], args[2] if len(args) > 2 else None, **attrs)
+    y, cache = gemm.forward(args[0], args[1], args[2] if len(args) > 2 else None, attrs["alpha"], attrs["beta"],
+                            attrs["transA"], attrs["transB"])
     return [y], cache
 
 
 def _gemm_shape(attrs, ins):
-    m = ins[0].shape[1] if attrs["trans_a"] else ins[0].shape[0]
-    n = ins[1].shape[0] if attrs["trans_b"] else ins[1].shape[1]
+    m = ins[0].shape[1] if attrs["transA"] else ins[0].shape[0]
+    n = ins[1].shape[0] if attrs["transB"] else ins[1].shape[1]
     return [Info((m, n))]
 
 
@@ -152,10 +154,8 @@ TYPES = [
     onnx_type("MatMul", _matmul_shape, lambda attrs, args: _pair(matmul.forward(args[0], args[1])),
               lambda attrs, dys, cache: list(matmul.backward(dys[0], cache)), attrs=checked({}, "MatMul")),
     onnx_type("Gemm", _gemm_shape, _gemm_run, lambda attrs, dys, cache: list(gemm.backward(dys[0], cache)),
-              attrs=checked({"alpha": lambda raw: float(raw.get("alpha", 1.0)),
-                             "beta": lambda raw: float(raw.get("beta", 1.0)),
-                             "trans_a": lambda raw: bool(raw.get("transA", 0)),
-                             "trans_b": lambda raw: bool(raw.get("transB", 0))}, "Gemm"),
+              attrs=checked({**_alpha_beta(1.0, 1.0), "transA": lambda raw: bool(raw.get("transA", 0)),
+                             "transB": lambda raw: bool(raw.get("transB", 0))}, "Gemm"),
               window=lambda p: WHOLE_INPUT),
     onnx_type("LayerNormalization", same_as_first, _layer_norm_run,
               lambda attrs, dys, cache: list(layer_norm.backward(dys[0], cache)),

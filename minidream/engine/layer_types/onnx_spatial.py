@@ -69,7 +69,7 @@ def _full_pads(pads, axes, rank):
 
 
 def _pad_run(attrs, args):
-    value = 0.0 if len(args) < 3 or args[2] is None else float(as_numpy(args[2]))
+    value = 0.0 if len(args) < 3 or args[2] is None else float(as_numpy(args[2]).item())
     pads = _full_pads(args[1], args[3] if len(args) > 3 else None, np.ndim(args[0]))
     y, cache = pad.forward(args[0], pads, attrs["mode"], value)
     return [y], cache
@@ -97,8 +97,10 @@ def _resize_size(attrs, x_shape, scales, sizes):
 def _resize_run(attrs, args):
     scales = args[2] if len(args) > 2 else None
     sizes = args[3] if len(args) > 3 else None
+    given = (None, None) if sizes is not None and np.size(sizes) else tuple(float(s) for s in np.asarray(
+        as_numpy(scales)).reshape(-1)[2:])  # the coordinates follow the scales given, not the sizes' ratio
     y, cache = resize.forward(args[0], _resize_size(attrs, args[0].shape, scales, sizes), attrs["mode"],
-                              attrs["coordinate_transformation_mode"], attrs["nearest_mode"])
+                              attrs["coordinate_transformation_mode"], attrs["nearest_mode"], given)
     return [y], cache
 
 

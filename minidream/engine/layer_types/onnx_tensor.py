@@ -103,6 +103,7 @@ def _split_type():
         axis, points = _split_points(attrs, ins[0].shape, split, attrs["outputs"])
         return [Info(s) for s in slice_op.output_shape(ins[0].shape, attrs["outputs"], axis, points)]
 
+    # "outputs": the node's output count, which the converter adds (before opset 18 only the output list says it)
     fields = {"axis": lambda raw: int(raw.get("axis", 0)), "outputs": lambda raw: int(raw["outputs"]),
               "num_outputs": lambda raw: raw.get("num_outputs")}
     return onnx_type("Split", infer, run, lambda attrs, dys, cache: [slice_op.backward(dys, cache), None],

@@ -2,7 +2,9 @@
 
 Shapes: x (N, C, H, W) -> y (N, C, OH, OW); out_size = (OH, OW) (the caller turns ONNX's scales or sizes into it).
 
-Formula, per axis of input length L and output length O, scale O / L (ONNX's coordinate_transformation_mode):
+Formula, per axis of input length L and output length O, and scale O / L, or ONNX's scales input where the model
+gives one (O = floor(L * scale) may differ from L * scale: 5 * 1.5 -> 7, read at scale 1.5, not 1.4)
+(ONNX's coordinate_transformation_mode):
     half_pixel          s(o) = (o + 0.5) / scale - 0.5
     pytorch_half_pixel  the same, but s = 0 when O == 1
     align_corners       s(o) = o * (L - 1) / (O - 1), and 0 when O == 1
@@ -36,21 +38,21 @@ def _check(name, value, choices):
         raise ValueError(f"unknown Resize {name} {value!r}; choose one of {', '.join(choices)}")
 
 
-def source_coordinates(out, size, coordinate_mode):
-    """s(o) for o < out along an axis of length `size` (float64)."""
-    o = np.arange(out, dtype=np.float64)
+def source_coordinates(out, size, coordinate_mode, scale=None):
+    """s(o) for o < out along an axis of length `size` (float64); scale: out / size unless given."""
+    o, scale = np.arange(out, dtype=np.float64), out / size if scale is None else float(scale)
     if coordinate_mode == "align_corners":
         return o * (size - 1) / (out - 1) if out > 1 else np.zeros(out)
     if coordinate_mode == "asymmetric":
-        return o / (out / size)
+        return o / scale
     if coordinate_mode == "pytorch_half_pixel" and out == 1:
         return np.zeros(out)
-    return (o + 0.5) / (out / size) - 0.5
+    return (o + 0.5) / scale - 0.5
 
 
-def taps(out, size, mode, coordinate_mode, nearest_mode):
+def taps(out, size, mode, coordinate_mode, nearest_mode, scale=None):
     """(first cell, second cell, weight of the second) of every output index along one axis."""
-    s = source_coordinates(out, size, coordinate_mode)
+    s = source_coordinates(out, size, coordinate_mode, scale)
     if mode == "nearest":
         first = np.clip(NEAREST_MODES[nearest_mode](s), 0, size - 1).astype(np.int64)
         return first, first, np.zeros(out)
@@ -59,9 +61,9 @@ def taps(out, size, mode, coordinate_mode, nearest_mode):
     return first, np.minimum(first + 1, size - 1), s - first
 
 
-def interpolation_matrix(out, size, mode, coordinate_mode, nearest_mode):
+def interpolation_matrix(out, size, mode, coordinate_mode, nearest_mode, scale=None):
     """A (out, size): row o holds the weights output o gives the input cells."""
-    first, second, weight = taps(out, size, mode, coordinate_mode, nearest_mode)
+    first, second, weight = taps(out, size, mode, coordinate_mode, nearest_mode, scale)
     matrix = np.zeros((out, size))
     np.add.at(matrix, (np.arange(out), first), 1 - weight)
     np.add.at(matrix, (np.arange(out), second), weight)  # the same cell twice where first == second: weights sum
@@ -76,13 +78,13 @@ def _options(mode, coordinate_transformation_mode, nearest_mode):
 
 
 def forward(x, out_size, mode="nearest", coordinate_transformation_mode="half_pixel",
-            nearest_mode="round_prefer_floor"):
-    """Inputs: x (N, C, H, W); out_size (OH, OW); the ONNX attributes above. Returns (y (N, C, OH, OW),
-    ResizeCache)."""
+            nearest_mode="round_prefer_floor", scales=(None, None)):
+    """Inputs: x (N, C, H, W); out_size (OH, OW); the ONNX attributes above; scales (along H, along W): ONNX's
+    scales input, or None for OH / H and OW / W. Returns (y (N, C, OH, OW), ResizeCache)."""
     options = _options(mode, coordinate_transformation_mode, nearest_mode)
     xp = get_array_module(x)
-    rows, cols = (xp.asarray(interpolation_matrix(out, size, *options).astype(x.dtype))
-                  for out, size in zip(out_size, x.shape[2:]))
+    rows, cols = (xp.asarray(interpolation_matrix(out, size, *options, scale).astype(x.dtype))
+                  for out, size, scale in zip(out_size, x.shape[2:], scales))
     return rows @ x @ cols.T, ResizeCache(rows, cols)
 
 
@@ -92,11 +94,11 @@ def backward(dy, cache):
 
 
 def forward_naive(x, out_size, mode="nearest", coordinate_transformation_mode="half_pixel",
-                  nearest_mode="round_prefer_floor"):
+                  nearest_mode="round_prefer_floor", scales=(None, None)):
     """Loop version: every output pixel mixes its (up to) four input cells."""
     options = _options(mode, coordinate_transformation_mode, nearest_mode)
     (oh, ow), (h, w) = out_size, x.shape[2:]
-    row_taps, col_taps = taps(oh, h, *options), taps(ow, w, *options)
+    row_taps, col_taps = taps(oh, h, *options, scales[0]), taps(ow, w, *options, scales[1])
     y = np.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
     for i, j in np.ndindex(oh, ow):
         for r, row_weight in _cells(row_taps, i):
