@@ -38,7 +38,10 @@ def test_every_type_has_a_known_role_and_the_roles_the_rest_reads():
     assert {t.role for t in TYPES.values()} <= set(ROLES)
     assert layer_type("InnerProduct").role == "fully_connected"
     assert layer_type("Convolution").role == "convolution"
-    assert [name for name, t in TYPES.items() if t.classifier_part] == ["InnerProduct", "ReLU", "Dropout", "Softmax"]
+    caffe_head = [name for name, t in TYPES.items() if t.classifier_part and not name.startswith("onnx.")]
+    assert caffe_head == ["InnerProduct", "ReLU", "Dropout", "Softmax", "Flatten"]
+    # ONNX's pointwise activations may sit in a head too (MobileNet v3: Linear, Hardswish, Linear)
+    assert layer_type("onnx.HardSwish").classifier_part and not layer_type("onnx.MatMul").classifier_part
 
 
 def test_windows_give_the_receptive_radius_by_hand():

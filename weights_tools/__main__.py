@@ -108,8 +108,11 @@ def _run(args):
 
 
 def _is_onnx(path):
+    """Told by content; a path that is not a readable file goes the Caffe way, whose reader says what is wrong."""
     from weights_tools.foreign import looks_like_onnx
 
+    if not os.path.isfile(path):
+        return False
     with open(path, "rb") as f:
         return looks_like_onnx(f.read(64))
 

@@ -189,15 +189,16 @@ class Graph:
 
     # ---------------------------------------------------------------- the classifier
     def classifier_head(self):
-        """The Head behind the last fully connected layer: walking back through fully connected, ReLU and dropout
-        layers, then one average pooling before them (GoogLeNet's pool5/7x7_s1); the first other layer is the
-        trunk. ValueError when the net has no fully connected classifier."""
+        """The Head behind the last fully connected layer: walking back through the layers that may sit in a classifier
+        head (fully connected, pointwise activations; dropout and flatten, the identity on a head's maps, left out),
+        then one average pooling before them (GoogLeNet's pool5/7x7_s1); the first other layer is the trunk.
+        ValueError when the net has no fully connected classifier."""
         fcs = [i for i, kind in enumerate(self.types) if kind.role == "fully_connected"]
         if not fcs:
             raise ValueError("the model has no fully connected classifier (InnerProduct layer)")
         layers, i = [], fcs[-1]
         while i >= 0 and self.types[i].classifier_part and self.types[i].role != "softmax":
-            if self.types[i].role != "dropout":
+            if self.types[i].role not in ("dropout", "flatten"):
                 layers.append(self.names[i])
             i = self.bottoms[i][0][0]
         pool = None

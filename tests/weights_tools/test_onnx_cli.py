@@ -5,8 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import minidream
+from minidream.objectives import ClassNeuron
 from minidream.io.images import to_network
 from weights_tools.__main__ import main
 
@@ -51,3 +53,28 @@ def test_load_model_converts_once_into_the_cache_and_matches_onnxruntime(tmp_pat
     y = again.forward(ref["x"], end="logits")
     assert np.abs(y - ref["out/logits"]).max() / np.abs(ref["out/logits"]).max() < 1e-5
     assert net.output_shape("logits") == (1, 1000)
+
+
+@pytest.mark.parametrize("name, default", [
+    ("squeezenet1_1", "/features/features.12/Concat_output_0"),  # before the convolutional classifier, 13x13
+    ("mobilenet_v3_small", "hardswish_11"),  # 14x14 at 224: 1/16
+    ("vit_tiny", "/encoder/ln/LayerNormalization_output_0"),  # tokens: the deepest
+])
+def test_the_default_dream_layer_is_the_deepest_at_a_sixteenth_before_the_classifier(name, default, tmp_path):
+    from weights_tools.onnx.convert import load_onnx
+
+    _, _, meta = load_onnx(REAL / f"{name}.onnx")
+    assert meta["extra"]["default_layer"] == default
+
+
+def test_a_class_dream_slides_the_dynamo_exporters_head(tmp_path, monkeypatch):
+    """MobileNet v3 from the dynamo exporter ends in ReduceMean, Reshape, Gemm, HardSwish, Gemm: as global pooling,
+    Flatten and a head of pointwise layers, which ClassNeuron slides over the map of a larger image."""
+    monkeypatch.setenv("MINIDREAM_HOME", str(tmp_path / "cache"))
+    net = minidream.load_model(str(REAL / "mobilenet_v3_small.onnx"))
+    head = net.graph.classifier_head()
+    assert head.pool == "mean_9" and head.layers == ["linear", "hardswish_18", "logits"]
+    image = np.asarray(Image.open(Path(__file__).resolve().parents[2] / "examples" / "chelsea.jpg").convert("RGB")
+                       .resize((256, 192)))
+    out = minidream.dream(image, model=net, objective=ClassNeuron("goldfish"), octaves=1, steps=2, seed=0)
+    assert out.shape == image.shape and np.abs(out.astype(int) - image).mean() > 0.5

@@ -91,17 +91,20 @@ def _build(model):
             builder.constants[node.outputs[0]] = constant_value(node)
         elif node.op_type in PASS_THROUGH:
             builder.pass_through(node)
-        elif all(builder.is_constant(x) for x in node.inputs) and _has_onnx_form(node):
+        elif node.op_type not in forms.HANDLERS and not _has_onnx_form(node):
+            raise _unsupported(node, model)
+        elif all(builder.is_constant(x) for x in node.inputs):
+            if not _has_onnx_form(node):  # only the onnx.<Op> types compute here; exporters fold the rest
+                raise OnnxModelError(f"node {node.name or node.outputs[0]!r} ({node.op_type}) computes on constants "
+                                     "alone; re-export the model with constant folding (torch.onnx.export's "
+                                     "do_constant_folding=True, or onnx-simplifier)")
             builder.fold(node, _attributes(node))
         else:
             node = _single_output(node)
-            if forms.HANDLERS.get(node.op_type, lambda b, n: False)(builder, node):
-                continue
-            if not _has_onnx_form(node):
-                raise OnnxModelError(f"node {node.name or node.outputs[0]!r}: operator {node.op_type} (opset "
-                                     f"{model.opsets.get('', '?')}) is not supported by minidream; re-export "
-                                     "the model without it")
-            builder.add_onnx(node, _attributes(node))
+            if not forms.HANDLERS.get(node.op_type, lambda b, n: False)(builder, node):
+                if not _has_onnx_form(node):  # a form only Caffe's type has, and the node is not in it
+                    raise _unsupported(node, model)
+                builder.add_onnx(node, _attributes(node))
     missing = [v.name for v in model.outputs if builder.tensor(v.name) not in builder.shapes]
     if missing:
         raise OnnxModelError(f"the graph's output {missing[0]!r} is a constant or not computed by any node")
@@ -110,6 +113,12 @@ def _build(model):
 
 def _has_onnx_form(node):
     return TYPE_PREFIX + node.op_type in TYPES
+
+
+def _unsupported(node, model):
+    return OnnxModelError(f"node {node.name or node.outputs[0]!r}: operator {node.op_type} (opset "
+                          f"{model.opsets.get('', '?')}) is not supported by minidream; re-export the model "
+                          "without it")
 
 
 def _attributes(node):
@@ -147,7 +156,7 @@ def _meta(model, builder, graph, options, src):
         graph.shapes(graph.input_shape(probe))
     except ValueError:
         extra["fixed_input_size"] = True
-    extra["default_layer"] = _default_layer(graph, input_size)
+    extra["default_layer"] = _default_layer(graph, input_size, builder.tensor(model.outputs[0].name))
     meta = {"name": model.graph_name or Path(os.fspath(src)).stem, "input_size": input_size,
             "input_channels": channels, "input_blob": builder.input_name, "channel_order": pre["channel_order"],
             "mean_bgr": [float(m * 255.0 / white) for m in mean], "source_file": os.path.basename(os.fspath(src)),
@@ -169,12 +178,21 @@ def _per_channel(values, channels, what):
     return values
 
 
-def _default_layer(graph, input_size):
+def _default_layer(graph, input_size, output):
+    """The deepest 4-D output nearest 1/16 of the input's height, before the classifier (the first layer with as
+    many channels as the model has outputs: SqueezeNet's classifier is a convolution); where the body ends in
+    tokens, not maps (a ViT), its deepest output."""
     shapes = graph.output_shapes(input_size)
-    target = max(1, round(input_size[0] / 16))
-    at_16 = [n for n, s in shapes.items() if len(s) == 4 and s[2] == target]
-    deep = [n for n, s in shapes.items() if len(s) >= 3 and min(s[1:]) > 1]
-    return (at_16 or deep or list(shapes))[-1]
+    names = list(shapes)
+    classes = shapes[output][-1] if len(shapes[output]) == 2 else None
+    head = next((k for k, n in enumerate(names) if len(shapes[n]) > 2 and shapes[n][1] == classes), len(names))
+    body = [n for n in names[:head] if len(shapes[n]) >= 3 and min(shapes[n][1:]) > 1] or names
+    maps = [n for n in body if len(shapes[n]) == 4]
+    if not maps or len(shapes[body[-1]]) != 4:  # a transformer: its deepest tokens
+        return body[-1]
+    target = input_size[0] / 16
+    nearest = min(abs(shapes[n][2] - target) for n in maps)
+    return [n for n in maps if abs(shapes[n][2] - target) == nearest][-1]
 
 
 def _class_names(graph, output, input_size, options):

@@ -95,10 +95,13 @@ def activation(caffe_type):
 
 
 def prelu(b, node):
-    slope = _weight(b, node, 1, "slope")
-    channels = b.shape(node.inputs[0])[1] if len(b.shape(node.inputs[0])) > 1 else None
-    if slope is None or slope.size not in (1, channels):
-        return False
+    """PRelu with one slope, or one per channel: a slope (C, 1, 1) as PyTorch writes it. ONNX aligns the slope's
+    shape with x's last axes, so a slope (C,) is per column, not per channel: refused, as any other layout."""
+    slope, shape = _weight(b, node, 1, "slope"), b.shape(node.inputs[0])
+    aligned = (1,) * (len(shape) - slope.ndim) + slope.shape
+    if slope.size != 1 and (len(shape) < 2 or aligned != (1, shape[1]) + (1,) * (len(shape) - 2)):
+        _refuse(node, f"its slope of shape {slope.shape} varies along other axes of its input {shape} than the "
+                      "channels; minidream's PReLU has one slope, or one per channel (C, 1, 1)")
     b.add(node, "PReLU", [node.inputs[0]], node.outputs, {"channel_shared": slope.size == 1}, [slope.reshape(-1)])
     return True
 
@@ -189,7 +192,39 @@ def eltwise(b, node):
     return True
 
 
+def spatial_mean(b, node):
+    """ReduceMean / ReduceMax over the two spatial axes of a 4-D map, kept (the dynamo exporter's global pooling):
+    Caffe's global Pooling, which a classifier head slides over larger maps."""
+    x = node.inputs[0]
+    if len(b.shape(x)) != 4 or not node.attributes.get("keepdims", 1):
+        return False
+    axes = node.attributes.get("axes")
+    if axes is None and len(node.inputs) > 1 and node.inputs[1] and b.is_constant(node.inputs[1]):
+        axes = b.constant(node.inputs[1]).reshape(-1).tolist()
+    if axes is None or sorted(int(a) % 4 for a in axes) != [2, 3]:
+        return False
+    kind = "AVE" if node.op_type == "ReduceMean" else "MAX"
+    b.add(node, "Pooling", [x], node.outputs, {"pool": kind, "kernel_size": [1, 1], "stride": [1, 1], "pad": [0, 0],
+                                               "global_pooling": True})
+    return True
+
+
+def pooled_to_vector(b, node):
+    """A Reshape of a pooled map (N, C, 1, 1) to (N, C) (a view, before the classifier) as Caffe's Flatten, which
+    holds for any batch and which a classifier head passes over."""
+    x, target = node.inputs[0], node.inputs[1]
+    shape = b.shape(x)
+    if len(shape) != 4 or shape[2:] != (1, 1) or not b.is_constant(target):
+        return False
+    dims = b.constant(target).reshape(-1).tolist()
+    if len(dims) != 2 or dims[1] not in (shape[1], -1) or dims[0] not in (shape[0], -1, 0):
+        return False
+    b.add(node, "Flatten", [x], node.outputs, {"axis": 1, "end_axis": -1})
+    return True
+
+
 HANDLERS = {"Conv": conv, "BatchNormalization": batch_norm, "Relu": relu, "LeakyRelu": relu,
             "Sigmoid": activation("Sigmoid"), "Tanh": activation("TanH"), "PRelu": prelu, "MaxPool": pool,
             "AveragePool": pool, "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "Gemm": gemm,
-            "Flatten": flatten, "Concat": concat, "Softmax": softmax, "Add": eltwise, "Mul": eltwise}
+            "Flatten": flatten, "Concat": concat, "Softmax": softmax, "Add": eltwise, "Mul": eltwise,
+            "ReduceMean": spatial_mean, "ReduceMax": spatial_mean, "Reshape": pooled_to_vector}

@@ -37,8 +37,8 @@ class Context(NamedTuple):
 
 
 # What a layer is to the code outside the registry. A second file format maps its operators onto the same roles.
-ROLES = ("convolution", "deconvolution", "pooling", "fully_connected", "concat", "dropout", "softmax", "batch_norm",
-         "scale", "other")
+ROLES = ("convolution", "deconvolution", "pooling", "fully_connected", "concat", "dropout", "flatten", "softmax",
+         "batch_norm", "scale", "other")
 # A window that sees the whole input (a fully connected layer, global pooling): its receptive radius is infinite.
 WHOLE_INPUT = (math.inf, 1)
 

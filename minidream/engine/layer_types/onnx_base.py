@@ -84,7 +84,7 @@ def split_gradients(params, grads, n_bottoms):
 
 
 def onnx_type(op_type, infer, run, gradient=None, *, attrs=None, keeps_output=True, tops=(1, 1), role="other",
-              window=None):
+              window=None, classifier_part=False):
     """The LayerType "onnx.<op_type>".
 
     infer(attrs, infos) -> [Info]: output shapes (and values where shapes alone give them), computing nothing.
@@ -124,7 +124,7 @@ def onnx_type(op_type, infer, run, gradient=None, *, attrs=None, keeps_output=Tr
     return LayerType(TYPE_PREFIX + op_type, normalize, lambda p, s: infer_layer(p, s, [None] * len(s))[0],
                      forward, backward, param_shapes=lambda p, s: [tuple(w) for w in p["weight_shapes"]],
                      bottoms=(1, None), tops=tops, output_in_cache=keeps_output, role=role,
-                     window=window or (lambda p: None), infer=infer_layer)
+                     window=window or (lambda p: None), infer=infer_layer, classifier_part=classifier_part)
 
 
 def same_as_first(attrs, ins):

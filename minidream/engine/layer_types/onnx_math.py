@@ -56,8 +56,9 @@ def _unary(op_type, op, fields=None, **onnx_type_args):
         y, cache = op.forward(args[0], **attrs)
         return [y], cache
 
+    # pointwise, so a classifier head may hold it (MobileNet's Linear, Hardswish, Linear) and slide it over a map
     return onnx_type(op_type, same_as_first, run, lambda attrs, dys, cache: [op.backward(dys[0], cache)],
-                     attrs=checked(fields or {}, op_type), **onnx_type_args)
+                     attrs=checked(fields or {}, op_type), classifier_part=True, **onnx_type_args)
 
 
 def _clip_run(attrs, args):

@@ -27,7 +27,7 @@ def _flatten_forward(p, weights, inputs, ctx):
 FLATTEN = LayerType("Flatten", lambda raw, name: {"axis": int(raw.get("axis", 1)),
                                                   "end_axis": int(raw.get("end_axis", -1))},
                     lambda p, s: [flatten.output_shape(s[0], p["axis"], p["end_axis"])], _flatten_forward,
-                    _no_weights(flatten))
+                    _no_weights(flatten), classifier_part=True, role="flatten")
 
 
 # ---------------------------------------------------------------- Reshape
