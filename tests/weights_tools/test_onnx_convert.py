@@ -100,6 +100,12 @@ def refusal(tmp_path, nodes, initializers=None, inputs=(("x", (1, 3, 6, 6)),), o
                   node("Concat", ["i", "rest"], ["shape"], axis=0), node("Reshape", ["x", "shape"], ["y"], name="r")],
                  {"rest": np.array([-1])}, "node 'r' (Reshape): Reshape's target shape is computed from the image's "
                  "values", id="reshape-by-image-values"),
+    pytest.param([node("PRelu", ["x", "slope"], ["y"], name="act")], {"slope": np.ones(3, np.float32)},
+                 "node 'act' (PRelu): its slope of shape (3,) varies along other axes of its input (1, 3, 6, 6) than "
+                 "the channels", id="prelu-slope-per-column"),
+    pytest.param([node("Relu", ["c"], ["r"], name="rc"), node("Add", ["x", "r"], ["y"])],
+                 {"c": np.ones((3, 1, 1), np.float32)}, "node 'rc' (Relu) computes on constants alone; re-export the "
+                 "model with constant folding", id="caffe-form-on-constants"),
 ])
 def test_refusals_name_the_node_and_the_fix(tmp_path, nodes, initializers, expected):
     assert expected in refusal(tmp_path, nodes, initializers)

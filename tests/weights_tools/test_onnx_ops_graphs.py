@@ -41,6 +41,9 @@ ACTIVATIONS = [
     case([node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], epsilon=1e-2)], ["BatchNorm", "Scale"],
          {"s": F([0.5, -2.0, 1.5]), "b": F([0.1, 0.2, -0.3]), "m": F([0.3, -0.2, 0.1]), "v": F([0.5, 2.0, 0.04])},
          id="batch-normalization"),
+    case([node("Flatten", ["x"], ["f"]), node("BatchNormalization", ["f", "s", "b", "m", "v"], ["y"])],
+         ["Flatten", "BatchNorm", "Scale"], {k: np.linspace(0.5, 1.5, 90).astype(F) for k in "sbmv"},
+         id="batch-normalization-2d"),
     case([node("Relu", ["x"], ["y"])], ["ReLU"], id="relu"),
     case([node("LeakyRelu", ["x"], ["y"], alpha=0.3)], ["ReLU"], id="leaky-relu"),
     case([node("PRelu", ["x", "slope"], ["y"])], ["PReLU"], {"slope": F([0.1, -0.5, 2.0]).reshape(3, 1, 1)},
@@ -103,6 +106,8 @@ LINEAR = [
 POOLING = [
     case([node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)],
          ["Pooling"], shape=(1, 3, 7, 8), id="max-pool-caffe-ceil"),
+    case([node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)],
+         ["Pooling"], shape=(1, 3, 6, 7), id="max-pool-caffe-ceil-window-in-padding"),
     case([node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])], ["Pooling"],
          id="max-pool-caffe-stride-1"),
     case([node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])], ["onnx.MaxPool"],
@@ -113,6 +118,9 @@ POOLING = [
          shape=(1, 3, 8, 7), id="max-pool-stride-over-kernel"),
     case([node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
                count_include_pad=1, ceil_mode=1)], ["Pooling"], shape=(1, 3, 7, 8), id="average-pool-count-pad"),
+    case([node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+               count_include_pad=1, ceil_mode=1)], ["Pooling"], shape=(1, 3, 6, 6),
+         id="average-pool-count-pad-last-window-past-the-padding"),
     case([node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])],
          ["onnx.AveragePool"], shape=(1, 3, 7, 8), id="average-pool-exclude-pad"),
     case([node("AveragePool", ["x"], ["y"], kernel_shape=[2, 3])], ["Pooling"], id="average-pool-caffe-no-pad"),
@@ -121,7 +129,7 @@ POOLING = [
 ]
 
 REDUCTIONS = [
-    case([node("ReduceMean", ["x"], ["y"], axes=[2, 3])], ["onnx.ReduceMean"], id="reduce-mean-axes-attribute"),
+    case([node("ReduceMean", ["x"], ["y"], axes=[1, 2])], ["onnx.ReduceMean"], id="reduce-mean-axes-attribute"),
     case([node("ReduceMax", ["x"], ["y"], axes=[1], keepdims=0)], ["onnx.ReduceMax"], id="reduce-max-axes-attribute"),
     case([node("ReduceSum", ["x", "a"], ["y"])], ["onnx.ReduceSum"], {"a": np.array([-1])}, id="reduce-sum-axes-input"),
     case([node("ReduceMean", ["x", "a"], ["y"], keepdims=0)], ["onnx.ReduceMean"], {"a": np.array([1, 3])},
@@ -131,6 +139,7 @@ REDUCTIONS = [
     case([node("ReduceSum", ["x"], ["y"])], ["onnx.ReduceSum"], id="reduce-sum-all-axes"),
     case([node("Softmax", ["x"], ["y"], axis=1)], ["Softmax"], scale=4.0, id="softmax-axis-1"),
     case([node("Softmax", ["x"], ["y"])], ["Softmax"], scale=4.0, id="softmax-last-axis"),
+    case([node("Softmax", ["x"], ["y"], axis=2)], ["Softmax"], scale=4.0, id="softmax-axis-2"),
     case([node("LogSoftmax", ["x"], ["y"], axis=1)], ["onnx.LogSoftmax"], scale=4.0, id="log-softmax"),
     case([node("LayerNormalization", ["x", "s", "b"], ["y"], epsilon=1e-2)], ["onnx.LayerNormalization"],
          {"s": weight(6), "b": weight(6, seed=4)}, scale=3.0, id="layer-norm-last-axis"),
