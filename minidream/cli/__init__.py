@@ -1,4 +1,4 @@
-"""`python -m minidream dream|zoom|atlas|classes|classify|layers|models|video|batch|train|finetune|curate ...`.
+"""`python -m minidream dream|zoom|atlas|classes|classify|layers|models|video|batch|microscope|train|finetune|curate ...`.
 
 Every subcommand handler takes the parsed args and returns an exit code. Any error is printed as one line,
 `minidream: error: ...`, with exit code 2 (set MINIDREAM_TRACEBACK=1 to see the traceback instead). The handlers
@@ -10,7 +10,7 @@ import sys
 import warnings
 
 from minidream import __version__
-from minidream.cli import dreams, jobs, training
+from minidream.cli import dreams, jobs, microscope, training
 from minidream.cli.common import EPILOG, Parser
 from minidream.engine.tuning import tune_cpu
 
@@ -20,7 +20,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"minidream {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for commands in (dreams, jobs, training):
+    for commands in (dreams, jobs, microscope, training):
         commands.add_commands(sub)
     return parser
 
