@@ -3,6 +3,11 @@ the site in Chromium)."""
 import json
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +18,8 @@ import minidream
 from minidream.cli import main
 from minidream.io.images import read_params
 from minidream.microscope import microscope
-from minidream.microscope.plan import parse_channels, slugs
+from minidream.microscope.plan import parse_channels, plan_layers, slugs
 from minidream.microscope.render import plan_pictures, render
-from minidream.microscope.plan import plan_layers
 
 # Small and quick: two layers, two channels, one variant each, a few steps, rendered in this process.
 BASE = ["--model", "mini", "--layers", "conv3,conv5", "--channels", "0-1", "--diversity", "1", "--workers", "0",
@@ -155,3 +159,36 @@ def test_pictures_render_on_dask_workers_with_the_same_recipes(tmp_path, capsys)
     assert "2 pictures rendered" in capsys.readouterr().out
     for name in ("2.png", "2_1.png"):
         assert read_params(remote / "conv5" / name) == read_params(local / "conv5" / name)
+
+
+def test_serve_serves_the_site_over_http(tmp_path):
+    with socket.socket() as s:  # a port free now
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "minidream", "microscope", "--model", "mini", "-o", str(tmp_path / "site"),
+               "--layers", "conv5", "--channels", "0", "--steps", "1", "--diversity", "0", "--workers", "0",
+               "--no-progress", "--serve", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/conv5/0.html", timeout=5) as response:
+                    assert response.status == 200 and b"conv5 \xc2\xb7 channel 0" in response.read()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.communicate()
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+def test_readme_documents_every_option_of_the_help(capsys):
+    from minidream.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["microscope", "--help"])
+    flags = {word.strip("[],|().:;") for word in capsys.readouterr().out.split() if word.startswith("--")}
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert sorted(f for f in flags if f not in readme and f != "--help") == []
