@@ -78,10 +78,13 @@ def test_a_site_that_cannot_be_written_and_images_that_are_not_there_are_refused
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["file", "empty"] + ["locked"] * (os.geteuid() != 0))
 
 
-def test_channels_and_slugs():
+def test_channels_and_slugs(tmp_path):
     assert parse_channels("0-3,7, 5") == [0, 1, 2, 3, 5, 7]
     with pytest.raises(ValueError, match="such as 0-63"):
         parse_channels("a-b")
+    with pytest.raises(ValueError, match="no channels to picture"):
+        microscope("mini", tmp_path / "site", layers=["conv5"], channels=[])
+    assert not (tmp_path / "site").exists()
     # ONNX tensor names hold '/'; folders are unique even on case-insensitive file systems, never the site's files.
     assert slugs(["/layer4/Relu_output_0", "layer4/Relu_output_0", "A", "a", "index.html", "..", "x y"]) == [
         "layer4_Relu_output_0", "layer4_Relu_output_0-2", "A", "a-2", "index.html-2", "layer", "x_y"]

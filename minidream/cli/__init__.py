@@ -1,4 +1,5 @@
-"""`python -m minidream dream|zoom|atlas|classes|classify|layers|models|video|batch|microscope|train|finetune|curate ...`.
+"""`python -m minidream COMMAND ...`: dream, zoom, atlas, classes, classify, layers, models, video, batch, microscope,
+train, finetune, curate.
 
 Every subcommand handler takes the parsed args and returns an exit code. Any error is printed as one line,
 `minidream: error: ...`, with exit code 2 (set MINIDREAM_TRACEBACK=1 to see the traceback instead). The handlers

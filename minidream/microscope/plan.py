@@ -55,6 +55,8 @@ def picture_layers(net):
 def plan_layers(net, layers=None, channels=None):
     """LayerPlans for the named layers (default: picture_layers) and channels (default: all of each layer)."""
     names = list(dict.fromkeys(layers or picture_layers(net)))
+    if channels is not None and not len(channels):
+        raise ValueError("no channels to picture: give some (--channels 0-7), or none for all of them")
     if not names:
         raise ValueError("the model has no convolutional layer to picture: name layers with --layers")
     plans = []

@@ -106,8 +106,9 @@ def _channel_page(about, plan, channel, pictures, crops, neighbours):
                 _img(name, f"{plan.name} channel {channel}", "main", os.path.exists(picture.path))]
     if variants:
         seeds = ("seed " if len(variants) == 1 else "seeds ") + ", ".join(str(v.recipe["seed"]) for v in variants)
-        figures = "".join(f"<figure>{_img(os.path.basename(v.path), f'variant {v.variant}', 'pic', os.path.exists(v.path))}"
-                          f"<figcaption>seed {v.recipe['seed']}</figcaption></figure>" for v in variants)
+        figures = "".join(
+            f"<figure>{_img(os.path.basename(v.path), f'variant {v.variant}', 'pic', os.path.exists(v.path))}"
+            f"<figcaption>seed {v.recipe['seed']}</figcaption></figure>" for v in variants)
         sections.append(f"<h2>Variants</h2>\n<p>The same objective from {seeds}: minidream has no diversity "
                         f"objective yet, so these differ only by their starting noise.</p>\n<div class=\"row\">"
                         f"{figures}</div>")
