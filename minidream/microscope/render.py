@@ -21,7 +21,7 @@ from minidream.io.images import save_image
 from minidream.jobs.cluster import Task, is_done, run
 from minidream.microscope.plan import DIVERSITY, PARAM, STEP_SIZE, STEPS
 
-SMALL_JOB = 8  # pictures; fewer are rendered in this process, as a local cluster takes longer to start
+SMALL_JOB = 8  # pictures to render; so few render in this process, as a local cluster takes longer to start
 
 
 @dataclasses.dataclass
@@ -92,6 +92,7 @@ def render_all(net, model, pictures, device="cpu", workers=None, scheduler=None,
     for folder in sorted({os.path.dirname(p.path) for p in todo}):
         os.makedirs(folder, exist_ok=True)
     if _on_dask(workers, scheduler, len(todo)):
+        # No source: the worker's dream(None, ...) starts from noise, of the recipe's size.
         tasks = [Task(f"{p.layer} channel {p.channel}", None, p.path, p.recipe, _picture_kwargs(p)) for p in todo]
         report = run(tasks, model, {"device": device}, scheduler=scheduler, workers=workers, progress=progress)
         return len(report.written), skipped, report.failed
