@@ -83,9 +83,13 @@ def refusal(tmp_path, nodes, initializers=None, inputs=(("x", (1, 3, 6, 6)),), o
 
 
 @pytest.mark.parametrize("nodes, initializers, expected", [
-    pytest.param([node("ConvTranspose", ["x", "w"], ["y"], name="up")], {"w": weight(3, 2, 2, 2)},
-                 "node 'up': operator ConvTranspose (opset 17) is not supported by minidream; re-export the model "
-                 "without it", id="conv-transpose"),
+    pytest.param([node("LpNormalization", ["x"], ["y"], name="lp")], {},
+                 "node 'lp': operator LpNormalization (opset 17) is not supported by minidream; re-export the model "
+                 "without it", id="unsupported-operator"),
+    pytest.param([node("ConvTranspose", ["x", "w"], ["y"], name="up", output_padding=[1, 1], strides=[2, 2])],
+                 {"w": weight(3, 2, 2, 2)}, "node 'up' (ConvTranspose): only symmetric pads without output_padding, "
+                 "output_shape or dilation are supported (Caffe's Deconvolution); re-export with padding=k//2-style "
+                 "symmetric pads", id="conv-transpose-output-padding"),
     pytest.param([node("MaxPool", ["x"], ["p", "i"], name="pool", kernel_shape=[2, 2]),
                   node("Cast", ["i"], ["y"], to=1)], {},
                  "node 'pool': MaxPool's Indices output is not supported by minidream; export the model without "

@@ -58,6 +58,25 @@ def conv(b, node):
     return True
 
 
+def conv_transpose(b, node):
+    """ConvTranspose as Caffe's Deconvolution (weights (C_in, C_out/G, KH, KW) alike), where their output sizes agree:
+    symmetric pads, no output_padding or output_shape, no dilation."""
+    w = _weight(b, node, 1, "weight")
+    attrs = node.attributes
+    strides, dilations = list(attrs.get("strides", [1, 1])), list(attrs.get("dilations", [1, 1]))
+    if w is None or w.ndim != 4:
+        _refuse(node, "only 2-D transposed convolutions (4-D weights) are supported")
+    begin, end = _pads(node, 2, w.shape[2:], strides, dilations)
+    if begin != end or dilations != [1, 1] or any(attrs.get("output_padding", [0, 0])) or "output_shape" in attrs:
+        _refuse(node, "only symmetric pads without output_padding, output_shape or dilation are supported (Caffe's "
+                      "Deconvolution); re-export with padding=k//2-style symmetric pads")
+    bias, group = _weight(b, node, 2, "bias"), int(attrs.get("group", 1))
+    params = {"num_output": int(w.shape[1]) * group, "kernel_size": list(w.shape[2:]), "stride": strides,
+              "pad": begin, "group": group, "bias_term": bias is not None}
+    b.add(node, "Deconvolution", [node.inputs[0]], node.outputs, params, [w] + ([bias] if bias is not None else []))
+    return True
+
+
 def _explicit_pad(b, node, x, begin, end):
     """An ONNX Pad of x (N, C, H, W) by begin/end rows and columns, before a convolution that pads unevenly."""
     pads = [0, 0] + list(begin) + [0, 0] + list(end)
@@ -223,7 +242,7 @@ def pooled_to_vector(b, node):
     return True
 
 
-HANDLERS = {"Conv": conv, "BatchNormalization": batch_norm, "Relu": relu, "LeakyRelu": relu,
+HANDLERS = {"Conv": conv, "ConvTranspose": conv_transpose, "BatchNormalization": batch_norm, "Relu": relu, "LeakyRelu": relu,
             "Sigmoid": activation("Sigmoid"), "Tanh": activation("TanH"), "PRelu": prelu, "MaxPool": pool,
             "AveragePool": pool, "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "Gemm": gemm,
             "Flatten": flatten, "Concat": concat, "Softmax": softmax, "Add": eltwise, "Mul": eltwise,
