@@ -30,13 +30,28 @@ def forward(a, b):
 
 
 def backward(dy, cache):
-    """Inputs: dy (y's shape), the cache of forward. Returns (da, db), in a's and b's shapes (None for integers)."""
+    """Inputs: dy (y's shape), the cache of forward. Returns (da, db), in a's and b's shapes (None for integers).
+
+    A 2-D b (a weight) takes one product over all the batch's rows, db = a_rowsᵀ @ dy_rows, not a product per batch
+    entry summed afterwards; the stacks' transposes are made contiguous, since NumPy's matmul runs a strided stack
+    without the BLAS (docs/speed.md)."""
     a, b = cache
     xp = get_array_module(dy)
     a2, b2, dy2 = _promoted(a, b, dy)
-    da = None if is_integer(a) else unbroadcast(xp.matmul(dy2, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
-    db = None if is_integer(b) else unbroadcast(xp.matmul(xp.swapaxes(a2, -1, -2), dy2), b2.shape).reshape(b.shape)
+    da = None if is_integer(a) else unbroadcast(xp.matmul(dy2, _transposed(xp, b2)), a2.shape).reshape(a.shape)
+    if is_integer(b):
+        db = None
+    elif b2.ndim == 2:
+        db = (a2.reshape(-1, a2.shape[-1]).T @ dy2.reshape(-1, dy2.shape[-1])).reshape(b.shape)
+    else:
+        db = unbroadcast(xp.matmul(_transposed(xp, a2), dy2), b2.shape).reshape(b.shape)
     return da, db
+
+
+def _transposed(xp, m):
+    """m with its last two axes swapped: a view for a matrix (the BLAS reads it transposed), a copy for a stack."""
+    swapped = xp.swapaxes(m, -1, -2)
+    return swapped if m.ndim == 2 else xp.ascontiguousarray(swapped)
 
 
 def _batch_shape(a2, b2):
