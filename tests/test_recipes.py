@@ -10,7 +10,8 @@ from minidream.cli import main
 from minidream.io.images import read_params
 from minidream.models.loading import load_model
 from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Sum
-from minidream.dreaming.recipes import objective_from_data, objective_to_data, weights_sha256
+from minidream.dreaming.objectives import from_data
+from minidream.dreaming.recipes import weights_sha256
 
 FAST = ["--model", "mini", "--octaves", "1", "--steps", "1", "--jitter", "2", "--no-progress"]
 
@@ -53,9 +54,9 @@ def test_tampered_model_hash_and_input_are_refused(mini, photo, tmp_path):
 
 def test_objectives_round_trip_as_data(mini):
     objective = (0.5 * L2("conv3") + Channel("conv5", [1, 2]) + ClassNeuron("rings")).bind(mini)
-    data = objective_to_data(objective)
+    data = objective.to_data()
     assert json.loads(json.dumps(data)) == data
-    back = objective_from_data(data)
+    back = from_data(data)
     assert isinstance(back, Sum) and repr(back.bind(mini)) == repr(objective)
 
 

@@ -45,16 +45,31 @@ def check_spatial_layer(net, layer):
     return layer
 
 
+KINDS = {}  # class name -> objective class: what a recipe's objective data names (from_data)
+
+
 class Objective:
-    """Base class: arithmetic (a + b, 0.5 * a, a - b, -a, sum([...])) builds a `Sum`."""
+    """Base class: arithmetic (a + b, 0.5 * a, a - b, -a, sum([...])) builds a `Sum`.
+
+    to_data() describes an objective as JSON-able data for recipes (None where it cannot be rebuilt), and
+    from_data(data) rebuilds it: every subclass is registered by its name in KINDS.
+    """
 
     layers = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            KINDS[cls.__name__] = cls
 
     def bind(self, net):
         raise NotImplementedError
 
     def __call__(self, acts):
         raise NotImplementedError
+
+    def to_data(self):
+        return None
 
     def __add__(self, other):
         if not isinstance(other, Objective):
@@ -114,6 +129,13 @@ class _Leaf(Objective):
 class L2(_Leaf):
     """0.5 * sum(a^2) of a layer's output; its gradient is the activation itself (DeepDream)."""
 
+    def to_data(self):
+        return {"type": "L2", "layer": self.layer}
+
+    @classmethod
+    def from_data(cls, data):
+        return cls(data["layer"])
+
     def __call__(self, acts):
         a = acts[self.layer]
         return 0.5 * float((a * a).sum()), {self.layer: a.copy()}
@@ -128,6 +150,13 @@ class Channel(_Leaf):
     value = mean_{c in channels, i, j} a[0, c, i, j]; the gradient is 1 / (k H W) on
     those channels and 0 elsewhere.
     """
+
+    def to_data(self):
+        return {"type": "Channel", "layer": self.layer, "channels": self.channels}
+
+    @classmethod
+    def from_data(cls, data):
+        return cls(data["layer"], data["channels"])
 
     def __init__(self, layer, channels):
         super().__init__(layer)
@@ -169,6 +198,13 @@ class Guide(_Leaf):
         super().__init__(layer)
         self.guide = guide
 
+    def to_data(self):  # a guide given as an image, not a path, cannot be rebuilt
+        return {"type": "Guide", "layer": self.layer, "guide": self.guide} if isinstance(self.guide, str) else None
+
+    @classmethod
+    def from_data(cls, data):
+        return cls(data["guide"], data["layer"])
+
     def _setup(self, net):
         img = as_kind(load_rgb(self.guide)[0], "pil")
         img.thumbnail(tuple(net.meta["input_size"])[::-1], Image.BILINEAR)
@@ -202,6 +238,14 @@ class ClassNeuron(_Leaf):
         super().__init__(None)
         self.cls = cls
 
+    def to_data(self):
+        return {"type": "ClassNeuron", "class": int(self.cls) if isinstance(self.cls, (int, np.integer))
+                else str(self.cls)}
+
+    @classmethod
+    def from_data(cls, data):
+        return cls(data["class"])
+
     def bind(self, net):
         head = net.graph.classifier_head()
         bound = copy.copy(self)
@@ -233,6 +277,14 @@ class Sum(Objective):
     def __init__(self, terms):
         self.terms = [(float(w), leaf) for w, leaf in terms]
 
+    def to_data(self):
+        terms = [[w, leaf.to_data()] for w, leaf in self.terms]
+        return None if any(t is None for _, t in terms) else {"type": "Sum", "terms": terms}
+
+    @classmethod
+    def from_data(cls, data):
+        return cls([(float(w), from_data(t)) for w, t in data["terms"]])
+
     def bind(self, net):
         return Sum([(w, leaf.bind(net)) for w, leaf in self.terms])
 
@@ -254,3 +306,11 @@ class Sum(Objective):
     def __repr__(self):
         parts = [repr(leaf) if w == 1.0 else f"{w:g} * {leaf!r}" for w, leaf in self.terms]
         return " + ".join(parts)
+
+
+def from_data(data):
+    """The objective an objective's to_data() described (a recipe's objective_data)."""
+    kind = KINDS.get(data.get("type"))
+    if kind is None or not hasattr(kind, "from_data"):
+        raise ValueError(f"the recipe's objective {data!r} is not one minidream knows ({', '.join(sorted(KINDS))})")
+    return kind.from_data(data)

@@ -7,7 +7,7 @@ A recipe is a JSON-able dict:
     model_sha256    SHA-256 of its weights (minidream.dreaming.recipes.weights_sha256)
     input           the input's path (None: noise, or an image given as a PIL image or array)
     input_sha256    SHA-256 of the input's RGB pixels as decoded (so a PIL image or array has one too)
-    objective       the objective as people read it, repr(objective); objective_data: as data (objective_to_data)
+    objective       the objective as people read it, repr(objective); objective_data: as data (Objective.to_data)
     seed            always an int (a random one is drawn and recorded when none is given)
     minidream_version, and every dream setting by its name (octaves, steps, step_size, ...: the fields of
                     minidream.dreaming.settings.DreamSettings, the names dream() takes)
@@ -23,7 +23,8 @@ import numpy as np
 from PIL import Image
 
 from minidream import __version__
-from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide, Sum
+from minidream.dreaming import feature_objectives  # noqa: F401  (its objectives join objectives.KINDS)
+from minidream.dreaming.objectives import from_data
 from minidream.dreaming.settings import NAMES
 from minidream.engine.backend import as_numpy
 from minidream.io.images import METADATA_KEY, read_params
@@ -51,47 +52,12 @@ def model_name(net):
     return getattr(net, "source", None) or net.meta.get("name")
 
 
-def objective_to_data(objective):
-    """A bound objective as JSON-able data, or None when it cannot be rebuilt (a Guide given as an image)."""
-    if isinstance(objective, Sum):
-        terms = [[w, objective_to_data(leaf)] for w, leaf in objective.terms]
-        return None if any(t is None for _, t in terms) else {"type": "Sum", "terms": terms}
-    if isinstance(objective, ClassNeuron):
-        cls = objective.cls
-        return {"type": "ClassNeuron", "class": int(cls) if isinstance(cls, (int, np.integer)) else str(cls)}
-    if isinstance(objective, Channel):
-        return {"type": "Channel", "layer": objective.layer, "channels": objective.channels}
-    if isinstance(objective, Guide):
-        return {"type": "Guide", "layer": objective.layer, "guide": objective.guide} \
-            if isinstance(objective.guide, str) else None
-    if isinstance(objective, L2):
-        return {"type": "L2", "layer": objective.layer}
-    return None
-
-
-def objective_from_data(data):
-    """The objective objective_to_data described."""
-    kind = data.get("type")
-    if kind == "Sum":
-        return Sum([(float(w), objective_from_data(t)) for w, t in data["terms"]])
-    if kind == "L2":
-        return L2(data["layer"])
-    if kind == "Channel":
-        return Channel(data["layer"], data["channels"])
-    if kind == "ClassNeuron":
-        return ClassNeuron(data["class"])
-    if kind == "Guide":
-        return Guide(data["guide"], data["layer"])
-    raise ValueError(f"the recipe's objective {data!r} is not one minidream knows (L2, Channel, ClassNeuron, "
-                     "Guide, Sum)")
-
-
 def make_recipe(kind, net, bound_objective, input_name, rgb, seed, params):
     """The recipe of a dream or zoom (params: the dream settings by name, plus frames/scale/fps for a zoom)."""
     layers = list(bound_objective.layers)
     recipe = dict(params, kind=kind, model=model_name(net), model_sha256=weights_sha256(net),
                   input=input_name, input_sha256=pixels_sha256(rgb) if rgb is not None else None,
-                  objective=repr(bound_objective), objective_data=objective_to_data(bound_objective),
+                  objective=repr(bound_objective), objective_data=bound_objective.to_data(),
                   seed=int(seed), minidream_version=__version__)
     if len(layers) == 1:
         recipe["layer"] = layers[0]
@@ -137,6 +103,6 @@ def dream_kwargs(recipe):
     kwargs = {k: recipe[k] for k in NAMES if k in recipe}
     if kwargs.get("size") is not None:
         kwargs["size"] = tuple(kwargs["size"])
-    kwargs.update(model=recipe["model"], objective=objective_from_data(recipe["objective_data"]),
+    kwargs.update(model=recipe["model"], objective=from_data(recipe["objective_data"]),
                   seed=recipe["seed"])
     return kwargs

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from minidream.dreaming.deepdream import dream
 from minidream.dreaming.jitter import min_input_side
 from minidream.dreaming.objectives import Channel
-from minidream.dreaming.recipes import dream_kwargs, make_recipe, objective_to_data
+from minidream.dreaming.recipes import dream_kwargs, make_recipe
 from minidream.dreaming.settings import DreamSettings
 from minidream.io.images import save_image
 from minidream.jobs.cluster import Task, is_done, run
@@ -61,7 +61,7 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
             bound = Channel(plan.name, channel).bind(net)
             for variant in range(diversity + 1):
                 recipe = dict(template, layer=plan.name, objective=repr(bound),
-                              objective_data=objective_to_data(bound), seed=seed + variant)
+                              objective_data=bound.to_data(), seed=seed + variant)
                 path = os.path.join(site, plan.slug, picture_file(channel, variant))
                 pictures.append(Picture(plan.name, channel, variant, path, recipe))
     return pictures
