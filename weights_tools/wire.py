@@ -58,6 +58,7 @@ MAX_GROUP_DEPTH = 32
 # Tensor data in typed varint fields (ONNX's int64_data ...): exporters put large tensors in raw bytes, so a longer
 # run is corruption; the bound also keeps the 8-byte values within a few times the field's own size in memory.
 MAX_VARINTS = 1 << 16
+VARINT_CHUNK = 1 << 8  # bytes of a packed varint run decoded at once (_packed_varints)
 _RUN_CHUNK = 1 << 20  # records checked per numpy step when measuring an unpacked run
 
 _FIXED = {"floats": (I32, "<f4"), "doubles": (I64, "<f8")}
@@ -215,22 +216,30 @@ def _packed_ints(buf, start, stop, field):
 
 def _packed_varints(buf, start, stop, field):
     """A packed run of varints as uint64, decoded with numpy: each varint ends at its first byte below 0x80, and
-    byte k of it holds bits 7k..7k+6 (the bits past 64 of a 10-byte varint fall off, as in protobuf)."""
+    byte k of it holds bits 7k..7k+6 (the bits past 64 of a 10-byte varint fall off, as in protobuf). Decoded
+    VARINT_CHUNK bytes at a time, so that the index arrays stay small beside the values (memory: about the values'
+    8 bytes each, whatever the run's length)."""
     raw = np.frombuffer(buf, np.uint8, stop - start, start)
-    last = raw < 0x80
-    if np.count_nonzero(last) > MAX_VARINTS:
+    count = int(np.count_nonzero(raw < 0x80))
+    if count > MAX_VARINTS:
         raise _corrupt(f"corrupt data: packed field {field} holds more than {MAX_VARINTS:,} integers")
-    if raw.size and not last[-1]:
+    if raw.size and raw[-1] >= 0x80:
         raise _corrupt(f"truncated data: a varint runs past byte {stop}")
-    ends = np.flatnonzero(last)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    lengths = ends - starts + 1
-    if lengths.size and lengths.max() > 10:
-        raise _corrupt(f"corrupt data: varint longer than 10 bytes in packed field {field}")
-    values = np.zeros(ends.size, np.uint64)
-    for k in range(int(lengths.max(initial=0))):
-        rows = np.flatnonzero(lengths > k)
-        values[rows] |= (raw[starts[rows] + k] & 0x7F).astype(np.uint64) << np.uint64(7 * k)
+    values, done, pos = np.zeros(count, np.uint64), 0, 0
+    while pos < raw.size:
+        piece = raw[pos:pos + VARINT_CHUNK]
+        ends = np.flatnonzero(piece < 0x80).astype(np.int32)
+        if not ends.size:
+            raise _corrupt(f"corrupt data: varint longer than 10 bytes in packed field {field}")
+        starts = np.concatenate((np.zeros(1, np.int32), ends[:-1] + 1))
+        lengths = ends - starts + 1
+        if lengths.max() > 10:
+            raise _corrupt(f"corrupt data: varint longer than 10 bytes in packed field {field}")
+        out = values[done:done + ends.size]
+        for k in range(int(lengths.max())):
+            rows = np.flatnonzero(lengths > k)
+            out[rows] |= (piece[starts[rows] + k] & 0x7F).astype(np.uint64) << np.uint64(7 * k)
+        done, pos = done + ends.size, pos + int(ends[-1]) + 1
     return values
 
 
