@@ -95,3 +95,16 @@ def test_wrong_wire_type_for_known_field_is_skipped_like_unknown():
 def test_corrupt_messages_raise_caffe_model_error(data, message):
     with pytest.raises(CaffeModelError, match=message):
         decode(data, SCHEMA)
+
+
+def test_long_packed_varint_runs_decode_across_the_chunk_borders():
+    """_packed_varints decodes VARINT_CHUNK bytes at a time: values of 1 to 10 bytes, many chunks, every border
+    falling inside some varint, decode to the very values (the uint64 bits, as the "varints" kind gives them)."""
+    from weights_tools.wire import VARINT_CHUNK, _packed_varints
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.integers(0, 2 ** bits, 400, dtype=np.uint64) for bits in (7, 14, 35, 63)])
+    values = np.append(rng.permutation(values), np.uint64(2 ** 64 - 1))  # a 10-byte varint at the very end
+    payload = b"".join(pw.varint(int(v)) for v in values)
+    assert len(payload) > 8 * VARINT_CHUNK
+    assert np.array_equal(_packed_varints(payload, 0, len(payload), 7), values)
