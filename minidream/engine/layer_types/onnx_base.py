@@ -127,6 +127,12 @@ def onnx_type(op_type, infer, run, gradient=None, *, attrs=None, keeps_output=Tr
                      window=window or (lambda p: None), infer=infer_layer, classifier_part=classifier_part)
 
 
+def one_output(result):
+    """An op's (y, cache) as a run's ([y], cache)."""
+    y, cache = result
+    return [y], cache
+
+
 def same_as_first(attrs, ins):
     return [Info(ins[0].shape)]
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from minidream.engine.backend import as_numpy, get_array_module
 from minidream.engine.layer_types.base import WHOLE_INPUT
-from minidream.engine.layer_types.onnx_base import Info, checked, onnx_type, same_as_first
+from minidream.engine.layer_types.onnx_base import Info, checked, one_output, onnx_type, same_as_first
 from minidream.engine.ops import (arithmetic, clip, erf, gelu, gemm, hard_sigmoid, hard_swish, layer_norm,
                                   log_softmax, matmul, neg, reduce, softmax, softplus, sqrt)
 
@@ -152,7 +152,7 @@ TYPES = [
     _unary("HardSwish", hard_swish),
     onnx_type("Clip", same_as_first, _clip_run, lambda attrs, dys, cache: [clip.backward(dys[0], cache), None, None],
               attrs=checked({}, "Clip")),
-    onnx_type("MatMul", _matmul_shape, lambda attrs, args: _pair(matmul.forward(args[0], args[1])),
+    onnx_type("MatMul", _matmul_shape, lambda attrs, args: one_output(matmul.forward(args[0], args[1])),
               lambda attrs, dys, cache: list(matmul.backward(dys[0], cache)), attrs=checked({}, "MatMul")),
     onnx_type("Gemm", _gemm_shape, _gemm_run, lambda attrs, dys, cache: list(gemm.backward(dys[0], cache)),
               attrs=checked({**_alpha_beta(1.0, 1.0), "transA": lambda raw: bool(raw.get("transA", 0)),
@@ -166,8 +166,3 @@ TYPES = [
     _axis_op("Softmax", softmax, -1), _axis_op("LogSoftmax", log_softmax, -1),
     _reduce("ReduceMean", "mean"), _reduce("ReduceSum", "sum"), _reduce("ReduceMax", "max"),
 ]
-
-
-def _pair(result):
-    y, cache = result
-    return [y], cache

@@ -8,7 +8,7 @@ import numpy as np
 
 from minidream.engine.backend import as_numpy
 from minidream.engine.layer_types.base import WHOLE_INPUT
-from minidream.engine.layer_types.onnx_base import Info, checked, onnx_type
+from minidream.engine.layer_types.onnx_base import Info, checked, one_output, onnx_type
 from minidream.engine.ops import avg_pool, global_max_pool, max_pool, pad, resize
 from minidream.engine.ops.pool_shape import output_hw
 
@@ -127,7 +127,7 @@ TYPES = [
     _pool_type("AveragePool", avg_pool, {"count_include_pad": lambda raw: bool(raw.get("count_include_pad", 0))},
                lambda attrs: {"count_include_pad": attrs["count_include_pad"]}),
     onnx_type("GlobalMaxPool", lambda attrs, ins: [Info(ins[0].shape[:2] + (1,) * (len(ins[0].shape) - 2))],
-              lambda attrs, args: _pair(global_max_pool.forward(args[0])),
+              lambda attrs, args: one_output(global_max_pool.forward(args[0])),
               lambda attrs, dys, cache: [global_max_pool.backward(dys[0], cache)], attrs=checked({}, "GlobalMaxPool"),
               keeps_output=False, window=lambda p: WHOLE_INPUT),
     onnx_type("Pad", _pad_infer, _pad_run, lambda attrs, dys, cache: [pad.backward(dys[0], cache), None, None, None],
@@ -142,8 +142,3 @@ TYPES = [
                              "extrapolation_value": lambda raw: float(raw.get("extrapolation_value", 0.0))},
                             "Resize"), keeps_output=False),
 ]
-
-
-def _pair(result):
-    y, cache = result
-    return [y], cache

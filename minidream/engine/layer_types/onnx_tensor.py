@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from minidream.engine.backend import get_array_module
-from minidream.engine.layer_types.onnx_base import Info, checked, onnx_type, same_as_first
+from minidream.engine.layer_types.onnx_base import Info, checked, one_output, onnx_type, same_as_first
 from minidream.engine.ops import concat, expand, gather, reshape
 from minidream.engine.ops import slice as slice_op
 from minidream.engine.ops import strided_slice, transpose
@@ -205,7 +205,7 @@ TYPES = [
     _reshaped("Squeeze", _squeeze_target), _reshaped("Unsqueeze", _unsqueeze_target),
     onnx_type("Transpose", lambda attrs, ins: [Info(tuple(ins[0].shape[d] for d in attrs["perm"]) if attrs["perm"]
                                                     else tuple(reversed(ins[0].shape)))],
-              lambda attrs, args: _pair(transpose.forward(args[0], attrs["perm"] or None)),
+              lambda attrs, args: one_output(transpose.forward(args[0], attrs["perm"] or None)),
               lambda attrs, dys, cache: [transpose.backward(dys[0], cache)],
               attrs=checked({"perm": lambda raw: [int(d) for d in raw.get("perm", [])]}, "Transpose")),
     onnx_type("Concat", _concat_shape, _concat_run, lambda attrs, dys, cache: concat.backward(dys[0], cache),
@@ -214,10 +214,10 @@ TYPES = [
     onnx_type("Slice", _slice_shape, _slice_run,
               lambda attrs, dys, cache: [strided_slice.backward(dys[0], cache), None, None, None, None],
               attrs=checked({}, "Slice")),
-    onnx_type("Gather", _gather_shape, lambda attrs, args: _pair(gather.forward(args[0], args[1], attrs["axis"])),
+    onnx_type("Gather", _gather_shape, lambda attrs, args: one_output(gather.forward(args[0], args[1], attrs["axis"])),
               lambda attrs, dys, cache: [gather.backward(dys[0], cache), None],
               attrs=checked({"axis": lambda raw: int(raw.get("axis", 0))}, "Gather")),
-    onnx_type("Expand", _expand_shape, lambda attrs, args: _pair(expand.forward(args[0], _ints(args[1]))),
+    onnx_type("Expand", _expand_shape, lambda attrs, args: one_output(expand.forward(args[0], _ints(args[1]))),
               lambda attrs, dys, cache: [expand.backward(dys[0], cache), None], attrs=checked({}, "Expand")),
     onnx_type("Where", lambda attrs, ins: [Info(np.broadcast_shapes(*(i.shape for i in ins)))], _where_run,
               _where_gradient, attrs=checked({}, "Where")),
@@ -231,8 +231,3 @@ TYPES = [
     onnx_type("ConstantOfShape", _computed("ConstantOfShape"), _constant_of_shape_run,
               attrs=checked({"value": _tensor_value}, "ConstantOfShape")),
 ]
-
-
-def _pair(result):
-    y, cache = result
-    return [y], cache
