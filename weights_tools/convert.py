@@ -74,13 +74,14 @@ class Options(NamedTuple):
     class_file: object = None  # class names, one per output (zoo.read_class_list)
 
 
-def _per_channel(values, channels, where):
-    """A mean as one value per input channel (Caffe: one mean_value applies to every channel)."""
+def per_channel(values, channels, where, error=CaffeModelError):
+    """Values (a mean, a std) as one per input channel: one value applies to every channel (Caffe's mean_value);
+    `error` names the boundary's error type."""
     values = [float(v) for v in values]
     if len(values) == 1:
         return values * channels
     if len(values) != channels:
-        raise CaffeModelError(f"{where} gives {len(values)} mean values for a {channels}-channel input")
+        raise error(f"{where} gives {len(values)} values for a {channels}-channel input")
     return values
 
 
@@ -89,11 +90,11 @@ def input_meta(graph, info, options, arch_meta):
     architecture; what none of them says is assumed and reported, never silent."""
     found, channels, assumed = info["input"], graph.input_channels, {}
     if options.mean is not None:
-        mean = _per_channel(options.mean, channels, "--mean")
+        mean = per_channel(options.mean, channels, "--mean")
     elif options.mean_file is not None:
-        mean = _per_channel(read_mean_file(options.mean_file)[1], channels, f"mean file {options.mean_file}")
+        mean = per_channel(read_mean_file(options.mean_file)[1], channels, f"mean file {options.mean_file}")
     elif found["mean"] is not None and not found["mean_file"]:
-        mean = _per_channel(found["mean"] or [0.0], channels, "the data layer")  # no mean_value: Caffe subtracts 0
+        mean = per_channel(found["mean"] or [0.0], channels, "the data layer")  # no mean_value: Caffe subtracts 0
     elif arch_meta.get("mean_bgr"):
         mean = list(arch_meta["mean_bgr"])
     else:

@@ -146,11 +146,9 @@ class Graph:
                 continue
             kind, in_shapes = self.types[i], [shapes[s] for s in self.bottoms[i]]
             try:
-                if kind.infer is None:
-                    outs = kind.output_shapes(spec["params"], in_shapes)
-                else:
-                    outs, found = kind.infer(spec["params"], in_shapes, [values.get(s) for s in self.bottoms[i]])
-                    values.update({(i, k): v for k, v in enumerate(found) if v is not None})
+                in_values = [values.get(s) for s in self.bottoms[i]]
+                outs, found = kind.shapes_and_values(spec["params"], in_shapes, in_values)
+                values.update({(i, k): v for k, v in enumerate(found) if v is not None})
             except ValueError as exc:
                 h, w = input_shape[2:]
                 raise ValueError(f"input {h}x{w} is too small for layer {spec['name']!r}: {exc}") from None

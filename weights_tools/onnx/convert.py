@@ -23,7 +23,7 @@ from minidream.engine.layer_types import TYPES
 from minidream.engine.layer_types.onnx_base import TYPE_PREFIX
 from minidream.errors import OnnxModelError
 from minidream.formats import h5format
-from weights_tools.convert import file_sha1, imagenet_classes
+from weights_tools.convert import file_sha1, imagenet_classes, per_channel
 from weights_tools.onnx import forms
 from weights_tools.onnx.nodes import PASS_THROUGH, Builder, constant_value
 from weights_tools.onnx.reader import read_onnx
@@ -145,7 +145,7 @@ def _meta(model, builder, graph, options, src):
         if key not in stated:
             assumed[key] = f"{value} (torchvision's; give --{key.replace('_', '-')} otherwise)"
     pre = dict(TORCHVISION, **stated)
-    mean, std = (_per_channel(pre[k], channels, k) for k in ("mean", "std"))
+    mean, std = (per_channel(pre[k], channels, f"--{k}", OnnxModelError) for k in ("mean", "std"))
     white = float(pre["input_range"])
     if white <= 0 or any(s == 0 for s in std):
         raise OnnxModelError(f"input range {white} and std {std} must be positive")
@@ -169,13 +169,6 @@ def _meta(model, builder, graph, options, src):
     if assumed:
         extra["assumed"] = assumed
     return meta
-
-
-def _per_channel(values, channels, what):
-    values = [float(v) for v in (values if len(values) != 1 else list(values) * channels)]
-    if len(values) != channels:
-        raise OnnxModelError(f"--{what} gives {len(values)} values for a {channels}-channel input")
-    return values
 
 
 def _default_layer(graph, input_size, output):

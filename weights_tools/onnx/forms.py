@@ -242,8 +242,8 @@ def pooled_to_vector(b, node):
     return True
 
 
-HANDLERS = {"Conv": conv, "ConvTranspose": conv_transpose, "BatchNormalization": batch_norm, "Relu": relu, "LeakyRelu": relu,
-            "Sigmoid": activation("Sigmoid"), "Tanh": activation("TanH"), "PRelu": prelu, "MaxPool": pool,
+HANDLERS = {"Conv": conv, "ConvTranspose": conv_transpose, "BatchNormalization": batch_norm, "Relu": relu,
+            "LeakyRelu": relu, "Sigmoid": activation("Sigmoid"), "Tanh": activation("TanH"), "PRelu": prelu, "MaxPool": pool,
             "AveragePool": pool, "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "Gemm": gemm,
             "Flatten": flatten, "Concat": concat, "Softmax": softmax, "Add": eltwise, "Mul": eltwise,
             "ReduceMean": spatial_mean, "ReduceMax": spatial_mean, "Reshape": pooled_to_vector}

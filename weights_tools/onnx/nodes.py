@@ -52,10 +52,7 @@ class Builder:
         try:
             p = info.normalize(dict(params), name)
             in_shapes = [self.shapes[b] for b in spec["bottoms"]]
-            if info.infer is None:
-                shapes, values = info.output_shapes(p, in_shapes), [None] * len(tops)
-            else:
-                shapes, values = info.infer(p, in_shapes, [self.values.get(b) for b in spec["bottoms"]])
+            shapes, values = info.shapes_and_values(p, in_shapes, [self.values.get(b) for b in spec["bottoms"]])
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             prefix, message = f"node {node.name or tops[0]!r} ({node.op_type}): ", str(exc)
             raise OnnxModelError(message if message.startswith(prefix) else prefix + message) from None

@@ -83,6 +83,13 @@ class LayerType:
         if self.role not in ROLES:
             raise ValueError(f"layer type {self.name}: role {self.role!r} is not one of {ROLES}")
 
+    def shapes_and_values(self, params, in_shapes, in_values):
+        """(output shapes, output values or None each): infer where the type reads values, else output_shapes."""
+        if self.infer is None:
+            shapes = self.output_shapes(params, in_shapes)
+            return shapes, [None] * len(shapes)
+        return self.infer(params, in_shapes, in_values)
+
     def keeps_output(self, params):
         """Whether this layer's output must not be overwritten in place (see output_in_cache)."""
         return self.output_in_cache(params) if callable(self.output_in_cache) else self.output_in_cache

@@ -127,6 +127,11 @@ def onnx_type(op_type, infer, run, gradient=None, *, attrs=None, keeps_output=Tr
                      window=window or (lambda p: None), infer=infer_layer, classifier_part=classifier_part)
 
 
+def ints(values):
+    """An attribute's or a shape tensor's values as a list of ints."""
+    return [int(v) for v in np.asarray(values).reshape(-1)]
+
+
 def one_output(result):
     """An op's (y, cache) as a run's ([y], cache)."""
     y, cache = result

@@ -8,18 +8,14 @@ import numpy as np
 
 from minidream.engine.backend import as_numpy
 from minidream.engine.layer_types.base import WHOLE_INPUT
-from minidream.engine.layer_types.onnx_base import Info, checked, one_output, onnx_type
+from minidream.engine.layer_types.onnx_base import Info, checked, ints, one_output, onnx_type
 from minidream.engine.ops import avg_pool, global_max_pool, max_pool, pad, resize
 from minidream.engine.ops.pool_shape import output_hw
 
 
-def _pairs(values):
-    return [int(v) for v in values]
-
-
 def _pool_fields(extra):
-    fields = {"kernel_shape": lambda raw: _pairs(raw["kernel_shape"]), "strides": lambda raw: _pairs(raw.get(
-        "strides", [1, 1])), "pads": lambda raw: _pairs(raw.get("pads", [0, 0, 0, 0])),
+    fields = {"kernel_shape": lambda raw: ints(raw["kernel_shape"]), "strides": lambda raw: ints(raw.get(
+        "strides", [1, 1])), "pads": lambda raw: ints(raw.get("pads", [0, 0, 0, 0])),
         "ceil_mode": lambda raw: int(raw.get("ceil_mode", 0)), "auto_pad": lambda raw: _auto_pad(raw)}
     fields.update(extra)
     return fields
@@ -121,7 +117,7 @@ def _text(name, default):
 
 
 TYPES = [
-    _pool_type("MaxPool", max_pool, {"dilations": lambda raw: _pairs(raw.get("dilations", [1, 1])),
+    _pool_type("MaxPool", max_pool, {"dilations": lambda raw: ints(raw.get("dilations", [1, 1])),
                                      "storage_order": lambda raw: int(raw.get("storage_order", 0))},
                lambda attrs: {"dilation": tuple(attrs["dilations"])}),
     _pool_type("AveragePool", avg_pool, {"count_include_pad": lambda raw: bool(raw.get("count_include_pad", 0))},

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from minidream.engine.backend import get_array_module
-from minidream.engine.layer_types.onnx_base import Info, checked, one_output, onnx_type, same_as_first
+from minidream.engine.layer_types.onnx_base import Info, checked, ints, one_output, onnx_type, same_as_first
 from minidream.engine.ops import concat, expand, gather, reshape
 from minidream.engine.ops import slice as slice_op
 from minidream.engine.ops import strided_slice, transpose
@@ -18,10 +18,6 @@ from minidream.engine.ops.axes import canonical_axis
 # TensorProto.DataType -> NumPy, for Cast and ConstantOfShape
 DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64, 9: np.bool_, 10: np.float16,
           11: np.float64, 12: np.uint32, 13: np.uint64}
-
-
-def _ints(value):
-    return [int(v) for v in np.asarray(value).reshape(-1)]
 
 
 def _known(info, what, op_type):
@@ -54,14 +50,14 @@ def _reshaped(op_type, target, fields=None):
 
 
 def _squeeze_target(attrs, shape, args):
-    axes = [a % len(shape) for a in _ints(args[1])] if len(args) > 1 and args[1] is not None else \
+    axes = [a % len(shape) for a in ints(args[1])] if len(args) > 1 and args[1] is not None else \
         [d for d, n in enumerate(shape) if n == 1]
     return [n for d, n in enumerate(shape) if d not in axes]
 
 
 def _unsqueeze_target(attrs, shape, args):
-    rank = len(shape) + len(_ints(args[1]))
-    axes, dims = sorted(a % rank for a in _ints(args[1])), iter(shape)
+    rank = len(shape) + len(ints(args[1]))
+    axes, dims = sorted(a % rank for a in ints(args[1])), iter(shape)
     return [1 if d in axes else next(dims) for d in range(rank)]
 
 
@@ -89,7 +85,7 @@ def _split_points(attrs, shape, split, outputs):
     if split is None:
         size = -(-shape[axis] // outputs)  # ONNX: equal parts, the last one smaller
         split = [min(size, shape[axis] - k * size) for k in range(outputs)]
-    return axis, list(np.cumsum(_ints(split))[:-1])
+    return axis, list(np.cumsum(ints(split))[:-1])
 
 
 def _split_type():
@@ -111,13 +107,13 @@ def _split_type():
 
 
 def _slice_run(attrs, args):
-    starts, ends, axes, steps = (None if len(args) <= k or args[k] is None else _ints(args[k]) for k in (1, 2, 3, 4))
+    starts, ends, axes, steps = (None if len(args) <= k or args[k] is None else ints(args[k]) for k in (1, 2, 3, 4))
     y, cache = strided_slice.forward(args[0], starts, ends, axes, steps)
     return [y], cache
 
 
 def _slice_shape(attrs, ins):
-    known = [None if len(ins) <= k or ins[k] is None else _ints(_known(ins[k], "bounds", "Slice")) for k in range(1, 5)]
+    known = [None if len(ins) <= k or ins[k] is None else ints(_known(ins[k], "bounds", "Slice")) for k in range(1, 5)]
     y, _ = strided_slice.forward(np.broadcast_to(np.float32(0), ins[0].shape), *known)
     return [Info(y.shape)]
 
@@ -128,7 +124,7 @@ def _gather_shape(attrs, ins):
 
 
 def _expand_shape(attrs, ins):
-    return [Info(np.broadcast_shapes(ins[0].shape, tuple(_ints(_known(ins[1], "shape", "Expand")))))]
+    return [Info(np.broadcast_shapes(ins[0].shape, tuple(ints(_known(ins[1], "shape", "Expand")))))]
 
 
 def _where_run(attrs, args):
@@ -177,7 +173,7 @@ def _range_run(attrs, args):
 
 def _constant_of_shape_run(attrs, args):
     values, dtype = attrs["value"]
-    return [np.full(_ints(args[0]), values[0], dtype=dtype)], None
+    return [np.full(ints(args[0]), values[0], dtype=dtype)], None
 
 
 def _tensor_value(raw):
@@ -199,7 +195,7 @@ def _computed(op_type):
 
 
 TYPES = [
-    _reshaped("Reshape", lambda attrs, shape, args: _target_shape(shape, _ints(args[1]), attrs["allowzero"]),
+    _reshaped("Reshape", lambda attrs, shape, args: _target_shape(shape, ints(args[1]), attrs["allowzero"]),
               {"allowzero": lambda raw: int(raw.get("allowzero", 0))}),
     _reshaped("Flatten", _flatten_target, {"axis": lambda raw: int(raw.get("axis", 1))}),
     _reshaped("Squeeze", _squeeze_target), _reshaped("Unsqueeze", _unsqueeze_target),
@@ -217,7 +213,7 @@ TYPES = [
     onnx_type("Gather", _gather_shape, lambda attrs, args: one_output(gather.forward(args[0], args[1], attrs["axis"])),
               lambda attrs, dys, cache: [gather.backward(dys[0], cache), None],
               attrs=checked({"axis": lambda raw: int(raw.get("axis", 0))}, "Gather")),
-    onnx_type("Expand", _expand_shape, lambda attrs, args: one_output(expand.forward(args[0], _ints(args[1]))),
+    onnx_type("Expand", _expand_shape, lambda attrs, args: one_output(expand.forward(args[0], ints(args[1]))),
               lambda attrs, dys, cache: [expand.backward(dys[0], cache), None], attrs=checked({}, "Expand")),
     onnx_type("Where", lambda attrs, ins: [Info(np.broadcast_shapes(*(i.shape for i in ins)))], _where_run,
               _where_gradient, attrs=checked({}, "Where")),
