@@ -1,6 +1,8 @@
-"""weights_tools: read Caffe .caffemodel files without Caffe or protobuf; convert, fetch, inspect.
+"""weights_tools: read Caffe .caffemodel and ONNX .onnx files without Caffe, ONNX or protobuf; convert, fetch,
+inspect.
 
     python -m weights_tools convert bvlc_googlenet.caffemodel googlenet.h5
+    python -m weights_tools convert resnet50.onnx resnet50.h5
     python -m weights_tools fetch googlenet
     python -m weights_tools inspect googlenet.h5
     python -m weights_tools list
@@ -9,8 +11,9 @@
         convert("bvlc_googlenet.caffemodel", "googlenet.h5")
     specs, blobs, info = read_caffemodel("bvlc_googlenet.caffemodel")
 
-Every problem with an input file raises one error type, CaffeModelError (a ValueError);
-downloads fail with weights_tools.fetch.FetchError.
+Every problem with an input file raises one error type per format, CaffeModelError or OnnxModelError
+(minidream.errors, ValueErrors; weights_tools.onnx reads ONNX files); downloads fail with
+weights_tools.fetch.FetchError.
 """
 from minidream.errors import CaffeModelError
 
