@@ -6,7 +6,7 @@ import sys
 from minidream.cli.common import (DREAM_OPTIONS, EPILOG, OBJECTIVE_OPTIONS, below_one, dream_kwargs, dream_options,
                                   given_options, model_option, objective_of, parsed_by, positive, positive_int, wxh)
 from minidream.cli.options import parse_size
-from minidream.dreaming.settings import CELL_SIZE, ZOOM_FPS, ZOOM_FRAMES, ZOOM_SCALE
+from minidream.dreaming.settings import AT_LEAST_ONE, CELL_SIZE, NON_NEGATIVE, ZOOM_FPS, ZOOM_FRAMES, ZOOM_SCALE
 
 
 def _recipe_kwargs(args, kind):
@@ -60,9 +60,15 @@ def run_dream(args):
     from minidream.io.images import image_paths, load_rgb, output_format
     from minidream.models.loading import resolve_model
 
+    if args.batch is not None:
+        return _dream_batch(args)
+    if args.diversity:
+        raise ValueError("--diversity pushes the pictures of a batch apart: give --batch K (K >= 2) too")
     if args.recipe:
         recipe, kwargs = _recipe_kwargs(args, "dream")
         output_format(args.output)
+        if recipe.get("batch") is not None:
+            return _remake_batch_picture(args, recipe, kwargs)
         _dream_one(args, _recipe_input(recipe, args), args.output, kwargs, kwargs.pop("size", None))
         return 0
     inputs = image_paths(args.input)
@@ -93,6 +99,59 @@ def run_dream(args):
         if many:
             kwargs["progress"] = False  # the bar counts files
         _dream_one(args, path, out, kwargs, resolve_size(args.size, rgb.shape))
+    return 0
+
+
+def _remake_batch_picture(args, recipe, kwargs):
+    """--from a picture whose batch compared its pictures (Diversity): the batch dreamed again, that picture kept."""
+    from minidream.dreaming.deepdream import dream
+    from minidream.io.images import save_image
+
+    changed = given_options(args) & (set(DREAM_OPTIONS) | set(OBJECTIVE_OPTIONS) | {"seed", "size", "input"})
+    if changed or args.input:
+        raise ValueError(f"{args.recipe} was dreamed in a batch whose pictures were pushed apart (Diversity): --from "
+                         "remakes it as it was, without other options")
+    save_image(dream(recipe=recipe, model=kwargs["model"], device=args.device, progress=args.progress), args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def batch_outputs(output, count):
+    """The files of a batch: OUT's name with _0 ... _{K-1} before its extension (out.png -> out_0.png, ...)."""
+    stem, ext = os.path.splitext(output)
+    return [f"{stem}_{k}{ext}" for k in range(count)]
+
+
+def _dream_batch(args):
+    """--batch K: K pictures from noise in one batched dream, each saved with its own recipe (batch_outputs)."""
+    from minidream.dreaming.deepdream import dream
+    from minidream.io.images import output_format, save_image
+    from minidream.models.loading import resolve_model
+    from minidream.objectives import Diversity
+
+    refused = [(args.input, "an input image (a batch dreams from noise: give --size WxH)"),
+               (args.recipe, "--from (a batch picture's recipe remakes it alone: drop --batch)"),
+               (args.plot, "--plot (it draws one dream's objective)"), (args.save_every, "--save-every")]
+    for given, what in refused:
+        if given:
+            raise ValueError(f"--batch does not take {what}")
+    if args.size is None:
+        raise ValueError("--batch dreams from noise: give --size WxH (or N for N x N)")
+    if args.diversity and args.batch < 2:
+        raise ValueError(f"--diversity pushes the pictures of a batch apart: give --batch 2 or more, got {args.batch}")
+    output_format(args.output)
+    net = resolve_model(args.model, args.device)
+    kwargs = dream_kwargs(args, net)
+    if args.diversity:
+        layer = kwargs["objective"].bind(net).layers[0]
+        kwargs["objective"] = kwargs["objective"] + Diversity(layer, args.diversity)
+    if kwargs.get("seed") is None:
+        kwargs["seed"] = secrets.randbits(31)
+    size = args.size if isinstance(args.size, tuple) else (args.size, args.size)
+    images = dream(None, size=size, batch=args.batch, **kwargs)
+    for image, output in zip(images, batch_outputs(args.output, args.batch)):
+        save_image(image, output)
+        print(f"wrote {output}")
     return 0
 
 
@@ -246,6 +305,13 @@ def add_commands(sub):
     p.add_argument("--save-every", type=positive_int, metavar="N",
                    help="also save the image every N steps, as OUT_o<octave>_s<step>.<ext>")
     p.add_argument("--plot", metavar="PNG", help="also draw the objective against the steps, one panel per octave")
+    p.add_argument("--batch", type=parsed_by(AT_LEAST_ONE.parse), metavar="K",
+                   help="dream K pictures from noise (--size) in one batched pass, written as OUT's name with _0 ... "
+                        "_K-1 before its extension (out.png -> out_0.png ...), each with its own recipe; picture k "
+                        "starts from the noise of seed + k")
+    p.add_argument("--diversity", type=parsed_by(NON_NEGATIVE.parse), default=0.0, metavar="WEIGHT",
+                   help="with --batch: push the pictures apart in Gram-matrix space at the objective's layer, "
+                        "Diversity(layer, WEIGHT) (e.g. 1; default 0: none)")
     dream_options(p)
     p.set_defaults(func=run_dream, subparser=p)
 

@@ -26,7 +26,8 @@ def add_commands(sub):
     p.add_argument("--steps", type=positive_int, default=STEPS, help="steps per picture (default: %(default)s)")
     p.add_argument("--step-size", type=positive, default=STEP_SIZE, help="step length (default: %(default)s)")
     p.add_argument("--diversity", type=count, default=DIVERSITY, metavar="K",
-                   help="variants per channel besides its picture, each from another seed (default: %(default)s)")
+                   help="variants per channel besides its picture; 2 or more are dreamed as one batch pushed apart "
+                        "in Gram-matrix space (Diversity), 1 is from another seed (default: %(default)s)")
     p.add_argument("--seed", type=count, default=0, help="seed of each channel's picture (default: 0)")
     p.add_argument("--images", metavar="DIR", help="a folder of images: each channel's page shows where in them "
                                                    "it responds most (its top-activating crops)")

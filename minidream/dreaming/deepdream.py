@@ -35,7 +35,7 @@ from minidream.dreaming.objectives import L2
 from minidream.dreaming.recipes import check_input, check_model
 from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
 from minidream.dreaming.recipes import make_recipe, read_recipe
-from minidream.dreaming.settings import DEFAULT, DreamSettings
+from minidream.dreaming.settings import AT_LEAST_ONE, DEFAULT, DreamSettings
 from minidream.engine.backend import check_device, get_array_module, is_gpu, to_device
 from minidream.engine.tuning import tune_cpu
 from minidream.errors import NonFiniteError
@@ -47,7 +47,8 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
           octave_scale=DEFAULT.octave_scale, steps=DEFAULT.steps, step_size=DEFAULT.step_size, jitter=DEFAULT.jitter,
           clip=DEFAULT.clip, tile_size=DEFAULT.tile_size, blur=DEFAULT.blur, decay=DEFAULT.decay,
           lapnorm=DEFAULT.lapnorm, param=DEFAULT.param, tv=DEFAULT.tv, keep_colors=DEFAULT.keep_colors,
-          size=DEFAULT.size, seed=None, device="cpu", progress=True, callback=None, history=None, recipe=None):
+          size=DEFAULT.size, seed=None, device="cpu", progress=True, callback=None, history=None, recipe=None,
+          batch=None, noise_seed=None):
     """Dream on an image; returns the result in the kind given, at the same size.
 
     image: a path or PIL image (any mode; EXIF orientation applied) -> PIL.Image; a uint8
@@ -58,7 +59,8 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
     layer: the layer for the default L2 objective. None = the model's default layer:
         meta["extra"]["default_layer"] when the model names one, else "inception_4c/output".
     objective: a minidream.dreaming.objectives objective (L2, Channel, ClassNeuron, Guide, sums);
-        None -> L2(layer). Objectives name their own layers, so give layer or objective.
+        None -> L2(layer). Objectives name their own layers, so give layer or objective. With batch: one
+        objective for every picture, or a list of one per picture.
     octaves ... size: the dream's settings (minidream.dreaming.settings.DreamSettings: each one's
         default, the values it takes and what it does), checked before any work:
     octaves, octave_scale: octave count and size ratio between octaves (the smallest is
@@ -86,26 +88,44 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
     device: "cpu" or "gpu" (CuPy; the net is moved there).
     progress: show a tqdm bar per octave.
     callback: callback(octave, step, image) after every step; octave counts from 0 (the
-        smallest), image is the current octave as an RGB uint8 (h, w, 3) array.
-    history: a list that gets (octave, step, objective value) after every step.
+        smallest), image is the current octave as an RGB uint8 (h, w, 3) array (a batch: a list of them).
+    history: a list that gets (octave, step, objective value) after every step (a batch: a list of each
+        picture's value, minidream.dreaming.batch).
     recipe: a recipe dict, a PIL image carrying one, or a file minidream wrote: run that dream
         again with every setting from it (change a setting by editing the dict). image, when
-        given, replaces the recipe's input; device, progress, callback and history apply.
+        given, replaces the recipe's input; device, progress, callback and history apply; model, when a
+        Net, is used instead of loading the recipe's (its weights are checked against the recipe's).
+    batch: K pictures from noise (image=None, size given) in one batched forward and backward per step,
+        returned as a list of K PIL images, each with its own recipe (minidream.dreaming.batch: the
+        pictures' noise, what a remade picture matches); None or 1 with one objective: one dream.
+    noise_seed: start from the noise of this seed instead of the seed's own (what a batch's picture k > 0
+        does, seed + k; recorded in the recipe); the transformations still draw from seed.
     """
     if recipe is not None:
-        return _dream_recipe(recipe, image, device, progress, callback, history)
+        return _dream_recipe(recipe, image, device, progress, callback, history, model)
     settings = DreamSettings(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size,
                              jitter=jitter, clip=clip, tile_size=tile_size, blur=blur, decay=decay, lapnorm=lapnorm,
                              param=param, tv=tv, keep_colors=keep_colors, size=size)
     tune_cpu(blas_kernels=False)  # the allocator setting (minidream/engine/tuning.py); a no-op after the first call
     if objective is not None and layer is not None:
         raise ValueError("give either layer or objective, not both (objectives name their own layers)")
+    count = _batch_count(batch, objective, image, noise_seed)
+    if noise_seed is not None and image is not None:
+        raise ValueError("noise_seed chooses the noise a dream starts from: give image=None and size=(width, height)")
     device = check_device(device)
     net = resolve_model(model, device)
     if seed is None:
         seed = secrets.randbits(31)
+    if count is not None:
+        from minidream.dreaming.batch import dream_batch, noise_seeds, split
+
+        per_picture = split(objective if objective is not None else L2(layer), count)
+        return dream_batch(net, per_picture, seed, noise_seeds(seed, count), settings, device, progress, callback,
+                           history)
     rng = np.random.default_rng(seed)
     rgb, kind, original = _start_image(image, size, rng)
+    if noise_seed is not None:  # the seed's own noise is drawn all the same: the transformations' stream goes on alike
+        rgb = _start_image(None, size, np.random.default_rng(noise_seed))[0]
     bound = (objective if objective is not None else L2(layer)).bind(net)
     x = to_device(to_network(rgb, net.meta), device)
     with net.frozen():  # the weights stay as they are for the whole dream
@@ -118,18 +138,44 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
         return as_kind(out, kind)
     name = os.path.abspath(image) if isinstance(image, (str, os.PathLike)) else None
     made = make_recipe("dream", net, bound, name, original, seed, dataclasses.asdict(settings))
+    if noise_seed is not None:
+        made["noise_seed"] = int(noise_seed)
     return attach_params(as_kind(out, "pil"), made)
 
 
-def _dream_recipe(source, image, device, progress, callback, history):
+def _batch_count(batch, objective, image, noise_seed):
+    """K for a batch dream (a list of objectives counts), None for one dream; checked before any work."""
+    from minidream.dreaming.batch import comparing
+
+    listed = isinstance(objective, (list, tuple))
+    if (batch is None or batch == 1) and not listed and objective is not None and comparing(objective):
+        raise ValueError(f"{objective!r} compares the pictures of a batch: give batch=K with K >= 2 (--batch K)")
+    if batch is None and not listed:
+        return None
+    count = AT_LEAST_ONE.check(batch if batch is not None else len(objective), "batch")
+    if count == 1 and not listed:
+        return None
+    if image is not None:
+        raise ValueError("a batch dreams from noise: give image=None and size=(width, height)")
+    if noise_seed is not None:
+        raise ValueError("noise_seed is one picture's; a batch's pictures take seed + k (minidream.dreaming.batch)")
+    return count
+
+
+def _dream_recipe(source, image, device, progress, callback, history, model="auto"):
     """dream() with every setting from a recipe (see minidream.dreaming.recipes); image replaces its input."""
     recipe = read_recipe(source)
     if recipe.get("kind", "dream") != "dream":
         raise ValueError(f"this is a {recipe['kind']} recipe: run it with minidream.{recipe['kind']}(recipe=...)")
     kwargs = recipe_kwargs(recipe)
-    net = resolve_model(kwargs.pop("model"), device)
+    name = kwargs.pop("model")
+    net = resolve_model(name if isinstance(model, (str, os.PathLike)) else model, device)
     if recipe.get("model_sha256"):
         check_model(recipe, net)
+    if recipe.get("batch") is not None:
+        from minidream.dreaming.batch import dream_batch_recipe
+
+        return dream_batch_recipe(recipe, net, device, progress, callback, history)
     if image is None and recipe.get("input") is not None:
         image = recipe["input"]
         check_input(recipe, load_rgb(image)[0])
@@ -188,11 +234,11 @@ def usable_octaves(objective, side, size, octaves, octave_scale):
 
 
 def run_octaves(net, objective, x, rng, settings, progress=True, callback=None, history=None):
-    """The octave loop on a network-space image x (1, 3, H, W); returns the dreamed x.
+    """The octave loop on a network-space image x (1, 3, H, W), or a batch (K, 3, H, W); returns the dreamed x.
 
     objective must be bound to net (objective.bind(net)); settings: a DreamSettings. When small octaves are
     dropped, their entries of a per-octave steps list go with them. history: a list that gets (octave, step,
-    objective value) after every step.
+    objective value) after every step (reported: a batch's per-picture values).
     """
     side = min_input_side(net, objective)
     sizes = usable_octaves(objective, side, x.shape[-2:], settings.octaves, settings.octave_scale)
@@ -222,9 +268,9 @@ def run_octaves(net, objective, x, rng, settings, progress=True, callback=None, 
             except NonFiniteError as exc:
                 raise NonFiniteError(f"octave {octave + 1}, step {step + 1}: {exc}") from None
             if history is not None:
-                history.append((octave, step, value))
+                history.append((octave, step, reported(objective, value)))
             if callback is not None:
-                callback(octave, step, from_network(x, net.meta))
+                callback(octave, step, pictures(x, net.meta))
         if bases:  # what this octave dreamed, for the next one to add
             detail = x - base
     return x
@@ -242,8 +288,22 @@ def _clip_bounds(net, x, clip):
     return lo.reshape(1, -1, 1, 1), hi.reshape(1, -1, 1, 1)
 
 
+def reported(objective, value):
+    """What history records for a step: the value, or a batch's list of each picture's own value (batch.PerPicture)."""
+    values = getattr(objective, "picture_values", None)
+    return value if values is None else list(values)
+
+
+def pictures(x, meta):
+    """The RGB uint8 (H, W, 3) image of x (1, 3, H, W); a list of them for a batch (K, 3, H, W)."""
+    return from_network(x, meta) if len(x) == 1 else [from_network(x[k:k + 1], meta) for k in range(len(x))]
+
+
 def make_step(net, objective, x, rng, settings, tile, margin=0, lo=None, hi=None):
     """One jittered gradient-ascent step on x (1, 3, H, W), in place; returns the objective value before it.
+
+    A batch x (K, 3, H, W) is seen in one window batch (one shift), and each picture's gradient is shaped and
+    normalized on its own, as if it were dreamed alone.
 
     settings: a DreamSettings (step_size, jitter, blur, lapnorm, tv and decay are read). tile: the largest window
     (minidream.dreaming.jitter.checked_tile). margin: mirrored context kept around the image
@@ -259,6 +319,13 @@ def make_step(net, objective, x, rng, settings, tile, margin=0, lo=None, hi=None
     if not bool(get_array_module(g).isfinite(g).all()):
         raise NonFiniteError("the gradient is not finite (NaN or infinity); the model's weights overflow on this "
                              "image: check the model file, or lower --step-size")
+    for k in range(len(x)):  # x[k:k + 1] is a view: the update lands in x
+        _picture_update(net, x[k:k + 1], g[k:k + 1], settings, lo, hi)
+    return value
+
+
+def _picture_update(net, x, g, settings, lo, hi):
+    """One picture's update from its gradient g, both (1, 3, H, W), x in place (make_step)."""
     g = gaussian_blur(g, settings.blur)
     if settings.lapnorm:
         g = laplacian_normalize(g, settings.lapnorm)
@@ -267,7 +334,6 @@ def make_step(net, objective, x, rng, settings, tile, margin=0, lo=None, hi=None
     if settings.decay:
         x *= 1.0 - settings.decay
     update(x, g, settings.step_size, lo, hi, pixel_unit(net.meta))
-    return value
 
 
 def pixel_unit(meta):

@@ -44,17 +44,17 @@ def frequency_scale(h, w):
 
 
 def to_spectrum(rgb, scale):
-    """Z for an RGB image (3, H, W) in 0..255 (values are kept 0.5 away from 0 and 255 for the logit)."""
+    """Z for RGB images (K, 3, H, W) in 0..255 (values are kept 0.5 away from 0 and 255 for the logit)."""
     p = np.clip(rgb.astype(np.float64), 0.5, 254.5) / 255.0
     lin = np.log(p / (1.0 - p))
-    y = np.einsum("ij,jhw->ihw", np.linalg.inv(COLOR.astype(np.float64)), lin)
+    y = np.einsum("ij,kjhw->kihw", np.linalg.inv(COLOR.astype(np.float64)), lin)
     return np.fft.rfft2(4.0 * y, norm="ortho") / scale
 
 
 def to_rgb(z, scale, size):
-    """(rgb (3, H, W) in 0..255, sigmoid(lin)) from Z."""
+    """(rgb (K, 3, H, W) in 0..255, sigmoid(lin)) from Z (K, 3, H, W // 2 + 1)."""
     y = np.fft.irfft2(z * scale, s=size, norm="ortho") / 4.0
-    s = 1.0 / (1.0 + np.exp(-np.einsum("ij,jhw->ihw", COLOR, y)))
+    s = 1.0 / (1.0 + np.exp(-np.einsum("ij,kjhw->kihw", COLOR, y)))
     return (255.0 * s).astype(np.float32), s
 
 
@@ -63,9 +63,9 @@ def _rgb_order(meta):
 
 
 def _network(rgb, meta):
-    """Network input (1, 3, H, W) from rgb (3, H, W) in 0..255: model channel order, mean off, scaled."""
+    """Network input (K, 3, H, W) from rgb (K, 3, H, W) in 0..255: model channel order, mean off, scaled."""
     mean = np.asarray(meta.get("mean_bgr", (0.0, 0.0, 0.0)), np.float32)[:, None, None]
-    return ((rgb[_rgb_order(meta)] - mean) * input_scale(meta)[:, None, None])[None]
+    return (rgb[:, _rgb_order(meta)] - mean) * input_scale(meta)[:, None, None]
 
 
 def warp_indices(h, w, rng):
@@ -90,16 +90,16 @@ def _mirror(k, n):
 
 
 def warp(x, index):
-    """x (1, C, H, W) sampled at index (flat, one per output pixel)."""
-    c = x.shape[1]
-    return x.reshape(c, -1)[:, index].reshape(x.shape)
+    """x (K, C, H, W) sampled at index (flat, one per output pixel), the same for every picture."""
+    return x.reshape(x.shape[0] * x.shape[1], -1)[:, index].reshape(x.shape)
 
 
 def warp_transpose(g, index):
-    """The transpose of warp (NumPy): every output pixel's gradient added onto its source pixel."""
-    c, n = g.shape[1], g.shape[-2] * g.shape[-1]
-    flat = g.reshape(c, -1)
-    out = np.stack([np.bincount(index, weights=flat[k], minlength=n) for k in range(c)])
+    """The transpose of warp (NumPy): every output pixel's gradient added onto its source pixel. One bincount
+    for every picture and channel: row r's pixels are bins r * n ... r * n + n - 1."""
+    rows, n = g.shape[0] * g.shape[1], g.shape[-2] * g.shape[-1]
+    bins = (index[None, :] + n * np.arange(rows)[:, None]).ravel()
+    out = np.bincount(bins, weights=g.reshape(-1).astype(np.float64), minlength=rows * n)
     return out.astype(g.dtype).reshape(g.shape)
 
 
@@ -108,8 +108,13 @@ def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, 
 
     settings: a DreamSettings; clip is implied (the sigmoid keeps 0..255), octaves only count the steps, and blur,
     lapnorm and tv act on the image-space gradient. callback and history see octave 0 for every step.
+    A batch x (K, 3, H, W) is K pictures seen through the same transformation each step, in one forward and
+    backward; Adam's moments are per element, so each picture climbs as it would alone (lapnorm and tv normalize
+    each picture's gradient on its own).
     """
     from tqdm.auto import tqdm
+
+    from minidream.dreaming.deepdream import reported
 
     jitter, blur, lapnorm, tv = settings.jitter, settings.blur, settings.lapnorm, settings.tv
     steps = sum(settings.steps_per_octave())
@@ -123,7 +128,7 @@ def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, 
     tile = checked_tile(settings.tile_size, side, margin, jitter, objective)
     scale = frequency_scale(h, w)
     order = _rgb_order(net.meta)
-    z = to_spectrum(from_network(x, net.meta).transpose(2, 0, 1), scale)
+    z = to_spectrum(np.stack([from_network(x[k:k + 1], net.meta).transpose(2, 0, 1) for k in range(len(x))]), scale)
     m, v = np.zeros_like(z), np.zeros(z.shape, np.float64)
     beta1, beta2, eps = ADAM
     rgb, s = to_rgb(z, scale, (h, w))
@@ -134,20 +139,28 @@ def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, 
         seen = to_device(np.ascontiguousarray(warp(current, index)), net.device)
         value, g = gradient(net, objective, seen, tile, rng, shift, jitter, margin)
         g = gaussian_blur(warp_transpose(as_numpy(g), index), blur)
-        if lapnorm:
-            g = laplacian_normalize(g, lapnorm)
-        if tv:
-            g = normalized(g) - np.float32(tv) * tv_gradient(current)
-        g_rgb = (g[0] * input_scale(net.meta)[:, None, None])[order].astype(np.float64)
+        if lapnorm or tv:
+            g = np.concatenate([_shaped(g[k:k + 1], current[k:k + 1], lapnorm, tv) for k in range(len(g))])
+        g_rgb = (g * input_scale(net.meta)[:, None, None])[:, order].astype(np.float64)
         g_lin = g_rgb * 255.0 * s * (1.0 - s)
-        g_z = np.fft.rfft2(np.einsum("ji,jhw->ihw", COLOR, g_lin) / 4.0, norm="ortho") * scale
+        g_z = np.fft.rfft2(np.einsum("ji,kjhw->kihw", COLOR, g_lin) / 4.0, norm="ortho") * scale
         t = step + 1
         m = beta1 * m + (1 - beta1) * g_z
         v = beta2 * v + (1 - beta2) * (g_z.real ** 2 + g_z.imag ** 2)
         z = z + (settings.step_size / 30.0) * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
         rgb, s = to_rgb(z, scale, (h, w))
         if history is not None:
-            history.append((0, step, value))
+            history.append((0, step, reported(objective, value)))
         if callback is not None:
-            callback(0, step, np.clip(np.rint(rgb.transpose(1, 2, 0)), 0, 255).astype(np.uint8))
+            shown = [np.clip(np.rint(p.transpose(1, 2, 0)), 0, 255).astype(np.uint8) for p in rgb]
+            callback(0, step, shown[0] if len(shown) == 1 else shown)
     return to_device(np.ascontiguousarray(_network(rgb, net.meta)), net.device)
+
+
+def _shaped(g, current, lapnorm, tv):
+    """One picture's gradient g (1, 3, H, W) with lapnorm and tv applied (current: the picture seen)."""
+    if lapnorm:
+        g = laplacian_normalize(g, lapnorm)
+    if tv:
+        g = normalized(g) - np.float32(tv) * tv_gradient(current)
+    return g

@@ -9,6 +9,9 @@ A recipe is a JSON-able dict:
     input_sha256    SHA-256 of the input's RGB pixels as decoded (so a PIL image or array has one too)
     objective       the objective as people read it, repr(objective); objective_data: as data (Objective.to_data)
     seed            always an int (a random one is drawn and recorded when none is given)
+    noise_seed      only for a dream from noise that starts from another seed's noise (a batch's picture k > 0)
+    batch           only for a picture whose batch compares its pictures (Diversity): the batch's objective
+                    (PerPicture), noise seeds and the picture's index; dream() dreams the batch again to make it
     minidream_version, and every dream setting by its name (octaves, steps, step_size, ...: the fields of
                     minidream.dreaming.settings.DreamSettings, the names dream() takes)
 
@@ -23,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from minidream import __version__
-from minidream.dreaming import feature_objectives  # noqa: F401  (its objectives join objectives.KINDS)
+from minidream.dreaming import batch, diversity, feature_objectives  # noqa: F401  (their objectives join KINDS)
 from minidream.dreaming.objectives import from_data
 from minidream.dreaming.settings import NAMES
 from minidream.engine.backend import as_numpy
@@ -105,4 +108,6 @@ def dream_kwargs(recipe):
         kwargs["size"] = tuple(kwargs["size"])
     kwargs.update(model=recipe["model"], objective=from_data(recipe["objective_data"]),
                   seed=recipe["seed"])
+    if recipe.get("noise_seed") is not None:
+        kwargs["noise_seed"] = recipe["noise_seed"]
     return kwargs

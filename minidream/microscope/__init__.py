@@ -29,7 +29,8 @@ def microscope(model, site, layers=None, channels=None, size=None, steps=STEPS, 
         each layer (default: all of them).
     size: the pictures' side in pixels (default: the model's input side, at most plan.MAX_SIZE; mini: 64).
     steps, step_size, seed: each picture's dream (from noise, Fourier parametrization, one octave).
-    diversity: variants per channel besides its picture (each from the next seed).
+    diversity: variants per channel besides its picture: two or more are one diverse batch (a Diversity term pushes
+        them apart, render.plan_pictures), a single one is the channel's objective from the next seed.
     images: a folder of images for each channel's top-activating crops (None: no crops).
     workers, scheduler: where to render (render.render_all): a local Dask cluster of `workers` processes, the
         cluster of `scheduler`, or this process (workers=0).
@@ -59,6 +60,6 @@ def microscope(model, site, layers=None, channels=None, size=None, steps=STEPS, 
     written, skipped, failed = render_all(net, model_name(net), pictures, device, workers, scheduler, progress)
     about = {"model": model_name(net), "model_sha256": sha256, "input_size": list(net.meta["input_size"]),
              "settings": f"Pictures of {size} px, {steps} {PARAM} steps of size {step_size:g} from seed {seed}, "
-                         f"{diversity} variants per channel."}
+                         f"{diversity} variants per channel" + (" (a diverse batch)." if diversity >= 2 else ".")}
     write_site(site, about, layer_plans, pictures, crops)
     return Report(site, written, skipped, failed)

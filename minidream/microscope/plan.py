@@ -18,6 +18,9 @@ STEPS = 32
 # without saturating (8 starts to).
 STEP_SIZE = 4.0
 DIVERSITY = 2  # variants per channel besides its picture
+# Diversity's weight for a channel's variants: 4 lowers the variants' mean Gram similarity at mini's conv5 while
+# their channel stays excited; 8 and more push some channels' own activation below zero (docs/speed.md).
+DIVERSITY_WEIGHT = 4.0
 MAX_SIZE = 128  # the default picture side: the model's input side, capped here (a picture per channel adds up)
 # Names a layer's folder must not take: the site's own files beside the folders.
 RESERVED = {"index.html", "style.css", "microscope.json"}

@@ -4,24 +4,32 @@ A picture's recipe is the dream's own (minidream.dreaming.recipes), so `minidrea
 makes it again. It is made before any rendering, so a rerun skips the pictures whose file already holds it
 (minidream.jobs.cluster.is_done), and the picture is rendered from it (recipes.dream_kwargs): what is rendered
 is what the recipe says, in this process or on a Dask worker.
+
+Pictures render in batches (minidream.dreaming.batch): up to BATCH channel pictures of the same settings in one
+batched dream, and a channel's diverse variants as one batch with a Diversity term. A batched picture is the one
+its recipe makes alone, so batching changes no recipe; a diverse variant's recipe holds its batch.
 """
 import dataclasses
 import importlib.util
-import itertools
+import json
 import os
 
 from tqdm.auto import tqdm
 
-from minidream.dreaming.deepdream import dream
+from minidream.dreaming.batch import PerPicture, dream_batch, picture_recipes
+from minidream.dreaming.diversity import Diversity
 from minidream.dreaming.jitter import min_input_side
-from minidream.dreaming.objectives import Channel
+from minidream.dreaming.objectives import Channel, from_data
 from minidream.dreaming.recipes import dream_kwargs, make_recipe
-from minidream.dreaming.settings import DreamSettings
+from minidream.dreaming.settings import DreamSettings, settings_of
 from minidream.io.images import save_image
 from minidream.jobs.cluster import Task, is_done, run
-from minidream.microscope.plan import DIVERSITY, PARAM, STEP_SIZE, STEPS
+from minidream.microscope.plan import DIVERSITY, DIVERSITY_WEIGHT, PARAM, STEP_SIZE, STEPS
 
 SMALL_JOB = 8  # pictures to render; so few render in this process, as a local cluster takes longer to start
+BATCH = 8  # channel pictures per batched dream
+# What differs between the recipes of a batch's pictures (the layer does not: it sets the window's context).
+OWN = ("objective", "objective_data", "noise_seed", "batch")
 
 
 @dataclasses.dataclass
@@ -41,8 +49,9 @@ def picture_file(channel, variant):
 def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE, seed=0, diversity=DIVERSITY):
     """Every picture of the site, in page order, with its recipe.
 
-    Variant v of a channel is the same objective from seed + v: minidream has no diversity objective yet, and
-    the channel page says so.
+    A channel's picture is Channel(layer, c) from seed. Its variants 1..K (diversity = K) are one batch from seed + 1
+    with a Diversity term of DIVERSITY_WEIGHT (variant v starts from the noise of seed + v); a single variant
+    (K = 1) cannot be pushed away from anything: it is the channel's objective from seed + 1.
     """
     settings = dataclasses.asdict(DreamSettings(size=(size, size), octaves=1, steps=steps, step_size=step_size,
                                                 param=PARAM))
@@ -59,9 +68,14 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
                              f"{side}x{side} pixels: give --size {side} or more")
         for channel in plan.channels:
             bound = Channel(plan.name, channel).bind(net)
-            for variant in range(diversity + 1):
-                recipe = dict(template, layer=plan.name, objective=repr(bound),
-                              objective_data=bound.to_data(), seed=seed + variant)
+            recipes = [dict(template, layer=plan.name, objective=repr(bound), objective_data=bound.to_data(),
+                            seed=seed + variant) for variant in range(min(diversity, 1) + 1)]
+            if diversity >= 2:
+                batch = PerPicture([Channel(plan.name, channel)] * diversity,
+                                   Diversity(plan.name, DIVERSITY_WEIGHT)).bind(net)
+                recipes += picture_recipes(dict(template, seed=seed + 1), batch,
+                                           [None] + [seed + v for v in range(2, diversity + 1)])
+            for variant, recipe in enumerate(recipes):
                 path = os.path.join(site, plan.slug, picture_file(channel, variant))
                 pictures.append(Picture(plan.name, channel, variant, path, recipe))
     return pictures
@@ -69,12 +83,51 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
 
 def render(net, pictures, device="cpu"):
     """The pictures' images (PIL, each carrying its recipe), in order, each dreamed from noise as its recipe
-    says. The one place that dreams them: a batch of channels becomes one dream() call here once dream()
-    takes batches."""
-    return [dream(None, model=net, device=device, progress=False, **_picture_kwargs(p)) for p in pictures]
+    says (render_batches)."""
+    made = {id(p): image for group, images in render_batches(net, pictures, device) for p, image in zip(group, images)}
+    return [made[id(p)] for p in pictures]
+
+
+def render_batches(net, pictures, device="cpu"):
+    """(pictures, their images) for each batched dream, in order: the one place that dreams the pictures. Pictures
+    next to each other whose recipes differ only in their own fields (OWN) go in one batch of up to BATCH; a
+    diverse variant goes with the rest of its batch (its recipe's "batch") among the pictures given."""
+    pictures, i = list(pictures), 0
+    while i < len(pictures):
+        key = _batch_key(pictures[i].recipe)
+        group = [pictures[i]]
+        while i + len(group) < len(pictures) and _batch_key(pictures[i + len(group)].recipe) == key and (
+                "batch" in pictures[i].recipe or len(group) < BATCH):
+            group.append(pictures[i + len(group)])
+        i += len(group)
+        yield group, _dream_group(net, group, device)
+
+
+def _batch_key(recipe):
+    batch = recipe.get("batch")
+    shared = {k: v for k, v in recipe.items() if k not in OWN}
+    return json.dumps([shared, batch and {k: v for k, v in batch.items() if k != "index"}], sort_keys=True)
+
+
+def _dream_group(net, group, device):
+    first = group[0].recipe
+    kwargs = dream_kwargs(first)
+    settings = settings_of(kwargs)
+    if first.get("batch") is not None:  # the variants' whole batch, the ones asked for kept
+        batch = first["batch"]
+        images = dream_batch(net, PerPicture.from_data(batch["objective_data"]), kwargs["seed"],
+                             batch["noise_seeds"], settings, device, progress=False)
+        return [images[p.recipe["batch"]["index"]] for p in group]
+    objective = PerPicture([from_data(p.recipe["objective_data"]) for p in group])
+    return dream_batch(net, objective, kwargs["seed"], [p.recipe.get("noise_seed") for p in group], settings,
+                       device, progress=False)
 
 
 def _picture_kwargs(picture):
+    """A Dask worker's dream() arguments for the picture: its recipe's (a diverse variant: the recipe itself, whose
+    batch the worker dreams again for it)."""
+    if picture.recipe.get("batch") is not None:
+        return {"recipe": picture.recipe}
     kwargs = dream_kwargs(picture.recipe)
     del kwargs["model"]  # the caller's Net, or the worker's own
     return kwargs
@@ -96,11 +149,11 @@ def render_all(net, model, pictures, device="cpu", workers=None, scheduler=None,
         tasks = [Task(f"{p.layer} channel {p.channel}", None, p.path, p.recipe, _picture_kwargs(p)) for p in todo]
         report = run(tasks, model, {"device": device}, scheduler=scheduler, workers=workers, progress=progress)
         return len(report.written), skipped, report.failed
+    # Channel pictures first, so that a layer's channels batch together; a channel's variants after them.
+    order = sorted(todo, key=lambda p: p.variant > 0)
     with tqdm(total=len(todo), desc="microscope", unit="picture", disable=not progress) as bar:
-        # A channel's picture and its variants go together: the batch a diversity objective will dream at once.
-        for _, group in itertools.groupby(todo, key=lambda p: (p.layer, p.channel)):
-            group = list(group)
-            for picture, image in zip(group, render(net, group, device)):
+        for group, images in render_batches(net, order, device):
+            for picture, image in zip(group, images):
                 save_image(image, picture.path, picture.recipe)
                 bar.update()
     return len(todo), skipped, []

@@ -95,6 +95,28 @@ def _layer_page(about, plan):
     return _page(f"{plan.name} — microscope: {about['model']}", "../style.css", body)
 
 
+def _variants(variants):
+    """The channel page's variants: a diverse batch (their recipes' "batch") or one from another seed."""
+    figures = "".join(
+        f"<figure>{_img(os.path.basename(v.path), f'variant {v.variant}', 'pic', os.path.exists(v.path))}"
+        f"<figcaption>{_start(v.recipe)}</figcaption></figure>" for v in variants)
+    first = variants[0].recipe
+    if first.get("batch") is not None:
+        shared = first["batch"]["objective_data"]["shared"]
+        about = (f"A diverse batch: the same objective plus Diversity(weight {shared['weight']:g}), the {len(variants)} "
+                 "pictures dreamed together and pushed apart in Gram-matrix space (the channels' co-activation), "
+                 "each from its own noise.")
+    else:
+        about = ("The same objective from another seed: a single variant has nothing to be pushed away from, so it "
+                 "differs only by its starting noise (--diversity 2 or more makes a diverse batch).")
+    return f"<h2>Variants</h2>\n<p>{html.escape(about)}</p>\n<div class=\"row\">{figures}</div>"
+
+
+def _start(recipe):
+    seed = recipe.get("noise_seed", recipe["seed"])
+    return f"noise of seed {seed}"
+
+
 def _channel_page(about, plan, channel, pictures, crops, neighbours):
     picture, variants = pictures[0], pictures[1:]
     name = os.path.basename(picture.path)
@@ -105,13 +127,7 @@ def _channel_page(about, plan, channel, pictures, crops, neighbours):
                 f"<h1>{html.escape(plan.name)} · channel {channel}</h1>",
                 _img(name, f"{plan.name} channel {channel}", "main", os.path.exists(picture.path))]
     if variants:
-        seeds = ("seed " if len(variants) == 1 else "seeds ") + ", ".join(str(v.recipe["seed"]) for v in variants)
-        figures = "".join(
-            f"<figure>{_img(os.path.basename(v.path), f'variant {v.variant}', 'pic', os.path.exists(v.path))}"
-            f"<figcaption>seed {v.recipe['seed']}</figcaption></figure>" for v in variants)
-        sections.append(f"<h2>Variants</h2>\n<p>The same objective from {seeds}: minidream has no diversity "
-                        f"objective yet, so these differ only by their starting noise.</p>\n<div class=\"row\">"
-                        f"{figures}</div>")
+        sections.append(_variants(variants))
     if crops is not None:
         figures = "".join(f"<figure>{_img(c.file, c.image, 'crop')}<figcaption>{html.escape(c.image)}<br>"
                           f"activation {c.activation:.3g}</figcaption></figure>" for c in crops)
