@@ -3,6 +3,9 @@
     python -m benchmarks.gpu              # both sizes, per-layer tables at 640x480
     python -m benchmarks.gpu --quick      # 224x224 only, no per-layer tables
 
+and the microscope's channels per minute, one at a time vs a batch of 8 (benchmarks/batch_render.py), on the GPU
+(and on the CPU beside it unless --no-cpu).
+
 A step is the one minidream.dream runs per iteration, minidream.dreaming.deepdream.make_step: the image
 seen shifted by a random jitter inside mirrored context (odd reflection, as wide as the layer's receptive
 radius plus the jitter), forward to the layer, backward of the L2 objective (dtop = the activation) to
@@ -26,6 +29,7 @@ import time
 
 import numpy as np
 
+from benchmarks import batch_render
 from benchmarks.cases import CASES, DREAM_JITTER, LayerTimes, add_options, input_image, per_layer, sizes
 from minidream.dreaming.deepdream import make_step
 from minidream.dreaming.jitter import checked_tile, margin_for, min_input_side
@@ -208,6 +212,7 @@ def rows(quick=False, repeats=5, cpu=True, torch=True, layers=True):
      (gpu / torch cuda, < 1 is faster) when measured}
     {"kind": "layer", "net", "end", "size", "layer", "gpu_forward_ms", "gpu_backward_ms",
      "cpu_forward_ms", "cpu_backward_ms"} at 640x480 (not with quick).
+    {"kind": "channels", ...}: batch_render.row on the GPU, and on the CPU when cpu.
     """
     get_cupy()
     out = []
@@ -235,6 +240,7 @@ def rows(quick=False, repeats=5, cpu=True, torch=True, layers=True):
                 if layer in on_cpu:
                     row["cpu_forward_ms"], row["cpu_backward_ms"] = on_cpu[layer]
                 out.append(row)
+    out += [batch_render.row(device, quick) for device in (("gpu", "cpu") if cpu else ("gpu",))]
     return out
 
 
@@ -265,6 +271,9 @@ def markdown(results):
                   "| layer | CPU forward | CPU backward | GPU forward | GPU backward |", "|---|---|---|---|---|"]
         lines += [f"| {r['layer']} | {_fmt(r.get('cpu_forward_ms'))} | {_fmt(r.get('cpu_backward_ms'))} "
                   f"| {_fmt(r['gpu_forward_ms'], '.3f')} | {_fmt(r['gpu_backward_ms'], '.3f')} |" for r in table]
+    channels = [r for r in results if r["kind"] == "channels"]
+    if channels:
+        lines += ["", batch_render.markdown(channels)]
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ machinery's gain is measured) and, when torch is importable, the same architectu
     python -m benchmarks --baseline old.json   # before/after columns against an earlier run's JSON
     python -m benchmarks --before ../old       # per-layer tables: this checkout's walks and ../old's in turns
     python -m benchmarks --rounds 3      # every step case 3 times in turns, the median run kept, paired ratios
-    python -m benchmarks --quick         # 224x224 only, no dream
+    python -m benchmarks --quick         # 224x224 only, no dream (the channels-per-minute table at 8 steps)
     python -m benchmarks --json out.json
 
 Each (implementation, network, size) runs in a fresh subprocess; its peak memory is how far the resident set
@@ -30,7 +30,7 @@ from benchmarks.process import (THREADS, child_result, fewer_threads, median_run
 
 import numpy as np  # noqa: E402
 
-from benchmarks import dispatch, gpu, layers, sweeps  # noqa: E402
+from benchmarks import batch_render, dispatch, gpu, layers, sweeps  # noqa: E402
 from benchmarks.cases import CASES, SIZES, add_options, input_image, per_layer, sizes, step_flops  # noqa: E402
 from benchmarks.json_output import check_json_path, write_json  # noqa: E402
 from minidream.engine.backend import GPUUnavailableError  # noqa: E402
@@ -209,6 +209,8 @@ def markdown(results, baseline=None):
                          f"| {sum(f for f, _ in old.values()):.1f} | {sum(b for _, b in old.values()):.1f} |")
     if results.get("sizes"):
         lines += ["", sweeps.markdown(results["sizes"], results.get("dream_split"))]
+    if results.get("channels"):
+        lines += ["", batch_render.markdown(results["channels"])]
     return "\n".join(lines)
 
 
@@ -279,6 +281,8 @@ def main(argv=None):
         results["dispatch"] = dispatch.rows()
         results["sizes"] = sweeps.size_rows(rounds=args.rounds)
         results["dream_split"] = sweeps.split_row(SIZES[1])
+    results["channels"] = [batch_render.row("cpu", quick=args.quick)]
+    print(f"  channels per minute: batch / one at a time {results['channels'][0]['ratio']:.2f}", file=sys.stderr)
     try:
         results["gpu"] = gpu.rows(quick=args.quick, repeats=args.repeats, torch=use_torch)
     except GPUUnavailableError as exc:

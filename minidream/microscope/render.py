@@ -69,7 +69,7 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
         for channel in plan.channels:
             bound = Channel(plan.name, channel).bind(net)
             recipes = [dict(template, layer=plan.name, objective=repr(bound), objective_data=bound.to_data(),
-                            seed=seed + variant) for variant in range(min(diversity, 1) + 1)]
+                            seed=seed + variant) for variant in range(1 if diversity >= 2 else diversity + 1)]
             if diversity >= 2:
                 batch = PerPicture([Channel(plan.name, channel)] * diversity,
                                    Diversity(plan.name, DIVERSITY_WEIGHT)).bind(net)
