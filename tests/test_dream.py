@@ -7,6 +7,7 @@ from PIL import Image
 
 from minidream.dreaming.deepdream import _clip_bounds, dream, make_step, min_input_side, pyramid_sizes, run_octaves
 from minidream.dreaming.jitter import _offset_splits, _splits, extend, gradient
+from minidream.dreaming.image_region import edge_gain, image_part, unit_grids
 from minidream.io.images import to_network
 from minidream.models.random_weights import random_model
 from minidream.engine.net import UnknownLayerError
@@ -109,9 +110,9 @@ class _Shift:
 
     layers = ("conv1/7x7_s2",)
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None):
         a = acts[self.layers[0]]
-        ramp = np.arange(a.size, dtype=np.float32).reshape(a.shape) % 7
+        ramp = np.arange(a.size, dtype=np.float32).reshape(a.shape) % 7 * weights[self.layers[0]]
         return float((a * ramp).sum()), {self.layers[0]: ramp}
 
 
@@ -127,8 +128,16 @@ def test_step_sees_the_image_shifted_in_odd_mirrored_context(net, photo):
     # rows above the image: margin + jitter + oy; columns left of it: margin + jitter + ox
     top, left = 5 + 32 + oy, 5 + 32 + ox
     seen = big[..., pad - top:pad - top + 64 + 2 * 37, pad - left:pad - left + 80 + 2 * 37].copy()
-    acts = net.forward(seen, end=list(objective.layers))
-    g = net.backward(objective(acts)[1])[..., top:top + 64, left:left + 80]
+    # the objective reads the units that see the image, weighed (minidream.dreaming.image_region), and the step
+    # scales the gradient up toward the edges
+    layer = objective.layers[0]
+    grid = unit_grids(net)[layer]
+    acts = net.forward(seen, end=[layer])
+    index, weights = image_part(grid, acts[layer], ((top, 64), (left, 80)))
+    d = np.zeros_like(acts[layer])
+    d[index] = objective({layer: acts[layer][index]}, {layer: weights})[1][layer]
+    gain = np.outer(edge_gain(grid, top, 64), edge_gain(grid, left, 80)).astype(np.float32)
+    g = net.backward({layer: d})[..., top:top + 64, left:left + 80] * gain
     expected = x + np.float32(1.5 / float(np.abs(g).mean())) * g
     np.testing.assert_array_equal(got, expected)
 
@@ -140,7 +149,7 @@ def test_odd_reflection_continues_a_ramp():
 
 def test_zero_gradient_leaves_image_unchanged(net, photo):
     class Zero(_Shift):
-        def __call__(self, acts):
+        def __call__(self, acts, weights=None):
             a = acts[self.layers[0]]
             return 0.0, {self.layers[0]: np.zeros_like(a)}
 

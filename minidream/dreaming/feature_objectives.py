@@ -13,9 +13,15 @@ tile, where the image's map and the dream's window differ in size.
 import numpy as np
 from PIL import Image
 
-from minidream.dreaming.objectives import _Leaf
+from minidream.dreaming.objectives import _Leaf, _positions, _weights
 from minidream.engine.backend import as_numpy, get_array_module, to_device
 from minidream.io.images import as_kind, load_rgb, to_network
+
+
+def _weighed_direction(a, v, w):
+    """(value, d value / da) of the (weighed) mean over images and positions of v . a[n, :, i, j], v (1, C, 1, 1)."""
+    grad = get_array_module(a).broadcast_to(v * (w / (a.shape[0] * _positions(a, w))), a.shape).copy()
+    return float((a * grad).sum()), grad
 
 
 def _channel_count(net, layer):
@@ -36,7 +42,7 @@ class Neuron(_Leaf):
             raise ValueError(f"layer {self.layer!r} has {count} channels (0..{count - 1}); channel {self.channel} "
                              "does not exist")
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None):  # one unit: the units' weights do not change it
         a = acts[self.layer]
         h, w = a.shape[-2:]
         y = h // 2 if self.y is None else min(int(self.y), h - 1)
@@ -61,6 +67,8 @@ class Direction(_Leaf):
     """A direction in the layer's channel space: value = mean over positions of v . a[:, i, j]; its gradient v
     at every position, divided by their count."""
 
+    reduction = "mean"
+
     def __init__(self, layer, vector):
         super().__init__(layer)
         self.vector = [float(v) for v in np.asarray(vector, np.float64).reshape(-1)]
@@ -71,13 +79,11 @@ class Direction(_Leaf):
             raise ValueError(f"Direction on {self.layer!r} needs one weight per channel: {count}, got "
                              f"{len(self.vector)}")
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None):
         a = acts[self.layer]
-        xp = get_array_module(a)
-        v = xp.asarray(self.vector, dtype=a.dtype).reshape((1, -1) + (1,) * (a.ndim - 2))
-        positions = a.size // a.shape[1]
-        grad = xp.broadcast_to(v / positions, a.shape).copy()
-        return float((a * v).sum() / positions), {self.layer: grad}
+        v = get_array_module(a).asarray(self.vector, dtype=a.dtype).reshape((1, -1) + (1,) * (a.ndim - 2))
+        value, grad = _weighed_direction(a, v, _weights(a, weights, self.layer))
+        return value, {self.layer: grad}
 
     def to_data(self):
         return {"type": "Direction", "layer": self.layer, "vector": self.vector}
@@ -99,6 +105,10 @@ class Caricature(_Leaf):
         super().__init__(layer)
         self.image, self.exaggerate = image, bool(exaggerate)
 
+    @property
+    def reduction(self):  # the exaggerated profile is a mean over positions; the match needs the whole image's mean
+        return "mean" if self.exaggerate else None
+
     def _setup(self, net):
         img = as_kind(load_rgb(self.image)[0], "pil")
         img.thumbnail(tuple(net.meta["input_size"])[::-1], Image.BILINEAR)
@@ -108,17 +118,18 @@ class Caricature(_Leaf):
         norm = float(np.linalg.norm(profile))
         self.profile = profile / norm if self.exaggerate and norm > 0 else profile
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None):
         a = acts[self.layer]
         xp = get_array_module(a)
         target = xp.asarray(self.profile, dtype=a.dtype).reshape((1, -1) + (1,) * (a.ndim - 2))
-        positions = a.size // a.shape[1]
+        w = _weights(a, weights, self.layer)
         if self.exaggerate:
-            return float((a * target).sum() / positions), {self.layer: xp.broadcast_to(target / positions,
-                                                                                          a.shape).copy()}
-        mean = a.reshape(a.shape[0], a.shape[1], -1).mean(axis=2).reshape(a.shape[:2] + (1,) * (a.ndim - 2))
-        diff = target - mean  # d/da of -0.5 |target - mean|^2 is diff / positions at every position
-        return -0.5 * float((diff * diff).sum()), {self.layer: xp.broadcast_to(diff / positions, a.shape).copy()}
+            value, grad = _weighed_direction(a, target, w)
+            return value, {self.layer: grad}
+        per_unit = w / _positions(a, w)  # the (weighed) mean over positions
+        mean = (a * per_unit).sum(axis=tuple(range(2, a.ndim)), keepdims=True)
+        diff = target - mean  # d/da of -0.5 |target - mean|^2 is diff * per_unit at every position
+        return -0.5 * float((diff * diff).sum()), {self.layer: diff * per_unit}
 
     def to_data(self):
         return {"type": "Caricature", "layer": self.layer, "image": self.image, "exaggerate": self.exaggerate} \

@@ -15,18 +15,24 @@ measured frames: docs/speed.md). The window has
 around the image, so the grid phase still changes every step, the window's size never changes (the classifier
 head and the step plans see few shapes), and every pixel of the image keeps at least `margin` pixels of
 mirrored context: as far as the objective layer can see (its receptive radius, up to MAX_MARGIN), the net's
-zero padding lies outside the image. The gradient of the window is cropped back to the image: the mirrored
-context guides the edge pixels but is not folded back onto them (that would count each edge pixel twice and
-grow a frame again).
+zero padding lies outside the image. The objective counts the units that see the image, each by its field's share
+on the image (minidream.dreaming.image_region), so the value is the picture's; its gradient is taken with the
+context held as it is: the mirrored context guides the edge pixels but is not folded back onto them (that would
+count each edge pixel twice and grow a frame again). The step scales the gradient up near the edges, where half
+the units that see a pixel are mostly context (image_region.edge_gain), so the edges are dreamed as much as the
+middle: a positive scale per pixel, so the step still climbs the same objective.
 
 Tiles (gradient, below) do the same per tile: the tile's window is the tile plus the same
 context, read from its neighbours inside the image and from the reflection outside it.
 """
 import math
 
+import numpy as np
+
+from minidream.dreaming.image_region import edge_gain, image_part, part_units, unit_grids
+from minidream.dreaming.objectives import check_tileable, on_tile
 from minidream.dreaming.settings import AUTO_TILE
 from minidream.engine.backend import get_array_module
-from minidream.engine.layer_types import type_of
 from minidream.models.metadata import fixed_input_size
 
 # Zero padding deeper than this many input pixels from the edge is diluted by many layers; the margin stops
@@ -35,27 +41,12 @@ MAX_MARGIN = 64
 
 
 def receptive_radius(net, layers):
-    """How many input pixels beyond its own position a unit of the given layers can see (the largest).
-
-    Walks the graph from the input: each layer with a window (LayerType.window: convolution, pooling) of kernel k
-    and stride s at cumulative stride j adds (k - 1) * j (the whole kernel on one side: unpadded pooling windows
-    reach one way only) and makes the stride j * s; every other layer keeps the largest radius and stride of its
-    inputs. Fully connected layers and global pooling see everything (infinite).
-    """
-    state = {net.meta.get("input_blob", "data"): (0.0, 1)}
-    by_layer = {}
-    for spec in net.specs:
-        radius = max(state[b][0] for b in spec["bottoms"]) if spec["bottoms"] else 0.0
-        stride = max(state[b][1] for b in spec["bottoms"]) if spec["bottoms"] else 1
-        window = type_of(spec).window(spec["params"])
-        if window is not None:
-            kernel, step = window
-            radius += (kernel - 1) * stride
-            stride *= step
-        for top in spec["tops"]:
-            state[top] = (radius, stride)
-        by_layer[spec["name"]] = radius
-    return max(by_layer[layer] for layer in layers)
+    """How many input pixels beyond its own position a unit of the given layers can see (the largest): the walk of
+    minidream.dreaming.image_region (each window of kernel k at cumulative stride j adds (k - 1) * j: the whole
+    kernel on one side, since unpadded pooling windows reach one way only). Fully connected layers and global
+    pooling see everything (infinite)."""
+    grids = unit_grids(net)
+    return max(grids[layer].radius for layer in layers)
 
 
 def margin_for(net, layers):
@@ -105,31 +96,76 @@ def window(x, pad, rows, cols, pads_y, pads_x):
 
 
 def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
-    """(objective value, d objective / dx) for x (1, 3, H, W), seen shifted by `shift` inside mirrored context.
+    """(objective value, d objective / dx) for x (N, 3, H, W), seen shifted by `shift` inside mirrored context.
 
-    The objective reads the whole window, context included (reading only the activations over the image was
-    measured too: the edge pixels then lose the gradient of the units that straddle the edge and change less
-    than the interior - a frame of the opposite kind, docs/speed.md).
-    The value is the window's. When the window (image plus 2 * (margin + jitter) of context) is larger than
-    tile, the image is cut into tiles, each seen with the same context from its neighbours (and the mirror at
-    the image's edge); the tile grid moves by a fresh random offset every step, so no seam stays put.
-    A net that runs at one input size only (fixed_input_size) sees every window at exactly that size: tiles of at most
-    that size less the context, each padded with more mirrored context where it is smaller.
+    The objective reads only the units that see the image, weighed by their share (minidream.dreaming.image_region):
+    the value is the objective of the picture, and the gradient is its gradient with the context held as it is,
+    then multiplied per pixel by image_region.edge_gain (>= 1, larger toward the image's edges). Each window's
+    gradient goes to every image pixel it holds, its own part and what it sees of its neighbours as context.
+    When the window (image plus 2 * (margin + jitter) of context) is larger than tile, the image is cut into tiles,
+    each seen with the same context from its neighbours (and the mirror at the image's edge); the tile grid moves by
+    a fresh random offset every step, so no seam stays put. Each tile's objective reads its own part's units, and
+    the tiles' values add up to the whole image's objective: a mean over positions weighs each tile by its share of
+    the units (objectives.on_tile). A net that runs at one input size only (fixed_input_size) sees every window at
+    exactly that size: tiles of at most that size less the context, each padded with more mirrored context where
+    it is smaller.
     """
     fixed = fixed_input_size(net.meta)
     pads_y, pads_x = window_pads(shift[0], jitter, margin), window_pads(shift[1], jitter, margin)
     rows, cols = tile_grid(x.shape[-2:], tile, margin, jitter, rng, fixed)
-    g, total = get_array_module(x).empty_like(x), 0.0
+    grids = unit_grids(net)
+    tiles = []
     for r0, r1 in rows:
         for c0, c1 in cols:
             py, px = pads_y, pads_x
             if fixed:
                 py, px = _grown(pads_y, r1 - r0, fixed[0]), _grown(pads_x, c1 - c0, fixed[1])
-            pad = max(margin + 2 * jitter, *py, *px)
-            value, gw = _gradient_whole(net, objective, window(x, pad, (r0, r1), (c0, c1), py, px))
-            g[..., r0:r1, c0:c1] = gw[..., py[0]:py[0] + r1 - r0, px[0]:px[0] + c1 - c0]
-            total += value
+            tiles.append(((r0, r1), (c0, c1), py, px, ((py[0], r1 - r0), (px[0], c1 - c0))))
+    if len(tiles) > 1:
+        check_tileable(objective, x.shape[-2:], tile)
+        totals = {layer: sum(part_units(grids[layer], t[-1]) for t in tiles) for layer in objective.layers}
+    xp = get_array_module(x)
+    g, total = xp.zeros_like(x), 0.0
+    h, w = x.shape[-2:]
+    for (r0, r1), (c0, c1), py, px, part in tiles:
+        shares = None if len(tiles) == 1 else {
+            layer: part_units(grids[layer], part) / totals[layer] for layer in objective.layers}
+        pad = max(margin + 2 * jitter, *py, *px)
+        value, gw = _gradient_part(net, objective, window(x, pad, (r0, r1), (c0, c1), py, px), grids, part, shares)
+        # the window's image pixels, its part and the neighbours' pixels it sees as context (not the mirror)
+        top, left = max(r0 - py[0], 0), max(c0 - px[0], 0)
+        bottom, right = min(r1 + py[1], h), min(c1 + px[1], w)
+        wy, wx = top - (r0 - py[0]), left - (c0 - px[0])
+        g[..., top:bottom, left:right] += gw[..., wy:wy + bottom - top, wx:wx + right - left]
+        total += value
+    gain = _edge_gain(grids, objective.layers, (h, w), tiles[0])
+    if gain is not None:
+        g *= xp.asarray(gain, dtype=g.dtype)
     return total, g
+
+
+def _edge_gain(grids, layers, size, first_tile):
+    """The step's per-pixel scale (image_region.edge_gain, averaged over the layers) as (H, W), or None."""
+    (r0, _), (c0, _), py, px, _ = first_tile
+    gains = [np.outer(edge_gain(grids[layer], py[0] - r0, size[0]), edge_gain(grids[layer], px[0] - c0, size[1]))
+             for layer in layers if not math.isinf(grids[layer].radius)]
+    return np.mean(gains, axis=0) if gains else None
+
+
+def _gradient_part(net, objective, x, grids, part, shares):
+    """(value, d value / dx) of the objective on the units of window x that see the image part, each weighed by its
+    field's share on the part (minidream.dreaming.image_region)."""
+    acts = net.forward(x, end=list(objective.layers))
+    crops, weights = {}, {}
+    for layer, a in acts.items():
+        crops[layer], weights[layer] = image_part(grids[layer], a, part)
+    seen = {layer: a[crops[layer]] for layer, a in acts.items()}
+    value, grads = objective(seen, weights) if shares is None else on_tile(objective, seen, weights, shares)
+    full = {}
+    for layer, d in grads.items():
+        full[layer] = get_array_module(d).zeros_like(acts[layer])
+        full[layer][crops[layer]] = d
+    return value, net.backward(full)
 
 
 def _grown(pads, part, size):
@@ -155,12 +191,6 @@ def tile_grid(size, tile, margin, jitter, rng, fixed=None):
     if h + extra <= tile and w + extra <= tile:
         return [(0, h)], [(0, w)]
     return _offset_splits(h, tile - extra, rng), _offset_splits(w, tile - extra, rng)
-
-
-def _gradient_whole(net, objective, x):
-    acts = net.forward(x, end=list(objective.layers))
-    value, grads = objective(acts)
-    return value, net.backward(grads)
 
 
 def _offset_splits(n, core, rng):

@@ -9,9 +9,17 @@
 An objective is a description; `dream()` calls `bind(net)` to get a bound copy that knows
 the network (layer names checked, guide features computed, classifier head extracted).
 A bound objective exposes `layers` (the layer outputs it reads) and, called with
-{layer: activation (1, C, H, W)}, returns (value, {layer: d value / d activation}) —
-exactly what `net.backward` takes. `layer=None` means the model's default layer
-(see `default_layer`).
+{layer: activation (N, C, H, W)} and optional weights {layer: (H, W) array or None}, returns
+(value, {layer: d value / d activation}) — exactly what `net.backward` takes. A dream gives it the
+units whose receptive fields overlap the image, each weighed by its field's share on the image
+(minidream.dreaming.image_region): sums and means over positions are weighed sums and means, so
+the value is the picture's own, and the gradient is exactly its gradient. `layer=None` means the
+model's default layer (see `default_layer`).
+
+An image too large for one window is cut into tiles, and each tile's value is its part of the
+whole image's: `reduction` says how (on_tile): "sum" objectives add over positions, so tiles add;
+"mean" objectives average over positions, so a tile counts by its share of the layer's units; None
+(one neuron, a match of whole-image statistics) needs the whole image in one window.
 
 Sums whose terms read more than one layer divide each term by the size (element count)
 of its layer's activation, so a big early layer does not drown a small deep one.
@@ -56,6 +64,7 @@ class Objective:
     """
 
     layers = ()
+    reduction = None  # "sum", "mean" or None: how its value splits over tiles (module doc)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -65,7 +74,7 @@ class Objective:
     def bind(self, net):
         raise NotImplementedError
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None):
         raise NotImplementedError
 
     def to_data(self):
@@ -129,6 +138,8 @@ class _Leaf(Objective):
 class L2(_Leaf):
     """0.5 * sum(a^2) of a layer's output; its gradient is the activation itself (DeepDream)."""
 
+    reduction = "sum"
+
     def to_data(self):
         return {"type": "L2", "layer": self.layer}
 
@@ -136,9 +147,10 @@ class L2(_Leaf):
     def from_data(cls, data):
         return cls(data["layer"])
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None):
         a = acts[self.layer]
-        return 0.5 * float((a * a).sum()), {self.layer: a.copy()}
+        w = _weights(a, weights, self.layer)
+        return 0.5 * float((w * a * a).sum()), {self.layer: w * a}
 
     def __repr__(self):
         return f"L2({self.layer!r})"
@@ -150,6 +162,8 @@ class Channel(_Leaf):
     value = mean_{c in channels, i, j} a[0, c, i, j]; the gradient is 1 / (k H W) on
     those channels and 0 elsewhere.
     """
+
+    reduction = "mean"
 
     def to_data(self):
         return {"type": "Channel", "layer": self.layer, "channels": self.channels}
@@ -172,13 +186,14 @@ class Channel(_Leaf):
             raise ValueError(f"layer {self.layer!r} has {count} channels (0..{count - 1}); "
                              f"channel {bad[0]} does not exist")
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None):
         a = acts[self.layer]
-        xp = get_array_module(a)
+        w = _weights(a, weights, self.layer)
         picked = a[:, self.channels]
-        grad = xp.zeros_like(a)
-        grad[:, self.channels] = 1.0 / picked.size
-        return float(picked.mean()), {self.layer: grad}
+        per_unit = w / (picked.shape[0] * picked.shape[1] * _positions(a, w))
+        grad = get_array_module(a).zeros_like(a)
+        grad[:, self.channels] = per_unit
+        return float((picked * per_unit).sum()), {self.layer: grad}
 
     def __repr__(self):
         channels = self.channels[0] if len(self.channels) == 1 else self.channels
@@ -193,6 +208,8 @@ class Guide(_Leaf):
     x (C, P) the gradient is the guide feature with the largest dot product, y[:, argmax_m x_p . y_m]; the value
     is the sum of those largest dot products over positions and images.
     """
+
+    reduction = "sum"
 
     def __init__(self, guide, layer=None):
         super().__init__(layer)
@@ -212,14 +229,15 @@ class Guide(_Leaf):
         y = net.forward(x, end=[self.layer])[self.layer]
         self.features = y.reshape(y.shape[1], -1)
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None):
         a = acts[self.layer]
         xp = get_array_module(a)
+        w = _weights(a, weights, self.layer)
         x = a.reshape(a.shape[0], a.shape[1], -1)  # (N, C, P)
         dots = xp.matmul(x.transpose(0, 2, 1), self.features)  # (N, P, M)
         best = dots.argmax(axis=2)  # (N, P)
         grad = self.features[:, best].transpose(1, 0, 2).reshape(a.shape)  # (C, N, P) -> (N, C, H, W)
-        return float(dots.max(axis=2).sum()), {self.layer: grad}
+        return float((dots.max(axis=2).reshape(a.shape[0], 1, *a.shape[2:]) * w).sum()), {self.layer: grad * w}
 
     def __repr__(self):
         guide = self.guide if isinstance(self.guide, str) else f"<{type(self.guide).__name__}>"
@@ -233,6 +251,8 @@ class ClassNeuron(_Leaf):
     and runs the head as convolutions over it; the value is the mean of the class score over positions. cls: a
     class index or a name from meta["class_names"] (any synonym, case-insensitive).
     """
+
+    reduction = "mean"
 
     def __init__(self, cls):
         super().__init__(None)
@@ -253,15 +273,20 @@ class ClassNeuron(_Leaf):
         bound.index = class_index(net.meta, self.cls, head.classes)
         return bound
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None):
         a = acts[self.layer]
         key = (a.shape, a.dtype.str)
         if key not in self._heads:  # one small Net per map size (octaves and tiles repeat a few sizes)
             self._heads[key] = sliding_classifier(self._net, a.shape, self.index, a.dtype)
         head = self._heads[key]
         y = head.forward(a)
-        d = head.backward(get_array_module(y).full(y.shape, 1.0 / y.size, dtype=y.dtype))
-        return float(y.mean()), {self.layer: d}
+        # a score's weight: the mean weight of the trunk units its window reads
+        w = _weights(y, None if weights is None or weights.get(self.layer) is None else
+                     {self.layer: window_means(weights[self.layer], y.shape[-2:])}, self.layer)
+        xp = get_array_module(y)
+        per_score = xp.asarray(w / (y.shape[0] * y.shape[1] * _positions(y, w)), dtype=y.dtype)
+        d = head.backward(xp.broadcast_to(per_score, y.shape).copy())
+        return float((y * per_score).sum()), {self.layer: d}
 
     def __repr__(self):
         return f"ClassNeuron({self.cls!r})"
@@ -292,12 +317,17 @@ class Sum(Objective):
     def layers(self):
         return tuple(dict.fromkeys(layer for _, leaf in self.terms for layer in leaf.layers))
 
-    def __call__(self, acts):
+    def __call__(self, acts, weights=None, shares=None):
+        """shares: {layer: a tile's share of its units} when called for a tile (on_tile), else None."""
         normalize = len(self.layers) > 1
         value, grads = 0.0, {}
         for weight, leaf in self.terms:
-            v, g = leaf(acts)
-            scale = weight / acts[leaf.layer].size if normalize else weight
+            v, g = leaf(acts, weights) if shares is None else on_tile(leaf, acts, weights, shares)
+            a = acts[leaf.layer]
+            # the whole image's (weighed) element count: a tile's over its share
+            size = a.shape[0] * a.shape[1] * _positions(a, _weights(a, weights, leaf.layer))
+            size /= 1.0 if shares is None else shares[leaf.layer]
+            scale = weight / size if normalize else weight
             value += scale * v
             for layer, d in g.items():
                 grads[layer] = grads[layer] + scale * d if layer in grads else scale * d
@@ -306,6 +336,47 @@ class Sum(Objective):
     def __repr__(self):
         parts = [repr(leaf) if w == 1.0 else f"{w:g} * {leaf!r}" for w, leaf in self.terms]
         return " + ".join(parts)
+
+
+def _weights(a, weights, layer):
+    """The units' weights for activation a (N, C, H, W): weights[layer] shaped to broadcast, or 1.0 (no weights)."""
+    w = None if weights is None else weights.get(layer)
+    return 1.0 if w is None else w.reshape((1, 1) + w.shape)
+
+
+def _positions(a, w):
+    """The weighed count of a's positions: the sum of the weights, or the map's size."""
+    return float(w.sum()) if not isinstance(w, float) else a.size / (a.shape[0] * a.shape[1])
+
+
+def window_means(weights, out_hw):
+    """The mean of weights (H, W) over every window of a valid sliding window that leaves out_hw outputs."""
+    xp = get_array_module(weights)
+    kh, kw = weights.shape[0] - out_hw[0] + 1, weights.shape[1] - out_hw[1] + 1
+    cum = xp.pad(xp.cumsum(xp.cumsum(weights, axis=0), axis=1), ((1, 0), (1, 0)))
+    sums = cum[kh:, kw:] - cum[:-kh, kw:] - cum[kh:, :-kw] + cum[:-kh, :-kw]
+    return sums / (kh * kw)
+
+
+def on_tile(objective, acts, weights, shares):
+    """(value, gradients) of a tile's part of the objective: the tile's acts are its part's units and shares
+    {layer: the part's units / the whole image's}; the parts' values add up to the whole image's (module doc)."""
+    if isinstance(objective, Sum):
+        return objective(acts, weights, shares)
+    value, grads = objective(acts, weights)
+    if objective.reduction == "mean":
+        share = shares[objective.layer]
+        return share * value, {layer: share * d for layer, d in grads.items()}
+    return value, grads
+
+
+def check_tileable(objective, size, tile):
+    """ValueError when an objective that needs the whole image (reduction None) would be cut into tiles."""
+    for leaf in (leaf for _, leaf in _terms(objective)):
+        if leaf.reduction is None:
+            raise ValueError(f"{leaf!r} needs the whole image in one window, but a {size[1]}x{size[0]} image is "
+                             f"cut into tiles of at most {tile} pixels: give a larger tile_size (--tile-size) or a "
+                             "smaller image")
 
 
 def from_data(data):

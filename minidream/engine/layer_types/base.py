@@ -40,7 +40,7 @@ class Context(NamedTuple):
 ROLES = ("convolution", "deconvolution", "pooling", "fully_connected", "concat", "dropout", "flatten", "softmax",
          "batch_norm", "scale", "other")
 # A window that sees the whole input (a fully connected layer, global pooling): its receptive radius is infinite.
-WHOLE_INPUT = (math.inf, 1)
+WHOLE_INPUT = (math.inf, 1, 0)
 
 
 def no_params(params, in_shapes):
@@ -67,7 +67,8 @@ class LayerType:
     runs_in_place: bool = False  # may overwrite its one input (Caffe's in-place ReLU)
     classifier_part: bool = False  # may sit in a classifier head (fully connected, ReLU, dropout, softmax)
     role: str = "other"  # one of ROLES
-    # (largest kernel side, largest stride) of the window it reads, WHOLE_INPUT, or None for a pointwise layer
+    # (largest kernel side, largest stride, largest padding before the first input pixel) of the window it reads,
+    # WHOLE_INPUT, or None for a pointwise layer
     window: Callable = lambda params: None
     # whether, at inference, y = k * x + shift per channel (then a convolution before it can absorb it), and
     # affine_terms(params, weights) -> (k, shift)
@@ -144,8 +145,8 @@ def positive_int(raw, key, name, default=None):
 
 
 def kernel_window(params):
-    """The window of a layer with kernel_size and stride (Convolution, Pooling): (largest side, largest stride)."""
-    return max(params["kernel_size"]), max(params["stride"])
+    """The window of a layer with kernel_size, stride and pad (Pooling): (largest side, largest stride, largest pad)."""
+    return max(params["kernel_size"]), max(params["stride"]), max(params["pad"])
 
 
 def check_axis(raw, key, name, supported=1):

@@ -59,7 +59,8 @@ def weighted_backward(op):
 
 CONVOLUTION = LayerType("Convolution", conv_normalize, _conv_shapes, _conv_forward, weighted_backward(conv),
                         param_shapes=_conv_params, output_in_cache=False, role="convolution",
-                        window=lambda p: ((max(p["kernel_size"]) - 1) * max(p["dilation"]) + 1, max(p["stride"])))
+                        window=lambda p: ((max(p["kernel_size"]) - 1) * max(p["dilation"]) + 1, max(p["stride"]),
+                                                         max(p["pad"])))
 
 
 # ---------------------------------------------------------------- Pooling (MAX, AVE)

@@ -36,6 +36,12 @@ def _geometry(attrs):
             "ceil" if attrs["ceil_mode"] else "floor")
 
 
+def _window(attrs):
+    """(largest kernel side, largest stride, largest pad before the first pixel): LayerType.window."""
+    kernel, stride, pads, _ = _geometry(attrs)
+    return max(kernel), max(stride), max(begin for begin, _ in pads)
+
+
 def _pool_type(op_type, op, extra, keywords):
     """keywords(attrs) -> the op's own keyword arguments (max pool: dilation; average: count_include_pad)."""
     def run(attrs, args):
@@ -50,7 +56,7 @@ def _pool_type(op_type, op, extra, keywords):
 
     return onnx_type(op_type, infer, run, lambda attrs, dys, cache: [op.backward(dys[0], cache)],
                      attrs=checked(_pool_fields(extra), op_type), keeps_output=False, role="pooling",
-                     window=lambda p: (max(p["attrs"]["kernel_shape"]), max(p["attrs"]["strides"])))
+                     window=lambda p: _window(p["attrs"]))
 
 
 def _full_pads(pads, axes, rank):
