@@ -4,4 +4,5 @@ from minidream.dreaming.diversity import Diversity  # noqa: F401
 from minidream.dreaming.feature_objectives import Caricature, Direction, Neuron  # noqa: F401
 from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide, Objective, Sum  # noqa: F401
 
-__all__ = ["Objective", "L2", "Channel", "Guide", "ClassNeuron", "Sum", "Neuron", "Direction", "Caricature", "Diversity"]
+__all__ = ["Objective", "L2", "Channel", "Guide", "ClassNeuron", "Sum", "Neuron", "Direction", "Caricature",
+           "Diversity"]

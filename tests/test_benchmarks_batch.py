@@ -1,4 +1,5 @@
-"""benchmarks/batch_render.py: the channels-per-minute row, and its table in `python -m benchmarks` and benchmarks.gpu."""
+"""benchmarks/batch_render.py: the channels-per-minute row, and its table in `python -m benchmarks` and
+benchmarks.gpu."""
 from benchmarks import batch_render, gpu, run
 
 

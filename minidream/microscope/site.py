@@ -103,9 +103,9 @@ def _variants(variants):
     first = variants[0].recipe
     if first.get("batch") is not None:
         shared = first["batch"]["objective_data"]["shared"]
-        about = (f"A diverse batch: the same objective plus Diversity(weight {shared['weight']:g}), the {len(variants)} "
-                 "pictures dreamed together and pushed apart in Gram-matrix space (the channels' co-activation), "
-                 "each from its own noise.")
+        about = (f"A diverse batch: the same objective plus Diversity(weight {shared['weight']:g}), the "
+                 f"{len(variants)} pictures dreamed together and pushed apart in Gram-matrix space (the channels' "
+                 "co-activation), each from its own noise.")
     else:
         about = ("The same objective from another seed: a single variant has nothing to be pushed away from, so it "
                  "differs only by its starting noise (--diversity 2 or more makes a diverse batch).")
