@@ -11,8 +11,10 @@ Picture k > 0 starts from the noise of seed + k (its recipe's noise_seed), so
 
     picture k of dream(None, batch=K, seed=s)  ~  dream(None, seed=s, noise_seed=s + k)   (noise_seed: none for k=0)
 
-and its recipe says exactly that: dream(recipe=picture.info["minidream"]) remakes it alone. The remake is close,
-not bit-identical in general: the batched GEMMs add in another order (docs/speed.md has the measured difference).
+and its recipe says exactly that: dream(recipe=picture.info["minidream"]) remakes it alone. On the CPU the remake
+is bit-identical (measured for mini, pixel and fft: the engine gives each picture of a batch exactly what a batch
+of one gives, docs/speed.md; tests/test_batch_dream.py pins it); an engine whose GEMMs add a batch in another
+order (a GPU's) may give a remake that is only close.
 A picture whose batch has a term comparing the pictures depends on its batchmates; its recipe also holds the
 batch ("batch": the batch's objective, noise seeds and the picture's index), and dream(recipe=...) dreams the
 whole batch again to make it.
