@@ -381,3 +381,15 @@ def test_a_net_of_one_input_size_sees_every_window_at_that_size(monkeypatch):
         out = dream(image, model=net, layer="fc7", octaves=1, steps=2, jitter=32, seed=0)
         assert out.shape == image.shape and np.abs(out.astype(int) - image).mean() > 0
     assert seen and set(seen) == {tuple(net.meta["input_size"])}
+
+
+def test_warp_transforms_serve_the_pixel_parameterization_too(net, photo):
+    """transforms="warp" sees each step through a random scale and rotation (the gradient taken back through it):
+    a different dream from the same seed, still the input's size; shift is the pixel default, warp fft's."""
+    shifted = dream(photo, model=net, seed=0, **FAST)
+    np.testing.assert_array_equal(dream(photo, model=net, seed=0, transforms="shift", **FAST), shifted)
+    warped = dream(photo, model=net, seed=0, transforms="warp", **FAST)
+    assert warped.shape == shifted.shape and np.abs(warped.astype(int) - shifted).mean() > 0.5
+    assert DreamSettings(param="fft").warps() and not DreamSettings().warps()
+    with pytest.raises(ValueError, match="transforms: expected shift or warp, got 'rotate'"):
+        dream(photo, model=net, transforms="rotate", **FAST)

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from minidream.dreaming.ascent import update
 from minidream.dreaming.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
-from minidream.dreaming.fourier import run_fourier
+from minidream.dreaming.fourier import run_fourier, warp, warp_indices, warp_transpose
 from minidream.dreaming.jitter import checked_tile, context, gradient, margin_for, min_input_side, usable_jitter
 from minidream.dreaming.lapnorm import laplacian_normalize
 from minidream.dreaming.memory_estimate import check_dream_memory
@@ -36,7 +36,7 @@ from minidream.dreaming.recipes import check_input, check_model
 from minidream.dreaming.recipes import dream_kwargs as recipe_kwargs
 from minidream.dreaming.recipes import make_recipe, read_recipe
 from minidream.dreaming.settings import AT_LEAST_ONE, DEFAULT, DreamSettings
-from minidream.engine.backend import check_device, get_array_module, is_gpu, to_device
+from minidream.engine.backend import as_numpy, check_device, get_array_module, is_gpu, to_device
 from minidream.engine.tuning import tune_cpu
 from minidream.errors import NonFiniteError
 from minidream.io.images import as_kind, attach_params, from_network, input_mean, input_scale, load_rgb, to_network
@@ -46,8 +46,8 @@ from minidream.models.loading import resolve_model
 def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.octaves,
           octave_scale=DEFAULT.octave_scale, steps=DEFAULT.steps, step_size=DEFAULT.step_size, jitter=DEFAULT.jitter,
           clip=DEFAULT.clip, tile_size=DEFAULT.tile_size, blur=DEFAULT.blur, decay=DEFAULT.decay,
-          lapnorm=DEFAULT.lapnorm, param=DEFAULT.param, tv=DEFAULT.tv, keep_colors=DEFAULT.keep_colors,
-          size=DEFAULT.size, seed=None, device="cpu", progress=True, callback=None, history=None, recipe=None,
+          lapnorm=DEFAULT.lapnorm, param=DEFAULT.param, transforms=DEFAULT.transforms, tv=DEFAULT.tv,
+          keep_colors=DEFAULT.keep_colors, size=DEFAULT.size, seed=None, device="cpu", progress=True, callback=None, history=None, recipe=None,
           batch=None, noise_seed=None):
     """Dream on an image; returns the result in the kind given, at the same size.
 
@@ -78,6 +78,9 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
     lapnorm: normalize each update over this many Laplacian pyramid levels (0 = none).
     param: "pixel" (the notebook's ascent on pixels, in octaves) or "fft" (ascent on a decorrelated-colour
         Fourier image with random scale/rotation jitter, minidream.dreaming.fourier; best from noise).
+    transforms: what each step sees the image through: "shift" (the jitter shift in mirrored context) or "warp"
+        (a random scale in 0.9..1.1 and rotation in -10..10 degrees first, the gradient taken back through it);
+        None: warp for param="fft", shift for "pixel".
     tv: weight of a total-variation penalty (smooths; 0 = none).
     keep_colors: keep the input's colours, taking only the dream's luminance.
     size: (width, height): the noise size for image=None, else the image is resized to it.
@@ -105,7 +108,7 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
         return _dream_recipe(recipe, image, device, progress, callback, history, model)
     settings = DreamSettings(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size,
                              jitter=jitter, clip=clip, tile_size=tile_size, blur=blur, decay=decay, lapnorm=lapnorm,
-                             param=param, tv=tv, keep_colors=keep_colors, size=size)
+                             param=param, transforms=transforms, tv=tv, keep_colors=keep_colors, size=size)
     tune_cpu(blas_kernels=False)  # the allocator setting (minidream/engine/tuning.py); a no-op after the first call
     if objective is not None and layer is not None:
         raise ValueError("give either layer or objective, not both (objectives name their own layers)")
@@ -305,14 +308,17 @@ def make_step(net, objective, x, rng, settings, tile, margin=0, lo=None, hi=None
     A batch x (K, 3, H, W) is seen in one window batch (one shift), and each picture's gradient is shaped and
     normalized on its own, as if it were dreamed alone.
 
-    settings: a DreamSettings (step_size, jitter, blur, lapnorm, tv and decay are read). tile: the largest window
+    settings: a DreamSettings (step_size, jitter, transforms, blur, lapnorm, tv and decay are read). tile: the largest window
     (minidream.dreaming.jitter.checked_tile). margin: mirrored context kept around the image
     (minidream.dreaming.jitter.margin_for). lo, hi: per-channel clip bounds from _clip_bounds (None: no
     clipping, NumPy only). tv weighs the total-variation penalty against the gradient scaled to mean |g| = 1.
     """
     jitter = usable_jitter(net, settings.jitter, margin)
     ox, oy = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
-    value, g = gradient(net, objective, x, tile, rng, (oy, ox), jitter, margin)
+    index = warp_indices(*x.shape[-2:], rng) if settings.warps() else None  # a random scale and rotation
+    value, g = gradient(net, objective, warp(x, index), tile, rng, (oy, ox), jitter, margin)
+    if index is not None:
+        g = to_device(warp_transpose(as_numpy(g), index), net.device)
     if not math.isfinite(float(value)):
         raise NonFiniteError(f"the objective is {float(value)}; the model's weights overflow on this image: "
                              "check the model file, or lower --step-size")

@@ -26,7 +26,7 @@ import numpy as np
 from minidream.dreaming.filters import gaussian_blur, normalized, tv_gradient
 from minidream.dreaming.jitter import checked_tile, gradient, margin_for, min_input_side, usable_jitter
 from minidream.dreaming.lapnorm import laplacian_normalize
-from minidream.engine.backend import as_numpy, to_device
+from minidream.engine.backend import as_numpy, get_array_module, to_device
 from minidream.io.images import from_network, input_scale
 
 # lucid's color_correlation_svd_sqrt, columns normalized to the largest column norm (RGB order)
@@ -90,13 +90,18 @@ def _mirror(k, n):
 
 
 def warp(x, index):
-    """x (K, C, H, W) sampled at index (flat, one per output pixel), the same for every picture."""
+    """x (K, C, H, W) sampled at index (flat, one per output pixel), the same for every picture; x for None."""
+    if index is None:
+        return x
+    index = get_array_module(x).asarray(index)
     return x.reshape(x.shape[0] * x.shape[1], -1)[:, index].reshape(x.shape)
 
 
 def warp_transpose(g, index):
     """The transpose of warp (NumPy): every output pixel's gradient added onto its source pixel. One bincount
     for every picture and channel: row r's pixels are bins r * n ... r * n + n - 1."""
+    if index is None:
+        return g
     rows, n = g.shape[0] * g.shape[1], g.shape[-2] * g.shape[-1]
     bins = (index[None, :] + n * np.arange(rows)[:, None]).ravel()
     out = np.bincount(bins, weights=g.reshape(-1).astype(np.float64), minlength=rows * n)
@@ -133,7 +138,7 @@ def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, 
     beta1, beta2, eps = ADAM
     rgb, s = to_rgb(z, scale, (h, w))
     for step in tqdm(range(steps), desc=f"fft {w}x{h}", disable=not progress, leave=False):
-        index = warp_indices(h, w, rng)
+        index = warp_indices(h, w, rng) if settings.warps() else None
         shift = tuple(int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
         current = _network(rgb, net.meta)
         seen = to_device(np.ascontiguousarray(warp(current, index)), net.device)

@@ -21,6 +21,7 @@ import numbers
 from typing import Callable
 
 PARAMS = ("pixel", "fft")
+TRANSFORMS = ("shift", "warp")
 AUTO_TILE = 1024  # tile_size=None: windows up to this many pixels a side run whole; larger images in tiles
 # The defaults of the jobs made of dreams, read by their functions and by the CLI (which must not import them to
 # build its parser): zoom's frames, zoom per frame and GIF rate; a sheet's cell size; video's temporal coherence.
@@ -81,6 +82,7 @@ UNIT = Kind("a number in [0, 1]", lambda v: _number(v) and 0 <= v <= 1, float)
 STEPS = Kind("a whole number of steps >= 0 such as 10, or one per octave, smallest first, such as 5,10,20",
              _steps_ok, _step_counts)
 PARAM = Kind(" or ".join(PARAMS), lambda v: v in PARAMS)
+TRANSFORM = Kind(" or ".join(TRANSFORMS), lambda v: v in TRANSFORMS)
 SWITCH = Kind("True or False", lambda v: v in (True, False))
 SIZE = Kind("(width, height) in pixels, each a whole number >= 1",
             lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and all(AT_LEAST_ONE.accepts(s) for s in v))
@@ -115,6 +117,11 @@ class DreamSettings:
     param: str = option("pixel", PARAM, "pixel: ascent on pixels in octaves; fft: on a decorrelated-colour Fourier "
                                         "image with random scale/rotation, all steps at full size (best from noise, "
                                         "--class)", "--param", "|".join(PARAMS))
+    transforms: str | None = option(None, TRANSFORM, "what each step sees the image through: shift (the random "
+                                                     "--jitter shift inside mirrored context) or warp (a random scale "
+                                                     "in 0.9..1.1 and rotation in -10..10 degrees, then the shift) "
+                                                     "(default: warp for --param fft, shift for pixel)",
+                                    "--transforms", "|".join(TRANSFORMS))
     tv: float = option(0.0, NON_NEGATIVE, "total-variation penalty weight, smooths the result (e.g. 0.05); 0 = none",
                        "--tv")
     keep_colors: bool = option(False, SWITCH, "keep the input's colours, take the dream's luminance", "--keep-colors")
@@ -127,6 +134,10 @@ class DreamSettings:
             if not (value is None and field.default is None):
                 field.metadata["kind"].check(value, field.name)
         self.steps_per_octave()
+
+    def warps(self):
+        """Whether each step sees the image warped (transforms; None: for param fft only)."""
+        return (self.transforms or ("warp" if self.param == "fft" else "shift")) == "warp"
 
     def steps_per_octave(self):
         """[steps for each octave, smallest first]: steps as it is when a list, else one per octave."""
