@@ -26,10 +26,11 @@ import dataclasses
 
 import numpy as np
 
+from minidream.dreaming.diversity import Diversity
 from minidream.dreaming.objectives import Objective, Sum, _terms, from_data
-from minidream.engine.backend import get_array_module
-
-# Lazy: deepdream imports this module inside dream(), and this one needs deepdream's octave loop.
+from minidream.dreaming.settings import settings_of
+from minidream.engine.backend import get_array_module, to_device
+from minidream.io.images import as_kind, attach_params, from_network, to_network
 
 
 class PerPicture(Objective):
@@ -100,9 +101,13 @@ def comparing(objective):
 
 
 def _compares(leaf):
-    from minidream.dreaming.diversity import Diversity
-
     return isinstance(leaf, Diversity)
+
+
+def reported(objective, value):
+    """What history records for a step: the value, or a batch's list of each picture's own value (PerPicture)."""
+    values = getattr(objective, "picture_values", None)
+    return value if values is None else list(values)
 
 
 def split(objective, count):
@@ -135,11 +140,10 @@ def dream_batch(net, objective, seed, seeds, settings, device="cpu", progress=Tr
     """The batch's PIL images, each with its recipe: objective is a PerPicture (unbound), seed the transforms'
     stream, seeds each picture's noise_seed (None: the seed's own first noise). The caller froze nothing: done
     here. settings: a DreamSettings with size set."""
+    # deepdream, fourier and recipes import this module: theirs are imported here, when a batch runs
     from minidream.dreaming.deepdream import _start_image, run_octaves
     from minidream.dreaming.fourier import run_fourier
     from minidream.dreaming.recipes import make_recipe
-    from minidream.engine.backend import to_device
-    from minidream.io.images import as_kind, attach_params, from_network, to_network
 
     if settings.size is None:
         raise ValueError("a batch dreams from noise: give size=(width, height) (--size)")
@@ -180,7 +184,6 @@ def picture_recipes(template, bound, seeds):
 def dream_batch_recipe(recipe, net, device, progress, callback, history):
     """The picture a batch recipe (recipe["batch"]) describes: its whole batch dreamed again, picture index kept."""
     from minidream.dreaming.recipes import dream_kwargs
-    from minidream.dreaming.settings import settings_of
 
     kwargs = dream_kwargs(recipe)
     batch = recipe["batch"]

@@ -26,6 +26,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from minidream.dreaming.ascent import update
+from minidream.dreaming.batch import comparing, dream_batch, dream_batch_recipe, noise_seeds, reported, split
 from minidream.dreaming.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
 from minidream.dreaming.fourier import run_fourier, warp, warp_indices, warp_transpose
 from minidream.dreaming.jitter import checked_tile, context, gradient, margin_for, min_input_side, usable_jitter
@@ -47,8 +48,8 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
           octave_scale=DEFAULT.octave_scale, steps=DEFAULT.steps, step_size=DEFAULT.step_size, jitter=DEFAULT.jitter,
           clip=DEFAULT.clip, tile_size=DEFAULT.tile_size, blur=DEFAULT.blur, decay=DEFAULT.decay,
           lapnorm=DEFAULT.lapnorm, param=DEFAULT.param, transforms=DEFAULT.transforms, tv=DEFAULT.tv,
-          keep_colors=DEFAULT.keep_colors, size=DEFAULT.size, seed=None, device="cpu", progress=True, callback=None, history=None, recipe=None,
-          batch=None, noise_seed=None):
+          keep_colors=DEFAULT.keep_colors, size=DEFAULT.size, seed=None, device="cpu", progress=True, callback=None,
+          history=None, recipe=None, batch=None, noise_seed=None):
     """Dream on an image; returns the result in the kind given, at the same size.
 
     image: a path or PIL image (any mode; EXIF orientation applied) -> PIL.Image; a uint8
@@ -120,8 +121,6 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
     if seed is None:
         seed = secrets.randbits(31)
     if count is not None:
-        from minidream.dreaming.batch import dream_batch, noise_seeds, split
-
         per_picture = split(objective if objective is not None else L2(layer), count)
         return dream_batch(net, per_picture, seed, noise_seeds(seed, count), settings, device, progress, callback,
                            history)
@@ -148,8 +147,6 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
 
 def _batch_count(batch, objective, image, noise_seed):
     """K for a batch dream (a list of objectives counts), None for one dream; checked before any work."""
-    from minidream.dreaming.batch import comparing
-
     listed = isinstance(objective, (list, tuple))
     if (batch is None or batch == 1) and not listed and objective is not None and comparing(objective):
         raise ValueError(f"{objective!r} compares the pictures of a batch: give batch=K with K >= 2 (--batch K)")
@@ -176,8 +173,6 @@ def _dream_recipe(source, image, device, progress, callback, history, model="aut
     if recipe.get("model_sha256"):
         check_model(recipe, net)
     if recipe.get("batch") is not None:
-        from minidream.dreaming.batch import dream_batch_recipe
-
         return dream_batch_recipe(recipe, net, device, progress, callback, history)
     if image is None and recipe.get("input") is not None:
         image = recipe["input"]
@@ -291,12 +286,6 @@ def _clip_bounds(net, x, clip):
     return lo.reshape(1, -1, 1, 1), hi.reshape(1, -1, 1, 1)
 
 
-def reported(objective, value):
-    """What history records for a step: the value, or a batch's list of each picture's own value (batch.PerPicture)."""
-    values = getattr(objective, "picture_values", None)
-    return value if values is None else list(values)
-
-
 def pictures(x, meta):
     """The RGB uint8 (H, W, 3) image of x (1, 3, H, W); a list of them for a batch (K, 3, H, W)."""
     return from_network(x, meta) if len(x) == 1 else [from_network(x[k:k + 1], meta) for k in range(len(x))]
@@ -308,8 +297,8 @@ def make_step(net, objective, x, rng, settings, tile, margin=0, lo=None, hi=None
     A batch x (K, 3, H, W) is seen in one window batch (one shift), and each picture's gradient is shaped and
     normalized on its own, as if it were dreamed alone.
 
-    settings: a DreamSettings (step_size, jitter, transforms, blur, lapnorm, tv and decay are read). tile: the largest window
-    (minidream.dreaming.jitter.checked_tile). margin: mirrored context kept around the image
+    settings: a DreamSettings (step_size, jitter, transforms, blur, lapnorm, tv and decay are read). tile: the
+    largest window (minidream.dreaming.jitter.checked_tile). margin: mirrored context kept around the image
     (minidream.dreaming.jitter.margin_for). lo, hi: per-channel clip bounds from _clip_bounds (None: no
     clipping, NumPy only). tv weighs the total-variation penalty against the gradient scaled to mean |g| = 1.
     """

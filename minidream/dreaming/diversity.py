@@ -20,16 +20,10 @@ Lucid adds it to a channel objective as `-1e2 * diversity(layer)`, its value the
 K; here it is the mean over pairs, so `weight` does not grow with the batch. A Gram matrix of zeros (a dead layer)
 has no direction: its gradient is zero.
 """
-from minidream.dreaming.objectives import _Leaf
+from minidream.dreaming.objectives import _Leaf, _weights
 from minidream.engine.backend import get_array_module
 
 TINY = 1e-20  # |G|^2 below this counts as zero (Lucid's l2_normalize epsilon, squared)
-
-
-def _unit_weights(weights, layer):
-    """The (H, W) weights a dream gives the layer's units, or None."""
-    w = weights.get(layer) if isinstance(weights, dict) else None
-    return w if getattr(w, "ndim", 0) == 2 else None
 
 
 class Diversity(_Leaf):
@@ -45,8 +39,8 @@ class Diversity(_Leaf):
         super().__init__(layer)
         self.weight = float(weight)
 
-    def __call__(self, acts, weights=None, shares=None):
-        """weights: {layer: the units' weights (H, W)} or None (every unit counts 1); shares: unused (no tiles)."""
+    def __call__(self, acts, weights=None):
+        """weights: {layer: the units' weights (H, W)} or None (every unit counts 1)."""
         a = acts[self.layer]
         k = a.shape[0]
         if k < 2:
@@ -54,8 +48,8 @@ class Diversity(_Leaf):
                              "dream(None, batch=K, ...) with K >= 2 (--batch K)")
         xp = get_array_module(a)
         flat = a.reshape(k, a.shape[1], -1)  # (K, C, P)
-        w = _unit_weights(weights, self.layer)
-        weighed = flat if w is None else flat * xp.asarray(w, dtype=a.dtype).reshape(1, 1, -1)
+        w = _weights(a, weights, self.layer)  # 1.0, or the weights shaped (1, 1, H, W)
+        weighed = flat * xp.asarray(w, dtype=a.dtype).reshape(1, 1, -1)
         grams = xp.matmul(weighed, flat.transpose(0, 2, 1)).reshape(k, -1)  # (K, C*C)
         norms = xp.sqrt(xp.maximum((grams * grams).sum(axis=1, keepdims=True), TINY))
         u = grams / norms

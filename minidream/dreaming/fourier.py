@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from minidream.dreaming.batch import reported
 from minidream.dreaming.filters import gaussian_blur, normalized, tv_gradient
 from minidream.dreaming.jitter import checked_tile, gradient, margin_for, min_input_side, usable_jitter
 from minidream.dreaming.lapnorm import laplacian_normalize
@@ -118,8 +119,6 @@ def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, 
     each picture's gradient on its own).
     """
     from tqdm.auto import tqdm
-
-    from minidream.dreaming.deepdream import reported
 
     jitter, blur, lapnorm, tv = settings.jitter, settings.blur, settings.lapnorm, settings.tv
     steps = sum(settings.steps_per_octave())

@@ -20,6 +20,7 @@ Layers without a spatial map (a fully connected layer, a ViT's tokens) and layer
 whole input have no grid: all of their output counts, weight 1.
 """
 import collections
+import functools
 import math
 
 import numpy as np
@@ -49,13 +50,17 @@ def unit_grids(net):
     return grids
 
 
+def _field_shares(centres, field, lo, hi):
+    """The share of each unit's field (field pixels about its centre) that lies on the pixels [lo, hi)."""
+    return np.clip(np.minimum(centres + field / 2, hi) - np.maximum(centres - field / 2, lo), 0, None) / field
+
+
 def axis_weights(grid, units, before, length):
     """(i0, weights): the units along one axis whose fields overlap the part's pixels, from unit i0 on, and each
     one's share of its field on the part (float64, at least one unit: the nearest to the part's middle)."""
-    field = grid.radius + 1.0
     lo, hi = before - 0.5, before + length - 0.5
     centres = grid.first + grid.step * np.arange(units)
-    shares = np.clip(np.minimum(centres + field / 2, hi) - np.maximum(centres - field / 2, lo), 0, None) / field
+    shares = _field_shares(centres, grid.radius + 1.0, lo, hi)
     inside = np.nonzero(shares > 0)[0]
     if inside.size == 0:
         nearest = int(np.argmin(np.abs(centres - (lo + hi) / 2)))
@@ -89,13 +94,20 @@ def edge_gain(grid, before, length, least=0.25):
     scale per pixel keeps the step an ascent of the same objective) so the edges are dreamed about as much as the
     middle. The power 3/4, not 1: the first layers' edge pixels, seen by partial kernels that do not cancel on a
     smooth image, already get more than their share (a ramp's border change, docs/objectives.md)."""
+    return _gain(grid, (grid.first - before) % grid.step, length, least)
+
+
+@functools.lru_cache(maxsize=256)
+def _gain(grid, phase, length, least):
+    """edge_gain for the grid's centres at phase + step * i image pixels (a step sees a few phases and lengths: the
+    result is kept, read-only)."""
     field = grid.radius + 1.0
-    phase = (grid.first - before) % grid.step
     centres = phase + grid.step * np.arange(math.floor(-field / grid.step) - 1, math.ceil((length + field) /
                                                                                          grid.step) + 2)
-    lo, hi = -0.5, length - 0.5
-    weights = np.clip(np.minimum(centres + field / 2, hi) - np.maximum(centres - field / 2, lo), 0, None) / field
+    weights = _field_shares(centres, field, -0.5, length - 0.5)
     pixels = np.arange(length)[:, None]
     sees = np.abs(centres[None, :] - pixels) <= field / 2
     coverage = (sees * weights).sum(axis=1) / np.maximum(sees.sum(axis=1), 1)
-    return np.maximum(coverage, least) ** -0.75
+    gain = np.maximum(coverage, least) ** -0.75
+    gain.flags.writeable = False
+    return gain

@@ -31,6 +31,7 @@ from PIL import Image
 
 from minidream.dreaming.class_head import sliding_classifier
 from minidream.engine.backend import get_array_module, to_device
+from minidream.engine.ops import avg_pool
 from minidream.io.images import as_kind, load_rgb, to_network
 from minidream.models.metadata import class_index, default_layer, fixed_input_size
 
@@ -351,11 +352,8 @@ def _positions(a, w):
 
 def window_means(weights, out_hw):
     """The mean of weights (H, W) over every window of a valid sliding window that leaves out_hw outputs."""
-    xp = get_array_module(weights)
-    kh, kw = weights.shape[0] - out_hw[0] + 1, weights.shape[1] - out_hw[1] + 1
-    cum = xp.pad(xp.cumsum(xp.cumsum(weights, axis=0), axis=1), ((1, 0), (1, 0)))
-    sums = cum[kh:, kw:] - cum[:-kh, kw:] - cum[kh:, :-kw] + cum[:-kh, :-kw]
-    return sums / (kh * kw)
+    kernel = (weights.shape[0] - out_hw[0] + 1, weights.shape[1] - out_hw[1] + 1)
+    return avg_pool.forward(weights[None, None], kernel, rounding="floor")[0][0, 0]
 
 
 def on_tile(objective, acts, weights, shares):
