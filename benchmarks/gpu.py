@@ -6,7 +6,7 @@
 and the microscope's channels per minute, one at a time vs a batch of 8 (benchmarks/batch_render.py), on the GPU
 (and on the CPU beside it unless --no-cpu).
 
-A step is the one minidream.dream runs per iteration, minidream.dreaming.deepdream.make_step: the image
+A step is the one minidream.dream runs per iteration, minidream.dreaming.octaves.make_step: the image
 seen shifted by a random jitter inside mirrored context (odd reflection, as wide as the layer's receptive
 radius plus the jitter), forward to the layer, backward of the L2 objective (dtop = the activation) to
 the window, the gradient cropped back to the image and checked finite, normalized update with the clip.
@@ -31,7 +31,7 @@ import numpy as np
 
 from benchmarks import batch_render
 from benchmarks.cases import CASES, DREAM_JITTER, LayerTimes, add_options, input_image, per_layer, sizes
-from minidream.dreaming.deepdream import make_step
+from minidream.dreaming.octaves import make_step
 from minidream.dreaming.jitter import checked_tile, margin_for, min_input_side
 from minidream.dreaming.objectives import L2
 from minidream.dreaming.settings import DreamSettings

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidream.dreaming.deepdream import _clip_bounds, dream, make_step, min_input_side, pyramid_sizes, run_octaves
+from minidream.dreaming.deepdream import dream
+from minidream.dreaming.jitter import min_input_side
+from minidream.dreaming.octaves import _clip_bounds, make_step, pyramid_sizes, run_octaves
 from minidream.dreaming.jitter import _offset_splits, _splits, extend, gradient
 from minidream.dreaming.image_region import edge_gain, image_part, unit_grids
 from minidream.io.images import to_network

@@ -9,7 +9,7 @@ import pytest
 
 import minidream
 from minidream.cli import build_parser
-from minidream.dreaming import atlas, deepdream, fourier, zooming
+from minidream.dreaming import atlas, fourier, octaves, zooming
 from minidream.dreaming.recipes import weights_sha256
 from minidream.dreaming.settings import DEFAULT, FIELDS, NAMES, DreamSettings
 from minidream.jobs import batches, videos
@@ -36,7 +36,7 @@ def test_dream_signature_defaults_are_the_settings_defaults():
 
 def test_no_other_function_writes_a_setting_default():
     """The loops take the settings object; zoom, video, batch and atlas pass settings through to dream()."""
-    for function in (deepdream.run_octaves, deepdream.make_step, fourier.run_fourier, zooming.zoom, videos.video,
+    for function in (octaves.run_octaves, octaves.make_step, fourier.run_fourier, zooming.zoom, videos.video,
                      videos.render, batches.batch, atlas.atlas, atlas.compare):
         assert not set(inspect.signature(function).parameters) & set(NAMES), function.__name__
 

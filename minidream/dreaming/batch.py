@@ -1,4 +1,6 @@
-"""Batches: K pictures dreamed from noise in one batched forward and backward per step (dream(None, batch=K)).
+"""Batches: K pictures dreamed from noise in one batched forward and backward per step (dream(None, batch=K)):
+their objective, noise seeds and recipes here; the loop is the parameterization's own, run by
+minidream.dreaming.deepdream.dream_batch.
 
     dream(None, batch=4, objective=Channel("conv5", 3) + Diversity("conv5", 0.5), size=(64, 64))  # 4 diverse
     dream(None, batch=8, objective=[Channel("conv5", c) for c in range(8)], size=(64, 64))       # 8 channels
@@ -22,15 +24,9 @@ whole batch again to make it.
 history gets (octave, step, values) per step with values a list of K floats: picture k's own objective on picture
 k; a term comparing the pictures (Diversity) is the batch's, not a picture's, and is not in them.
 """
-import dataclasses
-
-import numpy as np
-
 from minidream.dreaming.diversity import Diversity
 from minidream.dreaming.objectives import Objective, Sum, _terms, from_data
-from minidream.dreaming.settings import settings_of
-from minidream.engine.backend import get_array_module, to_device
-from minidream.io.images import as_kind, attach_params, from_network, to_network
+from minidream.engine.backend import get_array_module
 
 
 class PerPicture(Objective):
@@ -136,32 +132,6 @@ def noise_seeds(seed, count):
     return [None] + [int(seed) + k for k in range(1, count)]
 
 
-def dream_batch(net, objective, seed, seeds, settings, device="cpu", progress=True, callback=None, history=None):
-    """The batch's PIL images, each with its recipe: objective is a PerPicture (unbound), seed the transforms'
-    stream, seeds each picture's noise_seed (None: the seed's own first noise). The caller froze nothing: done
-    here. settings: a DreamSettings with size set."""
-    # deepdream, fourier and recipes import this module: theirs are imported here, when a batch runs
-    from minidream.dreaming.deepdream import _start_image, run_octaves
-    from minidream.dreaming.fourier import run_fourier
-    from minidream.dreaming.recipes import make_recipe
-
-    if settings.size is None:
-        raise ValueError("a batch dreams from noise: give size=(width, height) (--size)")
-    if settings.keep_colors:
-        raise ValueError("keep_colors keeps an input's colours; a batch dreams from noise, which has none")
-    bound = objective.bind(net)
-    rng = np.random.default_rng(seed)
-    first = _start_image(None, settings.size, rng)[0]
-    starts = [first if s is None else _start_image(None, settings.size, np.random.default_rng(s))[0] for s in seeds]
-    x = to_device(np.concatenate([to_network(rgb, net.meta) for rgb in starts]), device)
-    with net.frozen():
-        run = run_fourier if settings.param == "fft" else run_octaves
-        x = run(net, bound, x, rng, settings, progress, callback, history)
-    template = make_recipe("dream", net, bound.objectives[0], None, None, seed, dataclasses.asdict(settings))
-    return [attach_params(as_kind(from_network(x[k:k + 1], net.meta), "pil"), recipe)
-            for k, recipe in enumerate(picture_recipes(template, bound, seeds))]
-
-
 def picture_recipes(template, bound, seeds):
     """Each picture's recipe: template (a dream recipe with the batch's seed and settings) with the picture's own
     objective, noise_seed and, where its batch compares the pictures, the batch (module doc). bound: PerPicture."""
@@ -179,15 +149,3 @@ def picture_recipes(template, bound, seeds):
             recipe["batch"] = {"index": k, "noise_seeds": list(seeds), "objective_data": bound.to_data()}
         recipes.append(recipe)
     return recipes
-
-
-def dream_batch_recipe(recipe, net, device, progress, callback, history):
-    """The picture a batch recipe (recipe["batch"]) describes: its whole batch dreamed again, picture index kept."""
-    from minidream.dreaming.recipes import dream_kwargs
-
-    kwargs = dream_kwargs(recipe)
-    batch = recipe["batch"]
-    objective = PerPicture.from_data(batch["objective_data"])
-    images = dream_batch(net, objective, kwargs["seed"], batch["noise_seeds"], settings_of(kwargs), device,
-                         progress, callback, history)
-    return images[batch["index"]]

@@ -16,7 +16,8 @@ import os
 
 from tqdm.auto import tqdm
 
-from minidream.dreaming.batch import PerPicture, dream_batch, picture_recipes
+from minidream.dreaming.batch import PerPicture, picture_recipes
+from minidream.dreaming.deepdream import dream_batch
 from minidream.dreaming.diversity import Diversity
 from minidream.dreaming.jitter import min_input_side
 from minidream.dreaming.objectives import Channel, from_data
