@@ -36,19 +36,17 @@ class Info(NamedTuple):
     value: Optional[Any] = None
 
 
+def by_position(params, bottom, weight, const):
+    """One entry per ONNX input position, from the spec's args: bottom(i), weight(i) or const(array) for the
+    bottoms, weights and constants, None where the input is omitted."""
+    take = {"bottom": bottom, "weight": weight}
+    return [None if arg is None else take[arg[0]](arg[1]) if arg[0] in take else const(constant(arg))
+            for arg in params["args"]]
+
+
 def assemble(params, inputs, weights):
     """The op's inputs in ONNX order from the spec's bottoms, weights and constants (None: omitted)."""
-    out = []
-    for arg in params["args"]:
-        if arg is None:
-            out.append(None)
-        elif arg[0] == "bottom":
-            out.append(inputs[arg[1]])
-        elif arg[0] == "weight":
-            out.append(weights[arg[1]])
-        else:
-            out.append(constant(arg))
-    return out
+    return by_position(params, inputs.__getitem__, weights.__getitem__, lambda value: value)
 
 
 def constant(arg):
@@ -58,18 +56,8 @@ def constant(arg):
 
 def infos(params, in_shapes, in_values):
     """Info per ONNX input position, for shape inference."""
-    out = []
-    for arg in params["args"]:
-        if arg is None:
-            out.append(None)
-        elif arg[0] == "bottom":
-            out.append(Info(tuple(in_shapes[arg[1]]), in_values[arg[1]]))
-        elif arg[0] == "weight":
-            out.append(Info(tuple(params["weight_shapes"][arg[1]])))
-        else:
-            value = constant(arg)
-            out.append(Info(value.shape, value))
-    return out
+    return by_position(params, lambda i: Info(tuple(in_shapes[i]), in_values[i]),
+                       lambda i: Info(tuple(params["weight_shapes"][i])), lambda value: Info(value.shape, value))
 
 
 def split_gradients(params, grads, n_bottoms):
