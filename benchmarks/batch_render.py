@@ -3,42 +3,49 @@
     python -m benchmarks.batch_render            # mini conv5, 64 px, the microscope's settings, 8 channels
     python -m benchmarks.batch_render --quick    # 8 steps per picture instead of the microscope's 32
 
-Each picture is the microscope's (minidream.microscope.plan: param, steps, step size; one octave, from noise) for
+Each picture is the microscope's (minidream.microscope.plan.dream_settings: one octave from noise) for
 Channel("conv5", c), c = 0..7: first one dream() per channel, then dream(None, batch=8, objective=[...]), the same
-pictures (each batched picture is the one its recipe makes alone, minidream.dreaming.batch). Wall-clock time after
-a one-step warm-up; a dream returns host images, so a GPU's work is done when the clock stops. `python -m
-benchmarks` runs it on the CPU, `python -m benchmarks.gpu` on the GPU.
+pictures (each batched picture is the one its recipe makes alone, minidream.dreaming.batch). Each way is timed
+ROUNDS times, in turns, after a one-step warm-up, and the table gives the medians; a dream returns host images, so a
+GPU's work is done when the clock stops. `python -m benchmarks` runs it on the CPU, `python -m benchmarks.gpu` on
+the GPU.
 """
 import argparse
 import time
 
+import numpy as np
+
 from minidream.dreaming.deepdream import dream
-from minidream.microscope.plan import PARAM, STEP_SIZE, STEPS
+from minidream.microscope.plan import STEPS, dream_settings
 from minidream.models.loading import load_model
 from minidream.objectives import Channel
 
 CASE = ("mini", "conv5", 64, 8)  # model, layer, picture side, channels
 QUICK_STEPS = 8
+ROUNDS = 3  # each way timed this many times, in turns; the table gives the medians
 
 
-def row(device="cpu", quick=False):
+def row(device="cpu", quick=False, rounds=ROUNDS):
     """{"kind": "channels", "model", "layer", "size", "steps", "channels", "device", "one_s", "batch_s",
     "one_per_min", "batch_per_min", "ratio" (batch's channels per minute over one at a time's)}."""
     model, layer, size, channels = CASE
     steps = QUICK_STEPS if quick else STEPS
     net = load_model(model, device=device)
-    kwargs = dict(model=net, size=(size, size), param=PARAM, octaves=1, step_size=STEP_SIZE, seed=0, progress=False,
-                  device=device)
+    kwargs = dict(dream_settings(size, steps), model=net, seed=0, progress=False, device=device)
     objectives = [Channel(layer, c) for c in range(channels)]
-    dream(None, objective=objectives, steps=1, **kwargs)  # warm-up: kernels, plans, allocations
-    dream(None, objective=objectives[0], steps=1, **kwargs)
-    start = time.perf_counter()
-    for objective in objectives:
-        dream(None, objective=objective, steps=steps, **kwargs)
-    one = time.perf_counter() - start
-    start = time.perf_counter()
-    dream(None, objective=objectives, steps=steps, **kwargs)
-    batched = time.perf_counter() - start
+    warm_up = dict(kwargs, steps=1)  # kernels, plans, allocations
+    dream(None, objective=objectives, **warm_up)
+    dream(None, objective=objectives[0], **warm_up)
+    ones, batches = [], []
+    for _ in range(rounds):  # in turns, so a busy moment of the machine touches both
+        start = time.perf_counter()
+        for objective in objectives:
+            dream(None, objective=objective, **kwargs)
+        ones.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        dream(None, objective=objectives, **kwargs)
+        batches.append(time.perf_counter() - start)
+    one, batched = float(np.median(ones)), float(np.median(batches))
     return {"kind": "channels", "model": model, "layer": layer, "size": size, "steps": steps, "channels": channels,
             "device": device, "one_s": one, "batch_s": batched, "one_per_min": 60 * channels / one,
             "batch_per_min": 60 * channels / batched, "ratio": one / batched}

@@ -46,12 +46,12 @@ def _minidream_step(net, end, lo, hi):
     moves x in place, as in a dream."""
     settings = DreamSettings(step_size=STEP_SIZE, jitter=DREAM_JITTER)
     objective = L2(end).bind(net)
-    margin = margin_for(net, objective.layers)
-    tile = checked_tile(settings.tile_size, min_input_side(net, objective), margin, settings.jitter, objective)
+    tile = checked_tile(settings.tile_size, min_input_side(net, objective), margin_for(net, objective.layers),
+                        settings.jitter, objective)
     rng = np.random.default_rng(0)
 
     def step(x):
-        make_step(net, objective, x, rng, settings, tile, margin, lo, hi)
+        make_step(net, objective, x, rng, settings, tile, lo, hi)
         return x
 
     return step

@@ -3,9 +3,10 @@
     python -m benchmarks.render                 # mini conv5 channels 0-7 at 64 px, random GoogLeNet inception_4c
 
 Each channel's picture is a dream from noise with Channel(layer, c) and the microscope's settings (one octave of
-STEPS Fourier steps of STEP_SIZE, minidream.microscope.plan), as `minidream microscope` makes it; the table gives
-every picture's mean of every channel (a plain forward pass at the picture's size). A channel is won when its own
-picture excites it more than any other channel's picture does.
+Fourier steps in a small mirrored margin, minidream.microscope.plan.dream_settings), rendered in one batch as
+`minidream microscope` renders them; the table gives every picture's mean of every channel (a plain forward pass at
+the picture's size). A channel is
+won when its own picture excites it more than any other channel's picture does.
 """
 import argparse
 
@@ -14,7 +15,7 @@ import numpy as np
 import minidream
 from minidream.engine.backend import as_numpy
 from minidream.io.images import to_network
-from minidream.microscope.plan import PARAM, STEP_SIZE, STEPS
+from minidream.microscope.plan import dream_settings
 from minidream.models.loading import load_model
 from minidream.models.random_weights import random_model
 from minidream.objectives import Channel
@@ -24,10 +25,10 @@ def selectivity(net, layer, channels, size, seed=0, **settings):
     """(means (pictures x channels), wins): means[i, k] = channel k's mean on channel i's picture. settings: dream()
     settings that replace the microscope's."""
     means = np.zeros((len(channels), len(channels)))
-    settings = dict(dict(octaves=1, steps=STEPS, step_size=STEP_SIZE, param=PARAM), **settings)
-    for i, c in enumerate(channels):
-        img = minidream.dream(None, model=net, objective=Channel(layer, c), size=(size, size), seed=seed,
-                              progress=False, **settings)
+    settings = dict(dream_settings(size), **settings)
+    images = minidream.dream(None, model=net, objective=[Channel(layer, c) for c in channels], seed=seed,
+                             progress=False, **settings)  # one batch, as the microscope renders them
+    for i, img in enumerate(images):
         a = as_numpy(net.forward(to_network(np.asarray(img), net.meta), end=layer))[0]
         means[i] = [float(a[k].mean()) for k in channels]
     wins = int(sum(means[i, i] >= means[:, i].max() for i in range(len(channels))))

@@ -1,6 +1,7 @@
 """benchmarks/batch_render.py: the channels-per-minute row, and its table in `python -m benchmarks` and
-benchmarks.gpu."""
-from benchmarks import batch_render, gpu, run
+benchmarks.gpu; benchmarks/render.py: the microscope's pictures against their channels."""
+from benchmarks import batch_render, gpu, render, run
+from minidream.models.loading import load_model
 
 
 def test_the_row_times_the_same_channels_one_at_a_time_and_batched(monkeypatch):
@@ -16,3 +17,11 @@ def test_the_table_is_in_both_suites():
     results = {"gemm_gflops": 100.0, "threads": 2, "machine": "x86_64", "steps": [], "channels": [row]}
     assert run.markdown(results).splitlines()[-1] == "| mini | conv5 | 64 | 32 | cpu | 8 | 40.0 | 80.0 | 2.00 |"
     assert gpu.markdown([dict(row, device="gpu")]).splitlines()[-1].startswith("| mini | conv5 | 64 | 32 | gpu |")
+
+
+def test_the_microscopes_pictures_excite_their_own_channels():
+    """Issue 30's bar: at least 7 of mini's conv5 channels 0-7 (64 px, the microscope's settings, one batch as the
+    microscope renders them) are excited most by their own picture (a plain forward pass of each picture)."""
+    means, wins = render.selectivity(load_model("mini"), "conv5", list(range(8)), 64)
+    assert means.shape == (8, 8)
+    assert wins == sum(means[i, i] >= means[:, i].max() for i in range(8)) >= 7

@@ -122,7 +122,7 @@ def test_step_sees_the_image_shifted_in_odd_mirrored_context(net, photo):
     x = to_network(photo, net.meta)
     objective = _Shift()
     got = x.copy()
-    make_step(net, objective, got, np.random.default_rng(3), DreamSettings(step_size=1.5, jitter=32), 1024, margin=5)
+    make_step(net, objective, got, np.random.default_rng(3), DreamSettings(step_size=1.5, jitter=32, margin=5), 1024)
     ox, oy = np.random.default_rng(3).integers(-32, 33, size=2)
     assert (ox, oy) != (0, 0)
     pad = 5 + 64

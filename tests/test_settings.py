@@ -16,7 +16,8 @@ from minidream.jobs import batches, videos
 from minidream.models.loading import load_model
 
 # a value out of range for each setting that has a flag, as typed
-BAD = {"octaves": "0", "octave_scale": "1", "steps": "-1", "step_size": "0", "jitter": "-1", "tile_size": "0",
+BAD = {"octaves": "0", "octave_scale": "1", "steps": "-1", "step_size": "0", "jitter": "-1", "margin": "-1",
+       "tile_size": "0",
        "blur": "-0.5", "decay": "1", "lapnorm": "-2", "param": "rgb", "transforms": "rotate", "tv": "-1"}
 COMMANDS = ("dream", "zoom", "atlas", "video", "batch")
 FLAGGED = [field for field in FIELDS if field.metadata["flag"] is not None]

@@ -29,10 +29,10 @@ from minidream.models.loading import resolve_model
 
 def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.octaves,
           octave_scale=DEFAULT.octave_scale, steps=DEFAULT.steps, step_size=DEFAULT.step_size, jitter=DEFAULT.jitter,
-          clip=DEFAULT.clip, tile_size=DEFAULT.tile_size, blur=DEFAULT.blur, decay=DEFAULT.decay,
-          lapnorm=DEFAULT.lapnorm, param=DEFAULT.param, transforms=DEFAULT.transforms, tv=DEFAULT.tv,
-          keep_colors=DEFAULT.keep_colors, size=DEFAULT.size, seed=None, device="cpu", progress=True, callback=None,
-          history=None, recipe=None, batch=None, noise_seed=None):
+          margin=DEFAULT.margin, clip=DEFAULT.clip, tile_size=DEFAULT.tile_size, blur=DEFAULT.blur,
+          decay=DEFAULT.decay, lapnorm=DEFAULT.lapnorm, param=DEFAULT.param, transforms=DEFAULT.transforms,
+          tv=DEFAULT.tv, keep_colors=DEFAULT.keep_colors, size=DEFAULT.size, seed=None, device="cpu", progress=True,
+          callback=None, history=None, recipe=None, batch=None, noise_seed=None):
     """Dream on an image; returns the result in the kind given, at the same size.
 
     image: a path or PIL image (any mode; EXIF orientation applied) -> PIL.Image; a uint8
@@ -54,6 +54,8 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
     step_size, jitter, clip: normalized step length, maximum random shift in pixels (the image
         is seen shifted inside mirrored context, minidream.dreaming.jitter: no seams at its
         edges), and whether to keep pixels within 0..255.
+    margin: the most mirrored context kept around the image, in pixels (never more than the objective's
+        layers see); less is faster, more guides the edges.
     tile_size: compute gradients in windows of at most this many pixels a side (each tile plus
         its context; a fresh random offset of the tile grid every step, so no seams stay put);
         None -> settings.AUTO_TILE, so memory stays bounded for any image size.
@@ -91,8 +93,9 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
     if recipe is not None:
         return _dream_recipe(recipe, image, device, progress, callback, history, model)
     settings = DreamSettings(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size,
-                             jitter=jitter, clip=clip, tile_size=tile_size, blur=blur, decay=decay, lapnorm=lapnorm,
-                             param=param, transforms=transforms, tv=tv, keep_colors=keep_colors, size=size)
+                             jitter=jitter, margin=margin, clip=clip, tile_size=tile_size, blur=blur, decay=decay,
+                             lapnorm=lapnorm, param=param, transforms=transforms, tv=tv, keep_colors=keep_colors,
+                             size=size)
     tune_cpu(blas_kernels=False)  # the allocator setting (minidream/engine/tuning.py); a no-op after the first call
     if objective is not None and layer is not None:
         raise ValueError("give either layer or objective, not both (objectives name their own layers)")

@@ -127,7 +127,7 @@ def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, 
     if min(h, w) < side:
         raise ValueError(f"the image is {w}x{h} but {', '.join(objective.layers)} needs at least {side}x{side} "
                          "pixels: use a larger image or size, or a layer nearer the input")
-    margin = margin_for(net, objective.layers)
+    margin = margin_for(net, objective.layers, settings.margin)
     jitter = usable_jitter(net, jitter, margin)
     tile = checked_tile(settings.tile_size, side, margin, jitter, objective)
     scale = frequency_scale(h, w)

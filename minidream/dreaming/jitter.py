@@ -14,8 +14,8 @@ measured frames: docs/speed.md). The window has
 
 around the image, so the grid phase still changes every step, the window's size never changes (the classifier
 head and the step plans see few shapes), and every pixel of the image keeps at least `margin` pixels of
-mirrored context: as far as the objective layer can see (its receptive radius, up to MAX_MARGIN), the net's
-zero padding lies outside the image. The objective counts the units that see the image, each by its field's share
+mirrored context: as far as the objective layer can see (its receptive radius, at most the margin setting), the
+net's zero padding lies outside the image. The objective counts the units that see the image, each by its field's share
 on the image (minidream.dreaming.image_region), so the value is the picture's; its gradient is taken with the
 context held as it is: the mirrored context guides the edge pixels but is not folded back onto them (that would
 count each edge pixel twice and grow a frame again). The step scales the gradient up near the edges, where half
@@ -31,13 +31,9 @@ import numpy as np
 
 from minidream.dreaming.image_region import edge_gain, image_part, part_units, unit_grids
 from minidream.dreaming.objectives import check_tileable, on_tile
-from minidream.dreaming.settings import AUTO_TILE
+from minidream.dreaming.settings import AUTO_TILE, DEFAULT
 from minidream.engine.backend import get_array_module
 from minidream.models.metadata import fixed_input_size
-
-# Zero padding deeper than this many input pixels from the edge is diluted by many layers; the margin stops
-# here so GoogLeNet's deep layers (receptive radius ~150 px) do not triple the work of small octaves.
-MAX_MARGIN = 64
 
 
 def receptive_radius(net, layers):
@@ -49,11 +45,11 @@ def receptive_radius(net, layers):
     return max(grids[layer].radius for layer in layers)
 
 
-def margin_for(net, layers):
-    """The mirrored context every image pixel keeps: the layers' receptive radius, at most MAX_MARGIN (and an
-    eighth of the window for a net of one input size, whose windows must keep room for their tile)."""
+def margin_for(net, layers, most=DEFAULT.margin):
+    """The mirrored context every image pixel keeps: the layers' receptive radius, at most `most` (the margin
+    setting) and an eighth of the window for a net of one input size, whose windows must keep room for their tile."""
     fixed = fixed_input_size(net.meta)
-    limit = min(MAX_MARGIN, min(fixed) // 8) if fixed else MAX_MARGIN
+    limit = min(most, min(fixed) // 8) if fixed else most
     return int(math.ceil(min(receptive_radius(net, layers), limit)))
 
 

@@ -69,7 +69,7 @@ def run_octaves(net, objective, x, rng, settings, progress=True, callback=None, 
     side = min_input_side(net, objective)
     sizes = usable_octaves(objective, side, x.shape[-2:], settings.octaves, settings.octave_scale)
     per_octave = settings.steps_per_octave()[settings.octaves - len(sizes):]
-    margin = margin_for(net, objective.layers)
+    margin = margin_for(net, objective.layers, settings.margin)
     tile = checked_tile(settings.tile_size, side, margin, settings.jitter, objective)
     check_dream_memory(net, objective.layers, sizes[0], tile, context(margin, settings.jitter))
     lo, hi = _clip_bounds(net, x, settings.clip)
@@ -90,7 +90,7 @@ def run_octaves(net, objective, x, rng, settings, progress=True, callback=None, 
                    leave=False)
         for step in bar:
             try:
-                value = make_step(net, objective, x, rng, settings, tile, margin, lo, hi)
+                value = make_step(net, objective, x, rng, settings, tile, lo, hi)
             except NonFiniteError as exc:
                 raise NonFiniteError(f"octave {octave + 1}, step {step + 1}: {exc}") from None
             if history is not None:
@@ -119,17 +119,18 @@ def pictures(x, meta):
     return from_network(x, meta) if len(x) == 1 else [from_network(x[k:k + 1], meta) for k in range(len(x))]
 
 
-def make_step(net, objective, x, rng, settings, tile, margin=0, lo=None, hi=None):
+def make_step(net, objective, x, rng, settings, tile, lo=None, hi=None):
     """One jittered gradient-ascent step on x (1, 3, H, W), in place; returns the objective value before it.
 
     A batch x (K, 3, H, W) is seen in one window batch (one shift), and each picture's gradient is shaped and
     normalized on its own, as if it were dreamed alone.
 
-    settings: a DreamSettings (step_size, jitter, transforms, blur, lapnorm, tv and decay are read). tile: the
-    largest window (minidream.dreaming.jitter.checked_tile). margin: mirrored context kept around the image
-    (minidream.dreaming.jitter.margin_for). lo, hi: per-channel clip bounds from _clip_bounds (None: no
-    clipping, NumPy only). tv weighs the total-variation penalty against the gradient scaled to mean |g| = 1.
+    settings: a DreamSettings (step_size, jitter, margin, transforms, blur, lapnorm, tv and decay are read).
+    tile: the largest window (minidream.dreaming.jitter.checked_tile). lo, hi: per-channel clip bounds from _clip_bounds
+    (None: no clipping, NumPy only). tv weighs the total-variation penalty against the gradient scaled to
+    mean |g| = 1.
     """
+    margin = margin_for(net, objective.layers, settings.margin)  # mirrored context kept around the image
     jitter = usable_jitter(net, settings.jitter, margin)
     ox, oy = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
     index = warp_indices(*x.shape[-2:], rng) if settings.warps() else None  # a random scale and rotation

@@ -105,6 +105,11 @@ class DreamSettings:
     step_size: float = option(1.5, POSITIVE, "step length, in units of the mean gradient magnitude", "--step-size")
     jitter: int = option(32, WHOLE, "maximum random shift per step in pixels; the image is seen inside mirrored "
                                     "context, so its edges stay seam-free", "--jitter")
+    # Zero padding deeper than 64 input pixels from the edge is diluted by many layers; the default stops there so
+    # GoogLeNet's deep layers (receptive radius ~150 px) do not triple the work of small octaves.
+    margin: int = option(64, WHOLE, "the most mirrored context kept around the image, in pixels (never more than "
+                                    "the objective's layers see: their receptive radius); less is faster, more "
+                                    "guides the edges", "--margin", "PIXELS")
     clip: bool = option(True, SWITCH, "let pixel values leave 0..255 between steps", "--no-clip")
     tile_size: int | None = option(None, AT_LEAST_ONE, "compute gradients in windows of at most this many pixels "
                                                        "a side (each tile plus its context), bounding memory "

@@ -10,7 +10,7 @@ writes the pages. A rerun skips the pictures already on disk with the same recip
 import dataclasses
 import importlib.util
 
-from minidream.microscope.plan import DIVERSITY, PARAM, STEP_SIZE, STEPS
+from minidream.microscope.plan import DIVERSITY, JITTER, MARGIN, PARAM, STEP_SIZE, STEPS
 
 
 @dataclasses.dataclass
@@ -59,7 +59,8 @@ def microscope(model, site, layers=None, channels=None, size=None, steps=STEPS, 
     crops = {} if image_paths is None else top_crops(net, layer_plans, image_paths, site, sha256, device, progress)
     written, skipped, failed = render_all(net, model_name(net), pictures, device, workers, scheduler, progress)
     about = {"model": model_name(net), "model_sha256": sha256, "input_size": list(net.meta["input_size"]),
-             "settings": f"Pictures of {size} px, {steps} {PARAM} steps of size {step_size:g} from seed {seed}, "
-                         f"{diversity} variants per channel" + (" (a diverse batch)." if diversity >= 2 else ".")}
+             "settings": f"Pictures of {size} px, {steps} {PARAM} steps of size {step_size:g} from seed {seed} "
+                         f"(jitter {JITTER}, mirrored margin {MARGIN}), {diversity} variants per channel"
+                         + (" (a diverse batch)." if diversity >= 2 else ".")}
     write_site(site, about, layer_plans, pictures, crops)
     return Report(site, written, skipped, failed)

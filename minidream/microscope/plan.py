@@ -17,6 +17,10 @@ STEPS = 32
 # At dream()'s 1.5, 32 Fourier steps leave mini's conv5 pictures a low-contrast grey; 4 brings out the pattern
 # without saturating (8 starts to).
 STEP_SIZE = 4.0
+# Lucid's transforms pad 12 px and jitter 8. With dream()'s context (as far as the layer sees, up to 64 px, and 32 of
+# jitter) a 64-px picture is dreamed in a 256-px window, mostly mirror; 16 and 8 make it 112 px, about twice the
+# channels per minute, and batches of them pay off (docs/speed.md, "Microscope pictures").
+JITTER, MARGIN = 8, 16
 DIVERSITY = 2  # variants per channel besides its picture
 # Diversity's weight for a channel's variants: 4 lowers the variants' mean Gram similarity at mini's conv5 while
 # their channel stays excited; 8 and more push some channels' own activation below zero (docs/speed.md).
@@ -24,6 +28,12 @@ DIVERSITY_WEIGHT = 4.0
 MAX_SIZE = 128  # the default picture side: the model's input side, capped here (a picture per channel adds up)
 # Names a layer's folder must not take: the site's own files beside the folders.
 RESERVED = {"index.html", "style.css", "microscope.json"}
+
+
+def dream_settings(size, steps=STEPS, step_size=STEP_SIZE):
+    """dream()'s settings for a microscope picture of size x size pixels: one octave from noise."""
+    return dict(size=(size, size), octaves=1, steps=steps, step_size=step_size, param=PARAM, jitter=JITTER,
+                margin=MARGIN)
 
 
 @dataclasses.dataclass

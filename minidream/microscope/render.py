@@ -25,7 +25,7 @@ from minidream.dreaming.recipes import dream_kwargs, make_recipe
 from minidream.dreaming.settings import DreamSettings, settings_of
 from minidream.io.images import save_image
 from minidream.jobs.cluster import Task, is_done, run
-from minidream.microscope.plan import DIVERSITY, DIVERSITY_WEIGHT, PARAM, STEP_SIZE, STEPS
+from minidream.microscope.plan import DIVERSITY, DIVERSITY_WEIGHT, STEP_SIZE, STEPS, dream_settings
 
 SMALL_JOB = 8  # pictures to render; so few render in this process, as a local cluster takes longer to start
 BATCH = 8  # channel pictures per batched dream
@@ -54,8 +54,7 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
     with a Diversity term of DIVERSITY_WEIGHT (variant v starts from the noise of seed + v); a single variant
     (K = 1) cannot be pushed away from anything: it is the channel's objective from seed + 1.
     """
-    settings = dataclasses.asdict(DreamSettings(size=(size, size), octaves=1, steps=steps, step_size=step_size,
-                                                param=PARAM))
+    settings = dataclasses.asdict(DreamSettings(**dream_settings(size, steps, step_size)))
     first = layer_plans[0]
     # One recipe made the dream's way (weights hashed once, not once per picture); each picture changes only
     # the fields that are its own.
