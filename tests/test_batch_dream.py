@@ -8,6 +8,7 @@ from PIL import Image
 
 import minidream
 from minidream.cli import main
+from minidream.dreaming.plot import COLORS
 from minidream.objectives import Channel, Diversity
 
 SMALL = dict(size=(64, 64), octaves=1, steps=3, seed=7, progress=False)
@@ -84,9 +85,27 @@ def test_the_command_line_writes_k_numbered_files_each_with_its_recipe(tmp_path,
     for extra, message in [(["--batch", "0"], "--batch: expected a whole number >= 1, got 0"),
                            (["--batch", "1", "--diversity", "1"], "give --batch 2 or more, got 1"),
                            (["--diversity", "1"], "give --batch K (K >= 2) too"),
-                           (["--batch", "2", "--plot", str(tmp_path / "p.png")], "--batch does not take --plot")]:
+                           (["--batch", "2", "--plot", str(tmp_path / "p.txt")], "p.txt")]:
         try:
             code = main([*argv, *extra])
         except SystemExit as exc:
             code = exc.code
         assert code == 2 and message in capsys.readouterr().err
+
+
+def test_a_batch_saves_every_pictures_snapshots_and_plots_a_line_per_picture(tmp_path, capsys):
+    out = tmp_path / "d.png"
+    assert main(["dream", "--model", "mini", "--size", "48", "--layer", "conv5", "--octaves", "2", "--steps", "3",
+                 "--seed", "2", "--no-progress", "--batch", "3", "--save-every", "2", "--plot",
+                 str(tmp_path / "plot.png"), "-o", str(out)]) == 0
+    # 6 steps in all: snapshots after the 2nd (octave 0, step 1) and the 4th and 6th (octave 1, steps 0 and 2)
+    snapshots = sorted(p.name for p in tmp_path.glob("d_*_o*"))
+    assert snapshots == sorted(f"d_{k}_o{o}_s{s:03d}.png" for k in range(3) for o, s in ((0, 1), (1, 0), (1, 2)))
+    last = np.asarray(Image.open(tmp_path / "d_1_o1_s002.png"))
+    np.testing.assert_array_equal(last, np.asarray(Image.open(tmp_path / "d_1.png")))  # the last step's picture
+    plot = np.asarray(Image.open(tmp_path / "plot.png").convert("RGB")).reshape(-1, 3)
+    colours = {tuple(c) for c in plot}
+    assert all(COLORS[k] in colours for k in range(3)) and COLORS[3] not in colours
+    assert main(["dream", "--model", "mini", "--size", "32", "--octaves", "1", "--steps", "1", "--no-progress",
+                 "--batch", "1", "-o", str(tmp_path / "one.png")]) == 0  # K = 1 is one dream, still out_0
+    assert (tmp_path / "one_0.png").exists() and not (tmp_path / "one.png").exists()

@@ -11,7 +11,7 @@ import sys
 import warnings
 
 from minidream import __version__
-from minidream.cli import dreams, jobs, microscope, training
+from minidream.cli import dream, dreams, jobs, microscope, models, training
 from minidream.cli.common import EPILOG, Parser
 from minidream.engine.tuning import tune_cpu
 
@@ -21,7 +21,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"minidream {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for commands in (dreams, jobs, microscope, training):
+    for commands in (dream, dreams, models, jobs, microscope, training):
         commands.add_commands(sub)
     return parser
 

@@ -136,3 +136,47 @@ def dream_kwargs(args, net, rgb=None):
     kwargs.update(model=net, objective=objective_of(args, net, rgb), seed=args.seed, device=args.device,
                   progress=args.progress)
     return kwargs
+
+
+def recipe_kwargs(args, kind):
+    """dream()/zoom() keyword arguments for --from: the recipe's, with the options given here on top.
+
+    The recipe's model is refused when its weights hash differs, unless --model is given; its input is
+    checked likewise unless an input is given.
+    """
+    from minidream.dreaming.recipes import check_model, dream_kwargs, read_recipe
+    from minidream.models.loading import resolve_model
+
+    recipe = read_recipe(args.recipe)
+    if recipe.get("kind", "dream") != kind:
+        raise ValueError(f"{args.recipe} holds a {recipe.get('kind')} recipe: run `minidream {recipe.get('kind')} "
+                         f"--from {args.recipe}`")
+    given = given_options(args)
+    kwargs = dream_kwargs(recipe)
+    net = resolve_model(args.model if "model" in given else kwargs["model"], args.device)
+    if "model" not in given:
+        check_model(recipe, net)
+    kwargs.update({k: getattr(args, k) for k in DREAM_OPTIONS if k in given}, model=net, device=args.device,
+                  progress=args.progress)
+    if "seed" in given:
+        kwargs["seed"] = args.seed
+    if given & set(OBJECTIVE_OPTIONS):
+        kwargs["objective"] = objective_of(args, net)
+    if "size" in given:
+        kwargs["size"] = args.size
+    return recipe, kwargs
+
+
+def recipe_input(recipe, args):
+    """The input of a --from run: the one given, else the recipe's (checked against its hash)."""
+    from minidream.dreaming.recipes import check_input
+    from minidream.io.images import load_rgb
+
+    if args.input:
+        return args.input if isinstance(args.input, str) else args.input[0]
+    if recipe.get("input") is None:
+        if recipe.get("input_sha256"):
+            raise ValueError("the recipe's input was an image in memory, not a file: give the input image")
+        return None
+    check_input(recipe, load_rgb(recipe["input"])[0])
+    return recipe["input"]
