@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minidream
-from minidream.dreaming.objectives import from_data
+from minidream.dreaming.objective_base import from_data
 from minidream.io.images import to_network
 from minidream.objectives import Channel, Diversity
 

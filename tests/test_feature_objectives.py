@@ -5,7 +5,7 @@ import pytest
 
 import minidream
 from minidream.io.images import to_network
-from minidream.dreaming.objectives import from_data
+from minidream.dreaming.objective_base import from_data
 from minidream.models.loading import load_model
 from minidream.objectives import Caricature, Channel, Direction, Neuron
 from tests.gradcheck import numerical_gradient, rel_error

@@ -5,7 +5,8 @@ from minidream.dreaming.deepdream import dream
 from minidream.io.images import to_network
 from minidream.models.random_weights import random_model
 from minidream.models.metadata import class_index, default_layer
-from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide, Sum
+from minidream.dreaming.objective_base import Sum
+from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Guide
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import minidream
 from minidream.cli import main
 from minidream.io.images import read_params
 from minidream.models.loading import load_model
-from minidream.dreaming.objectives import L2, Channel, ClassNeuron, Sum
-from minidream.dreaming.objectives import from_data
+from minidream.dreaming.objective_base import Sum, from_data
+from minidream.dreaming.objectives import L2, Channel, ClassNeuron
 from minidream.dreaming.recipes import weights_sha256
 
 FAST = ["--model", "mini", "--octaves", "1", "--steps", "1", "--jitter", "2", "--no-progress"]

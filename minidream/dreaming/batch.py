@@ -25,7 +25,7 @@ history gets (octave, step, values) per step with values a list of K floats: pic
 k; a term comparing the pictures (Diversity) is the batch's, not a picture's, and is not in them.
 """
 from minidream.dreaming.diversity import Diversity
-from minidream.dreaming.objectives import Objective, Sum, _terms, from_data
+from minidream.dreaming.objective_base import Objective, Sum, _terms, from_data
 from minidream.engine.backend import get_array_module
 
 

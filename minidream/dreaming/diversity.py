@@ -20,7 +20,7 @@ Lucid adds it to a channel objective as `-1e2 * diversity(layer)`, its value the
 K; here it is the mean over pairs, so `weight` does not grow with the batch. A Gram matrix of zeros (a dead layer)
 has no direction: its gradient is zero.
 """
-from minidream.dreaming.objectives import _Leaf, _weights
+from minidream.dreaming.objective_base import _Leaf, _weights
 from minidream.engine.backend import get_array_module
 
 TINY = 1e-20  # |G|^2 below this counts as zero (Lucid's l2_normalize epsilon, squared)

@@ -13,7 +13,7 @@ tile, where the image's map and the dream's window differ in size.
 import numpy as np
 from PIL import Image
 
-from minidream.dreaming.objectives import _Leaf, _positions, _weights
+from minidream.dreaming.objective_base import _Leaf, _positions, _weights
 from minidream.engine.backend import as_numpy, get_array_module, to_device
 from minidream.io.images import as_kind, load_rgb, to_network
 

@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from minidream.dreaming.image_region import edge_gain, image_part, part_units, unit_grids
-from minidream.dreaming.objectives import check_tileable, on_tile
+from minidream.dreaming.objective_base import check_tileable, on_tile
 from minidream.dreaming.settings import AUTO_TILE, DEFAULT
 from minidream.engine.backend import get_array_module
 from minidream.models.metadata import fixed_input_size
@@ -102,7 +102,7 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
     each seen with the same context from its neighbours (and the mirror at the image's edge); the tile grid moves by
     a fresh random offset every step, so no seam stays put. Each tile's objective reads its own part's units, and
     the tiles' values add up to the whole image's objective: a mean over positions weighs each tile by its share of
-    the units (objectives.on_tile). A net that runs at one input size only (fixed_input_size) sees every window at
+    the units (objective_base.on_tile). A net that runs at one input size only (fixed_input_size) sees every window at
     exactly that size: tiles of at most that size less the context, each padded with more mirrored context where
     it is smaller.
     """

@@ -26,8 +26,9 @@ import numpy as np
 from PIL import Image
 
 from minidream import __version__
-from minidream.dreaming import batch, diversity, feature_objectives  # noqa: F401  (their objectives join KINDS)
-from minidream.dreaming.objectives import from_data
+# imported for their objectives, which join KINDS (objective_base.from_data)
+from minidream.dreaming import batch, diversity, feature_objectives, objectives  # noqa: F401
+from minidream.dreaming.objective_base import from_data
 from minidream.dreaming.settings import NAMES
 from minidream.engine.backend import as_numpy
 from minidream.io.images import METADATA_KEY, read_params

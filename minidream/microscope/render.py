@@ -20,7 +20,8 @@ from minidream.dreaming.batch import PerPicture, picture_recipes
 from minidream.dreaming.deepdream import dream_batch
 from minidream.dreaming.diversity import Diversity
 from minidream.dreaming.jitter import min_input_side
-from minidream.dreaming.objectives import Channel, from_data
+from minidream.dreaming.objective_base import from_data
+from minidream.dreaming.objectives import Channel
 from minidream.dreaming.recipes import dream_kwargs, make_recipe
 from minidream.dreaming.settings import DreamSettings, settings_of
 from minidream.io.images import save_image
