@@ -55,6 +55,23 @@ def test_receptive_radius_walks_kernels_and_strides(mini):
     assert margin_for(mini, ["fc6"]) == 64
 
 
+def test_the_margin_setting_caps_the_context_and_the_layer_caps_it_too(mini, monkeypatch):
+    assert margin_for(mini, ["conv3"], 16) == 16 and margin_for(mini, ["conv3"], 0) == 0
+    assert margin_for(mini, ["conv3"], 64) == 20 and margin_for(mini, ["conv1"], 16) == 2
+    windows, forward = [], mini.forward
+
+    def spy(x, *args, **kwargs):  # the window each step shows the net
+        windows.append(x.shape[-2:])
+        return forward(x, *args, **kwargs)
+
+    monkeypatch.setattr(mini, "forward", spy)
+    for margin in (0, 8, 64):
+        minidream.dream(None, model=mini, layer="conv3", size=(48, 40), octaves=1, steps=1, jitter=4, margin=margin,
+                        seed=0, progress=False)
+    # the picture plus 2 * (margin + jitter) a side; conv3 sees 20 px, so a margin of 64 keeps 20
+    assert windows == [(40 + 2 * (m + 4), 48 + 2 * (m + 4)) for m in (0, 8, 20)]
+
+
 @pytest.mark.parametrize("layer", ["conv1", "conv3"])
 def test_no_frame_on_a_ramp(mini, layer):
     img = ramp(160, 120)
