@@ -9,7 +9,10 @@ from PIL import Image
 import minidream
 from minidream.cli import main
 from minidream.dreaming.plot import COLORS
-from minidream.objectives import Channel, Diversity
+from minidream.dreaming.batch import PerPicture
+from minidream.dreaming.jitter import gradient
+from minidream.io.images import to_network
+from minidream.objectives import L2, Channel, Diversity
 
 SMALL = dict(size=(64, 64), octaves=1, steps=3, seed=7, progress=False)
 
@@ -109,3 +112,20 @@ def test_a_batch_saves_every_pictures_snapshots_and_plots_a_line_per_picture(tmp
     assert main(["dream", "--model", "mini", "--size", "32", "--octaves", "1", "--steps", "1", "--no-progress",
                  "--batch", "1", "-o", str(tmp_path / "one.png")]) == 0  # K = 1 is one dream, still out_0
     assert (tmp_path / "one_0.png").exists() and not (tmp_path / "one.png").exists()
+
+
+def test_a_batch_goes_in_tiles_as_each_picture_would(net):
+    """Each picture's objective takes its part of every tile ("mean": by the tile's share of units), so the tiled
+    batch's gradient and each picture's value are the untiled ones (conv1 sees 2 px: 4 px of context suffice)."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([to_network(rng.integers(0, 256, size=(50, 70, 3)).astype(np.uint8), net.meta)
+                        for _ in range(2)])
+    objective = PerPicture([Channel("conv1", [3, 5]), L2("conv1")]).bind(net)
+    value, whole = gradient(net, objective, x, 1024, rng, (2, -1), jitter=3, margin=4)
+    values = list(objective.picture_values)
+    tiled_value, tiled = gradient(net, objective, x, 30, rng, (2, -1), jitter=3, margin=4)
+    np.testing.assert_allclose(tiled, whole, rtol=1e-4, atol=1e-4 * np.abs(whole).max())
+    np.testing.assert_allclose(objective.picture_values, values, rtol=1e-4)
+    assert tiled_value == pytest.approx(value, rel=1e-4)
+    with pytest.raises(ValueError, match="needs the whole image in one window"):  # Diversity compares whole pictures
+        gradient(net, PerPicture([L2("conv1")] * 2, Diversity("conv1")).bind(net), x, 30, rng, (0, 0), 3, 4)

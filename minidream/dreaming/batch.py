@@ -31,10 +31,9 @@ from minidream.engine.backend import get_array_module
 
 class PerPicture(Objective):
     """Objective k on picture k of a batch (acts[layer][k:k+1]), plus `shared` on the whole batch; the value is
-    their sum. After each call, `picture_values` holds each picture's own value (shared excluded). A picture
-    must fit one window (reduction None: no tiles)."""
-
-    reduction = None
+    their sum. After each call, `picture_values` holds each picture's own value (shared excluded). Large pictures go
+    in tiles, each picture's objective taking its part of each tile (Objective.on_tile), where the objectives
+    allow it (a term comparing the pictures needs them whole)."""
 
     def __init__(self, objectives, shared=None):
         self.objectives, self.shared = list(objectives), shared
@@ -53,21 +52,31 @@ class PerPicture(Objective):
         parts = self.objectives + ([self.shared] if self.shared is not None else [])
         return tuple(dict.fromkeys(layer for part in parts for layer in part.layers))
 
-    def __call__(self, acts, *context, **named):
-        """context (the units' weights, a tile's shares: what the dream passes every objective, objectives module
-        doc) is the same for every picture and goes on to each objective as it came."""
+    def leaves(self):
+        parts = self.objectives + ([self.shared] if self.shared is not None else [])
+        return [leaf for part in parts for leaf in part.leaves()]
+
+    def __call__(self, acts, weights=None):
+        return self._combine(acts, lambda objective, part: objective(part, weights))
+
+    def on_tile(self, acts, weights, shares):
+        return self._combine(acts, lambda objective, part: objective.on_tile(part, weights, shares))
+
+    def _combine(self, acts, value_of):
+        """(value, gradients) of the batch, value_of(objective, acts) giving each part's (the units' weights and a
+        tile's shares are the same for every picture)."""
         if len(next(iter(acts.values()))) != len(self.objectives):
             raise ValueError(f"a batch of {len(next(iter(acts.values())))} pictures for {len(self.objectives)} "
                              "objectives")
         grads, values = {}, []
         for k, objective in enumerate(self.objectives):
-            v, g = objective({layer: acts[layer][k:k + 1] for layer in objective.layers}, *context, **named)
+            v, g = value_of(objective, {layer: acts[layer][k:k + 1] for layer in objective.layers})
             values.append(float(v))
             for layer, d in g.items():
                 grads.setdefault(layer, get_array_module(d).zeros_like(acts[layer]))[k:k + 1] += d
         value = sum(values)
         if self.shared is not None:
-            v, g = self.shared(acts, *context, **named)
+            v, g = value_of(self.shared, acts)
             value += v
             for layer, d in g.items():
                 grads[layer] = grads[layer] + d if layer in grads else d

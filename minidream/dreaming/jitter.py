@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from minidream.dreaming.image_region import edge_gain, image_part, part_units, unit_grids
-from minidream.dreaming.objective_base import check_tileable, on_tile
+from minidream.dreaming.objective_base import check_tileable
 from minidream.dreaming.settings import AUTO_TILE, DEFAULT
 from minidream.engine.backend import get_array_module
 from minidream.models.metadata import fixed_input_size
@@ -102,7 +102,7 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
     each seen with the same context from its neighbours (and the mirror at the image's edge); the tile grid moves by
     a fresh random offset every step, so no seam stays put. Each tile's objective reads its own part's units, and
     the tiles' values add up to the whole image's objective: a mean over positions weighs each tile by its share of
-    the units (objective_base.on_tile). A net that runs at one input size only (fixed_input_size) sees every window at
+    the units (Objective.on_tile). A net that runs at one input size only (fixed_input_size) sees every window at
     exactly that size: tiles of at most that size less the context, each padded with more mirrored context where
     it is smaller.
     """
@@ -121,7 +121,7 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
         check_tileable(objective, x.shape[-2:], tile)
         totals = {layer: sum(part_units(grids[layer], t[-1]) for t in tiles) for layer in objective.layers}
     xp = get_array_module(x)
-    g, total = xp.zeros_like(x), 0.0
+    g, total, pictures = xp.zeros_like(x), 0.0, 0.0
     h, w = x.shape[-2:]
     for (r0, r1), (c0, c1), py, px, part in tiles:
         shares = None if len(tiles) == 1 else {
@@ -134,6 +134,10 @@ def gradient(net, objective, x, tile, rng, shift=(0, 0), jitter=0, margin=0):
         wy, wx = top - (r0 - py[0]), left - (c0 - px[0])
         g[..., top:bottom, left:right] += gw[..., wy:wy + bottom - top, wx:wx + right - left]
         total += value
+        if len(tiles) > 1 and hasattr(objective, "picture_values"):  # a batch's pictures' own values add up alike
+            pictures = pictures + np.asarray(objective.picture_values)
+    if len(tiles) > 1 and hasattr(objective, "picture_values"):
+        objective.picture_values = [float(v) for v in pictures]
     gain = _edge_gain(grids, objective.layers, (h, w), tiles[0])
     if gain is not None:
         g *= xp.asarray(gain, dtype=g.dtype)
@@ -156,7 +160,7 @@ def _gradient_part(net, objective, x, grids, part, shares):
     for layer, a in acts.items():
         crops[layer], weights[layer] = image_part(grids[layer], a, part)
     seen = {layer: a[crops[layer]] for layer, a in acts.items()}
-    value, grads = objective(seen, weights) if shares is None else on_tile(objective, seen, weights, shares)
+    value, grads = objective(seen, weights) if shares is None else objective.on_tile(seen, weights, shares)
     full = {}
     for layer, d in grads.items():
         full[layer] = get_array_module(d).zeros_like(acts[layer])

@@ -11,7 +11,7 @@ the value is the picture's own, and the gradient is exactly its gradient. `layer
 model's default layer (see `default_layer`).
 
 An image too large for one window is cut into tiles, and each tile's value is its part of the
-whole image's: `reduction` says how (on_tile): "sum" objectives add over positions, so tiles add;
+whole image's: `reduction` says how (Objective.on_tile): "sum" objectives add over positions, so tiles add;
 "mean" objectives average over positions, so a tile counts by its share of the layer's units; None
 (one neuron, a match of whole-image statistics) needs the whole image in one window.
 
@@ -71,6 +71,20 @@ class Objective:
 
     def to_data(self):
         return None
+
+    def leaves(self):
+        """The objectives it is made of that read activations themselves (itself, for one of them)."""
+        return [self]
+
+    def on_tile(self, acts, weights, shares):
+        """(value, gradients) of a tile's part of the objective: the tile's acts are its part's units and shares
+        {layer: the part's units / the whole image's}; the parts' values add up to the whole image's (module doc):
+        a "sum" objective's part as it is, a "mean" one's weighed by the part's share."""
+        value, grads = self(acts, weights)
+        if self.reduction == "mean":
+            share = shares[self.layer]
+            return share * value, {layer: share * d for layer, d in grads.items()}
+        return value, grads
 
     def __add__(self, other):
         if not isinstance(other, Objective):
@@ -152,12 +166,18 @@ class Sum(Objective):
     def layers(self):
         return tuple(dict.fromkeys(layer for _, leaf in self.terms for layer in leaf.layers))
 
+    def leaves(self):
+        return [leaf for _, leaf in self.terms]
+
+    def on_tile(self, acts, weights, shares):
+        return self(acts, weights, shares)
+
     def __call__(self, acts, weights=None, shares=None):
         """shares: {layer: a tile's share of its units} when called for a tile (on_tile), else None."""
         normalize = len(self.layers) > 1
         value, grads = 0.0, {}
         for weight, leaf in self.terms:
-            v, g = leaf(acts, weights) if shares is None else on_tile(leaf, acts, weights, shares)
+            v, g = leaf(acts, weights) if shares is None else leaf.on_tile(acts, weights, shares)
             a = acts[leaf.layer]
             # the whole image's (weighed) element count: a tile's over its share
             size = a.shape[0] * a.shape[1] * _positions(a, _weights(a, weights, leaf.layer))
@@ -190,21 +210,9 @@ def window_means(weights, out_hw):
     return avg_pool.forward(weights[None, None], kernel, rounding="floor")[0][0, 0]
 
 
-def on_tile(objective, acts, weights, shares):
-    """(value, gradients) of a tile's part of the objective: the tile's acts are its part's units and shares
-    {layer: the part's units / the whole image's}; the parts' values add up to the whole image's (module doc)."""
-    if isinstance(objective, Sum):
-        return objective(acts, weights, shares)
-    value, grads = objective(acts, weights)
-    if objective.reduction == "mean":
-        share = shares[objective.layer]
-        return share * value, {layer: share * d for layer, d in grads.items()}
-    return value, grads
-
-
 def check_tileable(objective, size, tile):
     """ValueError when an objective that needs the whole image (reduction None) would be cut into tiles."""
-    for leaf in (leaf for _, leaf in _terms(objective)):
+    for leaf in objective.leaves():
         if leaf.reduction is None:
             raise ValueError(f"{leaf!r} needs the whole image in one window, but a {size[1]}x{size[0]} image is "
                              f"cut into tiles of at most {tile} pixels: give a larger tile_size (--tile-size) or a "
