@@ -5,11 +5,13 @@
     python -m benchmarks.objective_truth --photo-only    # the 24 without the same cases from noise
 
 The bundled mini model dreams on the example photo (its longer side resized to the size) for 1 octave x 20 steps
-with a Channel objective on channel 0 (the issue's channel: not one the photo already excites). "measured" is that channel's mean in a plain
-forward pass of the whole picture at its size, on the start and on the result; "reported" is the mean of the first
-and of the last quarter of the dream's history (each step sees the picture through its own random shift, and with
-param="fft" a random scale and rotation, so one value is a noisy sample of the objective). The same cases start from
-near-grey noise too. A case agrees when both rise (or both fall).
+with a Channel objective on channel 0 (the issue's channel: not one the photo already excites). "measured" is that
+channel's mean in a plain forward pass of the whole picture at its size; "reported" is what the dream's history
+says. History entry k is the objective of the picture before step k, seen through that step's random shift (and
+with param="fft" a random scale and rotation): one value is a noisy sample, so both are compared as trends, the
+mean of the first quarter against the mean of the last quarter, over the same pictures (the start and the picture
+after each step but the last, measured through the dream's callback). A case agrees when both rise (or both fall).
+The table also gives the measured start and result. The same cases start from near-grey noise too.
 """
 import argparse
 import os
@@ -34,23 +36,25 @@ def channel_mean(net, layer, channel, rgb):
 
 
 def case(net, photo, size, layer, param, steps=20, seed=0, channel=0):
-    """{size, start, layer, channel, param, reported: (first, last), measured: (start, result)} for one dream.
+    """{size, start, layer, channel, param, reported and measured: (first, last quarter's mean), result: (the start's
+    measure, the result's)} for one dream.
     photo: an RGB image, or None for a square of the dream's near-grey noise."""
     if photo is None:
         start = np.random.default_rng(seed).uniform(112, 144, size=(size, size, 3)).astype(np.uint8)
     else:
         w, h = resolve_size(size, photo.shape)
         start = np.asarray(Image.fromarray(photo).resize((w, h), Image.LANCZOS))
-    history = []
+    history, pictures = [], [channel_mean(net, layer, channel, start)]
     out = minidream.dream(start, model=net, objective=Channel(layer, channel), octaves=1, steps=steps, param=param,
-                          seed=seed, progress=False, history=history)
-    return {"size": size, "start": "noise" if photo is None else "photo", "layer": layer, "channel": channel, "param": param,
-            "reported": reported_trend([v for _, _, v in history]),
-            "measured": (channel_mean(net, layer, channel, start), channel_mean(net, layer, channel, out))}
+                          seed=seed, progress=False, history=history,
+                          callback=lambda octave, step, rgb: pictures.append(channel_mean(net, layer, channel, rgb)))
+    return {"size": size, "start": "noise" if photo is None else "photo", "layer": layer, "channel": channel,
+            "param": param, "reported": trend([v for _, _, v in history]), "measured": trend(pictures[:-1]),
+            "result": (pictures[0], channel_mean(net, layer, channel, out))}
 
 
-def reported_trend(values):
-    """(mean of the first quarter, mean of the last quarter) of a history's values (at least one value each)."""
+def trend(values):
+    """(mean of the first quarter, mean of the last quarter) of a series of values (at least one value each)."""
     quarter = max(1, len(values) // 4)
     return float(np.mean(values[:quarter])), float(np.mean(values[-quarter:]))
 
@@ -67,13 +71,14 @@ def agrees(row):
 
 
 def markdown(results):
-    lines = ["| start | size | layer (channel) | param | reported first → last quarter | measured start → result | "
-             "agree |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| start | size | layer (channel) | param | reported first → last quarter | measured first → last "
+             "quarter | agree | measured start → result |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r['start']} | {r['size']} | {r['layer']} ({r['channel']}) | {r['param']} | "
                      f"{r['reported'][0]:.3f} → {r['reported'][1]:.3f} | {r['measured'][0]:.3f} → "
-                     f"{r['measured'][1]:.3f} | {'yes' if agrees(r) else '**no**'} |")
+                     f"{r['measured'][1]:.3f} | {'yes' if agrees(r) else '**no**'} | {r['result'][0]:.3f} → "
+                     f"{r['result'][1]:.3f} |")
     lines.append(f"\n{sum(agrees(r) for r in results)} of {len(results)} agree")
     return "\n".join(lines)
 

@@ -23,7 +23,7 @@ def photo():
 @pytest.mark.parametrize("param", PARAMS)
 def test_the_reported_objective_rises_with_the_measured_one(mini, photo, size, layer, param):
     row = case(mini, photo, size, layer, param)
-    assert row["measured"][1] > row["measured"][0]  # the dream works: what the case is about
+    assert row["result"][1] > row["result"][0]  # the dream works: what the case is about
     assert agrees(row), row
 
 
@@ -36,4 +36,4 @@ def test_other_channels_agree_too(mini, photo, layer, channel):
 def test_the_reported_level_is_the_pictures(mini, photo):
     """Counting only the units that see the image, the first value reported is near the plain forward pass's."""
     row = case(mini, photo, 128, "conv3", "pixel", steps=1)
-    assert row["reported"][0] == pytest.approx(row["measured"][0], abs=0.25 * abs(row["measured"][0]))
+    assert row["reported"][0] == pytest.approx(row["result"][0], abs=0.25 * abs(row["result"][0]))
