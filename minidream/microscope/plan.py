@@ -18,8 +18,9 @@ STEPS = 32
 # without saturating (8 starts to).
 STEP_SIZE = 4.0
 # Lucid's transforms pad 12 px and jitter 8. With dream()'s context (as far as the layer sees, up to 64 px, and 32 of
-# jitter) a 64-px picture is dreamed in a 256-px window, mostly mirror; 16 and 8 make it 112 px, about twice the
-# channels per minute, and batches of them pay off (docs/speed.md, "Microscope pictures").
+# jitter) a 64-px picture of mini's conv5 is dreamed in a 232-px window (256 for deeper layers), mostly mirror; 16
+# and 8 make it 112 px, about twice the channels per minute, and batches of them pay off (docs/speed.md, "Microscope
+# pictures").
 JITTER, MARGIN = 8, 16
 DIVERSITY = 2  # variants per channel besides its picture
 # Diversity's weight for a channel's variants: 4 lowers the variants' mean Gram similarity at mini's conv5 while
