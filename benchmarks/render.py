@@ -5,8 +5,7 @@
 Each channel's picture is a dream from noise with Channel(layer, c) and the microscope's settings (one octave of
 Fourier steps in a small mirrored margin, minidream.microscope.plan.dream_settings), rendered in one batch as
 `minidream microscope` renders them; the table gives every picture's mean of every channel (a plain forward pass at
-the picture's size). A channel is
-won when its own picture excites it more than any other channel's picture does.
+the picture's size). A channel is won when its own picture excites it more than any other channel's picture does.
 """
 import argparse
 

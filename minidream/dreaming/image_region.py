@@ -22,6 +22,7 @@ whole input have no grid: all of their output counts, weight 1.
 import collections
 import functools
 import math
+import weakref
 
 import numpy as np
 
@@ -32,7 +33,17 @@ Grid = collections.namedtuple("Grid", "first step radius")  # radius inf: the un
 
 
 def unit_grids(net):
-    """{layer: Grid} of every layer's unit centres (first, step) and receptive radius, in input pixels."""
+    """{layer: Grid} of every layer's unit centres (first, step) and receptive radius, in input pixels; walked once
+    per graph (a dream asks at every step), the same dict after that: read it, do not change it."""
+    if net.graph not in _grids:
+        _grids[net.graph] = _walk(net)
+    return _grids[net.graph]
+
+
+_grids = weakref.WeakKeyDictionary()  # a net's graph -> its unit_grids
+
+
+def _walk(net):
     state = {net.meta.get("input_blob", "data"): Grid(0.0, 1, 0.0)}
     grids = {}
     for spec in net.specs:

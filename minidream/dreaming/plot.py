@@ -31,8 +31,9 @@ def plot_history(history, title=""):
     heading = f"objective per step {title}".strip()
     draw.text((4, 2), heading, fill=(0, 0, 0), font=font)
     if pictures is not None:  # the key: each picture's number in its colour
-        x = 4 + draw.textlength(heading + "  pictures ", font=font)
-        draw.text((x - draw.textlength("pictures ", font=font), 2), "pictures", fill=(0, 0, 0), font=font)
+        x = 4 + draw.textlength(heading + "  ", font=font)
+        draw.text((x, 2), "pictures", fill=(0, 0, 0), font=font)
+        x += draw.textlength("pictures ", font=font)
         for k in range(pictures):
             draw.text((x, 2), str(k), fill=COLORS[k % len(COLORS)], font=font)
             x += draw.textlength(f"{k} ", font=font)
