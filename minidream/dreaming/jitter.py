@@ -32,6 +32,7 @@ import numpy as np
 from minidream.dreaming.image_region import edge_gain, image_part, part_units, unit_grids
 from minidream.dreaming.objective_base import check_tileable
 from minidream.dreaming.settings import AUTO_TILE, DEFAULT
+from minidream.engine import engines
 from minidream.engine.backend import get_array_module
 from minidream.models.metadata import fixed_input_size
 
@@ -154,7 +155,10 @@ def _edge_gain(grids, layers, size, first_tile):
 
 def _gradient_part(net, objective, x, grids, part, shares):
     """(value, d value / dx) of the objective on the units of window x that see the image part, each weighed by its
-    field's share on the part (minidream.dreaming.image_region)."""
+    field's share on the part (minidream.dreaming.image_region). A batch's pictures may be walked in parts, a part
+    per core, with the same numbers (minidream.engine.speed.picture_parts; the fast engine only)."""
+    parts = engines.fast("picture_parts")
+    net = parts.walker(net, len(x)) if parts else net
     acts = net.forward(x, end=list(objective.layers))
     crops, weights = {}, {}
     for layer, a in acts.items():

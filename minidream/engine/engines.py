@@ -2,7 +2,8 @@
 
 Every op in ops/ holds its textbook NumPy code (im2col + one product per group, pooling over strided windows, LRN
 through a cumulative sum). Under the fast engine an op with a fast CPU implementation in speed/ (Winograd, shifted
-rows, phase-split pooling, threaded copies and products over the worker pool) asks `fast(op)` for it and runs that
+rows, phase-split pooling, threaded copies and products over the worker pool, a batch's pictures walked
+in parts) asks `fast(op)` for it and runs that
 instead; under "textbook" `fast` returns None and no module of speed/ is ever imported. GPU arrays always take the
 op's own GPU path. Both engines give the same numbers to float32 rounding (tests/test_engines.py).
 
@@ -19,7 +20,8 @@ import os
 
 ENGINES = ("fast", "textbook")
 # op -> its fast implementation, imported the first time the fast engine runs the op
-_FAST = {op: f"minidream.engine.speed.{op}" for op in ("conv", "im2col", "max_pool", "avg_pool", "relu", "lrn")}
+_FAST = {op: f"minidream.engine.speed.{op}"
+         for op in ("conv", "im2col", "max_pool", "avg_pool", "relu", "lrn", "picture_parts")}
 _loaded = {}  # op -> its module, once imported: ops ask at every call
 
 

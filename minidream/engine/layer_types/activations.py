@@ -2,7 +2,7 @@
 
 Defaults from BVLC/caffe src/caffe/proto/caffe.proto; formulas in each op's docstring (minidream/engine/ops/).
 """
-from minidream.engine.layer_types.base import LayerType, f32, same_shape
+from minidream.engine.layer_types.base import LayerType, each_picture, f32, same_shape
 from minidream.engine.ops import absval, bnll, elu, power, sigmoid, tanh
 
 
@@ -15,7 +15,8 @@ def _elementwise(name, op, normalize, keeps_output):
     def backward(p, weights, dys, cache, param_grads):
         return [op.backward(dys[0], cache)], None
 
-    return LayerType(name, normalize, same_shape, forward, backward, output_in_cache=keeps_output)
+    return LayerType(name, normalize, same_shape, forward, backward, output_in_cache=keeps_output,
+                     per_picture=each_picture)
 
 
 def _no_params(raw, name):

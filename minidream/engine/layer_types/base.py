@@ -43,6 +43,17 @@ ROLES = ("convolution", "deconvolution", "pooling", "fully_connected", "concat",
 WHOLE_INPUT = (math.inf, 1, 0)
 
 
+def each_picture(params):
+    """per_picture of a type that never mixes a batch's pictures."""
+    return True
+
+
+def past_batch_axis(params):
+    """per_picture of a type that works along params["axis"]: per picture unless that is the batch axis (a negative
+    axis counts as the batch's too: which axis it is depends on the blob)."""
+    return params["axis"] > 0
+
+
 def no_params(params, in_shapes):
     return []
 
@@ -79,6 +90,10 @@ class LayerType:
     # infer(params, in_shapes, in_values) -> (out shapes, out values or None): for types whose output shapes depend
     # on their inputs' values (ONNX's shape arithmetic, onnx_base.py); None: output_shapes(params, in_shapes) serves
     infer: Optional[Callable] = None
+    # per_picture(params): whether each picture of a batch goes through it on its own, nothing mixing the pictures
+    # (no batch statistics, no concat, softmax or reshape across the batch axis): then a batch may be walked in parts
+    # (minidream/engine/speed/picture_parts.py). False unless a type says so.
+    per_picture: Callable = lambda params: False
 
     def __post_init__(self):
         if self.role not in ROLES:

@@ -4,8 +4,9 @@ Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layer
 """
 import numpy as np
 
-from minidream.engine.layer_types.base import (WHOLE_INPUT, LayerType, SpecError, check_axis, enum, f32,
-                                               kernel_window, pair, positive_int, same_shape)
+from minidream.engine.layer_types.base import (WHOLE_INPUT, LayerType, SpecError, check_axis, each_picture, enum,
+                                               f32, kernel_window, pair, past_batch_axis, positive_int,
+                                               same_shape)
 from minidream.engine.ops import (avg_pool, concat, conv, dropout, im2col, inner_product, lrn, lrn_within_channel,
                                   max_pool, relu, softmax)
 from minidream.engine.ops.axes import canonical_axis
@@ -58,7 +59,7 @@ def weighted_backward(op):
 
 
 CONVOLUTION = LayerType("Convolution", conv_normalize, _conv_shapes, _conv_forward, weighted_backward(conv),
-                        param_shapes=_conv_params, output_in_cache=False, role="convolution",
+                        param_shapes=_conv_params, output_in_cache=False, role="convolution", per_picture=each_picture,
                         window=lambda p: ((max(p["kernel_size"]) - 1) * max(p["dilation"]) + 1, max(p["stride"]),
                                                          max(p["pad"])))
 
@@ -105,7 +106,8 @@ def _pool_backward(p, weights, dys, cache, param_grads):
 
 
 POOLING = LayerType("Pooling", _pool_normalize, _pool_shapes, _pool_forward, _pool_backward, output_in_cache=False,
-                    role="pooling", window=lambda p: WHOLE_INPUT if p["global_pooling"] else kernel_window(p))
+                    role="pooling", window=lambda p: WHOLE_INPUT if p["global_pooling"] else kernel_window(p),
+                    per_picture=each_picture)
 
 
 # ---------------------------------------------------------------- LRN
@@ -131,7 +133,7 @@ def _lrn_backward(p, weights, dys, cache, param_grads):
     return [op.backward(dys[0], cache)], None
 
 
-LRN = LayerType("LRN", _lrn_normalize, same_shape, _lrn_forward, _lrn_backward)
+LRN = LayerType("LRN", _lrn_normalize, same_shape, _lrn_forward, _lrn_backward, per_picture=each_picture)
 
 
 # ---------------------------------------------------------------- InnerProduct
@@ -152,7 +154,8 @@ def _ip_forward(p, weights, inputs, ctx):
 
 INNER_PRODUCT = LayerType("InnerProduct", _ip_normalize, lambda p, s: [(s[0][0], p["num_output"])], _ip_forward,
                           weighted_backward(inner_product), param_shapes=_ip_params, output_in_cache=False,
-                          classifier_part=True, role="fully_connected", window=lambda p: WHOLE_INPUT)
+                          classifier_part=True, role="fully_connected", window=lambda p: WHOLE_INPUT,
+                          per_picture=each_picture)
 
 
 # ---------------------------------------------------------------- ReLU, Dropout, Concat, Softmax
@@ -163,7 +166,7 @@ def _relu_forward(p, weights, inputs, ctx):
 
 RELU = LayerType("ReLU", lambda raw, name: {"negative_slope": f32(raw.get("negative_slope", 0.0))}, same_shape,
                  _relu_forward, lambda p, weights, dys, cache, param_grads: ([relu.backward(dys[0], cache)], None),
-                 runs_in_place=True, classifier_part=True)
+                 runs_in_place=True, classifier_part=True, per_picture=each_picture)
 
 
 def _dropout_normalize(raw, name):
@@ -180,7 +183,7 @@ def _dropout_forward(p, weights, inputs, ctx):
 
 DROPOUT = LayerType("Dropout", _dropout_normalize, same_shape, _dropout_forward,
                     lambda p, weights, dys, cache, param_grads: ([dropout.backward(dys[0], cache)], None),
-                    classifier_part=True, role="dropout")
+                    classifier_part=True, role="dropout", per_picture=each_picture)
 
 
 def _concat_shapes(p, in_shapes):
@@ -204,7 +207,8 @@ def _concat_normalize(raw, name):
 
 CONCAT = LayerType("Concat", _concat_normalize, _concat_shapes, _concat_forward,
                    lambda p, weights, dys, cache, param_grads: (concat.backward(dys[0], cache), None),
-                   bottoms=(1, None), output_in_cache=False, role="concat")
+                   bottoms=(1, None), output_in_cache=False, role="concat",
+                   per_picture=past_batch_axis)
 
 
 def _softmax_forward(p, weights, inputs, ctx):
@@ -219,6 +223,6 @@ def _softmax_shapes(p, in_shapes):
 
 SOFTMAX = LayerType("Softmax", lambda raw, name: {"axis": int(raw.get("axis", 1))}, _softmax_shapes, _softmax_forward,
                     lambda p, weights, dys, cache, param_grads: ([softmax.backward(dys[0], cache)], None),
-                    classifier_part=True, role="softmax")
+                    classifier_part=True, role="softmax", per_picture=past_batch_axis)
 
 TYPES = [CONVOLUTION, POOLING, LRN, INNER_PRODUCT, RELU, DROPOUT, CONCAT, SOFTMAX]

@@ -2,7 +2,7 @@
 
 Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layers/*_layer.cpp (shapes, blobs).
 """
-from minidream.engine.layer_types.base import LayerType, SpecError, enum, f32, same_shape
+from minidream.engine.layer_types.base import LayerType, SpecError, each_picture, enum, f32, past_batch_axis, same_shape
 from minidream.engine.ops import batch_norm, bias, eltwise, prelu, scale
 
 
@@ -37,7 +37,9 @@ BATCH_NORM = LayerType("BatchNorm", _bn_normalize, same_shape, _bn_forward, _bn_
                        role="batch_norm", initial_values=(0.0, 0.0, 0.0),  # statistics: training fills them in
                        # the stored statistics, unless the layer is forced to batch statistics
                        per_channel_affine=lambda p, n_bottoms: p["use_global_stats"] is not False,
-                       affine_terms=lambda p, weights: batch_norm.affine(*weights, eps=p["eps"]))
+                       affine_terms=lambda p, weights: batch_norm.affine(*weights, eps=p["eps"]),
+                       # dreams never train, so it reads the stored statistics unless forced to the batch's
+                       per_picture=lambda p: p["use_global_stats"] is not False)
 
 
 # ---------------------------------------------------------------- Scale and Bias (one- and two-bottom forms)
@@ -89,7 +91,8 @@ SCALE = LayerType("Scale", _axes_normalize(False), same_shape, _scale_forward, _
                   # a learned per-channel gamma (one bottom, on the channel axis alone)
                   per_channel_affine=lambda p, n_bottoms: (n_bottoms == 1 and p["axis"] in (1, -3)
                                                            and p["num_axes"] == 1),
-                  affine_terms=lambda p, weights: (weights[0], weights[1] if len(weights) > 1 else 0.0))
+                  affine_terms=lambda p, weights: (weights[0], weights[1] if len(weights) > 1 else 0.0),
+                  per_picture=past_batch_axis)
 
 
 def _bias_forward(p, weights, inputs, ctx):
@@ -106,7 +109,7 @@ def _bias_backward(p, weights, dys, cache, param_grads):
 
 BIAS = LayerType("Bias", _axes_normalize(None), same_shape, _bias_forward, _bias_backward,
                  param_shapes=lambda p, s: [] if len(s) == 2 else [_operand_shape(p, s)], bottoms=(1, 2),
-                 output_in_cache=False)
+                 output_in_cache=False, per_picture=past_batch_axis)
 
 
 # ---------------------------------------------------------------- Eltwise
@@ -133,7 +136,8 @@ def _eltwise_forward(p, weights, inputs, ctx):
 
 ELTWISE = LayerType("Eltwise", _eltwise_normalize, _eltwise_shapes, _eltwise_forward,
                     lambda p, weights, dys, cache, param_grads: (eltwise.backward(dys[0], cache), None),
-                    bottoms=(2, None), output_in_cache=lambda p: p["operation"] == "PROD")  # PROD's cache has y
+                    bottoms=(2, None), output_in_cache=lambda p: p["operation"] == "PROD",  # PROD's cache has y
+                    per_picture=each_picture)
 
 
 # ---------------------------------------------------------------- PReLU
@@ -153,6 +157,7 @@ def _prelu_backward(p, weights, dys, cache, param_grads):
 
 
 PRELU = LayerType("PReLU", lambda raw, name: {"channel_shared": bool(raw.get("channel_shared", False))},
-                  same_shape, _prelu_forward, _prelu_backward, param_shapes=_prelu_params, output_in_cache=False)
+                  same_shape, _prelu_forward, _prelu_backward, param_shapes=_prelu_params, output_in_cache=False,
+                  per_picture=each_picture)
 
 TYPES = [BATCH_NORM, SCALE, BIAS, ELTWISE, PRELU]

@@ -4,7 +4,7 @@ Rules from BVLC/caffe src/caffe/proto/caffe.proto (defaults) and src/caffe/layer
 Reshape, Slice and Crop return views of their input, so their outputs count as kept (output_in_cache): an
 in-place ReLU after them would overwrite their producer's output.
 """
-from minidream.engine.layer_types.base import LayerType, SpecError
+from minidream.engine.layer_types.base import LayerType, SpecError, each_picture, past_batch_axis
 from minidream.engine.layer_types.core import conv_normalize, weighted_backward
 from minidream.engine.ops import crop, deconvolution, flatten, reshape
 from minidream.engine.ops import slice as slice_op
@@ -27,7 +27,7 @@ def _flatten_forward(p, weights, inputs, ctx):
 FLATTEN = LayerType("Flatten", lambda raw, name: {"axis": int(raw.get("axis", 1)),
                                                   "end_axis": int(raw.get("end_axis", -1))},
                     lambda p, s: [flatten.output_shape(s[0], p["axis"], p["end_axis"])], _flatten_forward,
-                    _no_weights(flatten), classifier_part=True, role="flatten")
+                    _no_weights(flatten), classifier_part=True, role="flatten", per_picture=past_batch_axis)
 
 
 # ---------------------------------------------------------------- Reshape
@@ -110,6 +110,6 @@ DECONVOLUTION = LayerType(
     "Deconvolution", _deconv_normalize,
     lambda p, s: [deconvolution.output_shape(s[0], _deconv_weight_shape(p, s), p["stride"], p["pad"], p["group"])],
     _deconv_forward, weighted_backward(deconvolution), param_shapes=_deconv_params, output_in_cache=False,
-    role="deconvolution")
+    role="deconvolution", per_picture=each_picture)
 
 TYPES = [FLATTEN, RESHAPE, SLICE, CROP, DECONVOLUTION]

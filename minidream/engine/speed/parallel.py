@@ -15,9 +15,15 @@ A layer that makes many passes over its data (max pooling: about ten) walks its 
 piece's arrays fit in the core's L2 cache, the later passes read them from there instead of from main memory
 (docs/speed.md). One-pass work
 (im2col) gains nothing from it, and LRN's row slices lose their long contiguous runs.
+
+Inside `serial()` a thread cuts nothing: its layers run whole on it, while other threads walk other pictures of the
+batch (minidream.engine.speed.picture_parts). Its matrix products still run in the bands they would run in outside:
+OpenBLAS rounds a band of columns by its shape, and a picture must get the same bits in a part as alone.
 """
+import contextlib
 import functools
 import os
+import threading
 
 import numpy as np
 
@@ -28,6 +34,7 @@ MIN_ELEMENTS = 1 << 15  # below this, starting threads costs more than it saves
 MIN_PRODUCT = 1 << 21  # multiply-adds: a smaller matrix product takes less time than handing it to the pool
 SLICE_SHARE = 16  # see block_count; 2 cores cut as before (measured on 16 cores: docs/speed.md, round 9)
 PIECE_ELEMENTS = 1 << 18  # 1 MB of float32: smaller pieces cost more in per-piece overhead (docs/speed.md)
+_this_thread = threading.local()  # .serial: inside serial()
 
 
 @functools.cache
@@ -36,17 +43,34 @@ def _blas_threads():
     return blas.thread_count_setter()
 
 
+@contextlib.contextmanager
+def serial():
+    """Within the block, this thread's for_blocks calls work once on the whole range, on this thread."""
+    outer = getattr(_this_thread, "serial", False)
+    _this_thread.serial = True
+    try:
+        yield
+    finally:
+        _this_thread.serial = outer
+
+
 def for_blocks(work, length, elements, min_elements=MIN_ELEMENTS):
     """Call work(slice) for consecutive slices covering range(length); in parallel when `elements` (the size of
     the work) is at least min_elements, in as many slices as block_count gives. The caller works on the first
     slice itself (one thread fewer to wake, and it stays busy), the pool in minidream.engine.speed.workers on the
-    others; returns when all are done, and re-raises an exception from any of them."""
-    blocks = block_count(length, elements, min_elements)
-    if blocks < 2:
+    others; returns when all are done, and re-raises an exception from any of them. Inside serial(): one call."""
+    pieces = _slices(length, elements, min_elements)
+    if len(pieces) < 2 or getattr(_this_thread, "serial", False):
         work(slice(0, length))
         return
+    workers.run(work, pieces, max(1, WORKERS - 1))
+
+
+def _slices(length, elements, min_elements):
+    """The consecutive slices for_blocks cuts range(length) into (block_count of them)."""
+    blocks = block_count(length, elements, min_elements)
     bounds = [length * i // blocks for i in range(blocks + 1)]
-    workers.run(work, [slice(a, b) for a, b in zip(bounds, bounds[1:])], max(1, WORKERS - 1))
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def block_count(length, elements, min_elements):
@@ -83,13 +107,18 @@ def for_channel_parts(work, channels, parts, elements):
 def for_blas_blocks(work, length, multiply_adds):
     """for_blocks for work that makes BLAS calls: each block's calls run on one BLAS thread (OpenBLAS's own threads
     are never woken), in parallel when the work has at least MIN_PRODUCT multiply-adds. Where the BLAS is not an
-    OpenBLAS whose thread count can be set, one call of work on the whole range, on the BLAS's own threads."""
+    OpenBLAS whose thread count can be set, one call of work on the whole range, on the BLAS's own threads.
+    Inside serial(): the same blocks one after another on this thread (their products round as they do outside)."""
     setter = _blas_threads()
     if setter is None:
         work(slice(0, length))
         return
     with blas.one_thread(setter):
-        for_blocks(work, length, multiply_adds, MIN_PRODUCT)
+        if getattr(_this_thread, "serial", False):
+            for piece in _slices(length, multiply_adds, MIN_PRODUCT):
+                work(piece)
+        else:
+            for_blocks(work, length, multiply_adds, MIN_PRODUCT)
 
 
 def matmul(a, b, row_bias=None):
