@@ -14,8 +14,9 @@ and facts the rest of minidream reads instead of testing type strings: how many 
 whether its cache keeps its own output (then nothing may overwrite that output in place), whether it may run in
 place over its input, whether it can be part of a classifier head, its role (ROLES: what it is to the engine, the
 dream and training, in words that do not depend on the file format), the window it sees (window: what the
-receptive radius needs), whether it is a per-channel affine map at inference (what folds into a convolution), and
-the constants its weights start at (Caffe's filler defaults, where training does not draw them at random).
+receptive radius needs), whether it is a per-channel affine map at inference (what folds into a convolution),
+whether it keeps a batch's pictures apart (what lets a batch be walked in parts), and the constants its weights
+start at (Caffe's filler defaults, where training does not draw them at random).
 """
 import math
 from dataclasses import dataclass
