@@ -1,5 +1,7 @@
 """A batch walked in parts, a part per core (minidream.engine.speed.picture_parts): the same numbers as the whole
 batch and as each picture alone, the whole walk wherever a layer mixes the pictures, and the engine's serial mode."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,8 +11,10 @@ from minidream.engine.layer_types import layer_type
 from minidream.engine.net import Net
 from minidream.engine.layer_types.specs import conv, layer, relu
 from minidream.engine.speed import parallel, picture_parts, workers
+from weights_tools.onnx.convert import load_onnx
 
 ENDS = ["conv3", "conv5"]
+REAL_ONNX = Path(__file__).resolve().parents[1] / ".." / "shared" / "real_onnx"
 
 
 @pytest.fixture(scope="module")
@@ -21,29 +25,42 @@ def net():
     return minidream.load_model("mini")
 
 
-def _walk(walker, x, dtop):
-    out = walker.forward(x, end=ENDS)
-    return out, walker.backward(dtop)
-
-
-@pytest.mark.parametrize("pictures, parts", [(8, 2), (5, 2), (3, 3)])
-def test_parts_give_every_picture_the_bits_of_the_whole_batch_and_of_the_picture_alone(net, pictures, parts):
-    rng = np.random.default_rng(pictures)
-    x = (30 * rng.standard_normal((pictures, 3, 112, 112))).astype(np.float32)
-    shapes = {e: net.output_shape(e, (112, 112), pictures) for e in ENDS}
+def _same_bits_three_ways(net, ends, x, parts, rng):
+    """The parts' forward and backward equal the whole batch's and the last picture's alone, bit for bit."""
+    shapes = {e: net.output_shape(e, x.shape[-2:], len(x)) for e in ends}
     dtop = {e: rng.standard_normal(s).astype(np.float32) for e, s in shapes.items()}
-    whole, dx_whole = _walk(net, x, dtop)
+    whole, dx_whole = (lambda out: (out, net.backward(dtop)))(net.forward(x, end=ends))
     walker = picture_parts.PictureParts(net, parts)
-    split, dx_split = _walk(walker, x, dtop)
+    split = walker.forward(x, end=ends)
+    dx_split = walker.backward(dtop)
     assert walker._whole is False  # it did walk in parts
-    for e in ENDS:
+    for e in ends:
         np.testing.assert_array_equal(split[e], whole[e])
     np.testing.assert_array_equal(dx_split, dx_whole)
-    k = pictures - 1  # the last part's last picture, alone (112-px products are cut alike alone and in a part)
-    alone, dx_alone = _walk(net, x[k:k + 1], {e: d[k:k + 1] for e, d in dtop.items()})
-    np.testing.assert_array_equal(dx_split[k:k + 1], dx_alone)
-    for e in ENDS:
+    k = len(x) - 1
+    alone = net.forward(x[k:k + 1], end=ends)
+    np.testing.assert_array_equal(dx_split[k:k + 1], net.backward({e: d[k:k + 1] for e, d in dtop.items()}))
+    for e in ends:
         np.testing.assert_array_equal(split[e][k:k + 1], alone[e])
+
+
+@pytest.mark.parametrize("pictures, parts, side", [(8, 2, 112), (5, 2, 112), (3, 3, 112), (4, 2, 40)])
+def test_parts_give_every_picture_the_bits_of_the_whole_batch_and_of_the_picture_alone(net, pictures, parts, side):
+    # 40 px: conv1's product of one picture is too small to cut in bands, its batch's is not (parallel.matmul cuts
+    # a batch's products as each picture's alone)
+    rng = np.random.default_rng(pictures)
+    _same_bits_three_ways(net, ENDS, (30 * rng.standard_normal((pictures, 3, side, side))).astype(np.float32), parts,
+                          rng)
+
+
+@pytest.mark.skipif(not REAL_ONNX.is_dir(), reason=f"{REAL_ONNX} (real ONNX exports) is absent")
+@pytest.mark.parametrize("name, end", [("squeezenet1_1", "/features/features.10/expand1x1/Conv_output_0"),
+                                       ("mobilenet_v3_small", "getitem_69")])  # past 6 squeeze-excite gates (onnx.Mul)
+def test_real_onnx_models_walk_in_parts_with_the_same_bits(name, end):
+    minidream.tune_cpu()
+    net = Net(*load_onnx(REAL_ONNX / f"{name}.onnx", quiet=True))
+    rng = np.random.default_rng(1)
+    _same_bits_three_ways(net, [end], rng.standard_normal((4, 3, 160, 160)).astype(np.float32), 2, rng)
 
 
 def test_a_layer_that_mixes_the_pictures_makes_the_batch_walk_whole():
@@ -73,6 +90,13 @@ def test_which_layer_types_keep_the_pictures_apart():
     assert layer_type("BatchNorm").per_picture({"use_global_stats": None})  # dreams never train: stored statistics
     assert not layer_type("BatchNorm").per_picture({"use_global_stats": False})
     assert not layer_type("Reshape").per_picture({}) and not layer_type("onnx.Reshape").per_picture({})
+    assert layer_type("onnx.HardSwish").per_picture({}) and layer_type("onnx.MaxPool").per_picture({})
+    mul = layer_type("onnx.Mul").per_picture
+    assert mul({"weight_shapes": [], "args": [["bottom", 0], ["bottom", 1]]})  # MobileNet's x * gate
+    assert mul({"weight_shapes": [[1, 16, 1, 1]], "args": [["bottom", 0], ["weight", 0]]})
+    assert mul({"weight_shapes": [[16]], "args": [["bottom", 0], ["weight", 0]]})
+    assert not mul({"weight_shapes": [[4, 16, 1, 1]], "args": [["bottom", 0], ["weight", 0]]})  # 4 pictures' own
+    assert not mul({"weight_shapes": [], "args": [["bottom", 0], ["const", [[1], [2]]]]})
 
 
 def test_the_walker_takes_parts_only_with_a_picture_per_core(net, monkeypatch):

@@ -7,8 +7,8 @@ attention scale, sqrt of a width) takes the other operand's array type and dtype
 import numpy as np
 
 from minidream.engine.backend import as_numpy, get_array_module
-from minidream.engine.layer_types.base import WHOLE_INPUT
-from minidream.engine.layer_types.onnx_base import Info, checked, one_output, onnx_type, same_as_first
+from minidream.engine.layer_types.base import WHOLE_INPUT, each_picture
+from minidream.engine.layer_types.onnx_base import Info, checked, constant, one_output, onnx_type, same_as_first
 from minidream.engine.ops import (arithmetic, clip, erf, gelu, gemm, hard_sigmoid, hard_swish, layer_norm,
                                   log_softmax, matmul, neg, reduce, softmax, softplus, sqrt)
 
@@ -34,7 +34,15 @@ def _binary(op_type, kind):
         return [y], cache
 
     return onnx_type(op_type, _broadcast_shape, run,
-                     lambda attrs, dys, cache: list(arithmetic.backward(dys[0], cache)), attrs=checked({}, op_type))
+                     lambda attrs, dys, cache: list(arithmetic.backward(dys[0], cache)), attrs=checked({}, op_type),
+                     per_picture=_constants_broadcast)
+
+
+def _constants_broadcast(p):
+    """per_picture of a broadcasting binary op: each of its initializers is a scalar, a vector (along the last axis)
+    or has a leading 1, so none has a size of its own along a batch's axis (MobileNet's x * gate, x + shift)."""
+    shapes = p["weight_shapes"] + [list(constant(a).shape) for a in p["args"] if a and a[0] == "const"]
+    return all(len(s) <= 1 or s[0] == 1 for s in shapes)
 
 
 def _numpy_binary(op_type, function):
@@ -58,7 +66,8 @@ def _unary(op_type, op, fields=None, **onnx_type_args):
 
     # pointwise, so a classifier head may hold it (MobileNet's Linear, Hardswish, Linear) and slide it over a map
     return onnx_type(op_type, same_as_first, run, lambda attrs, dys, cache: [op.backward(dys[0], cache)],
-                     attrs=checked(fields or {}, op_type), classifier_part=True, **onnx_type_args)
+                     attrs=checked(fields or {}, op_type), classifier_part=True, per_picture=each_picture,
+                     **onnx_type_args)
 
 
 def _clip_run(attrs, args):
@@ -151,7 +160,7 @@ TYPES = [
     _unary("HardSigmoid", hard_sigmoid, _alpha_beta(0.2, 0.5)),
     _unary("HardSwish", hard_swish),
     onnx_type("Clip", same_as_first, _clip_run, lambda attrs, dys, cache: [clip.backward(dys[0], cache), None, None],
-              attrs=checked({}, "Clip")),
+              attrs=checked({}, "Clip"), per_picture=each_picture),
     onnx_type("MatMul", _matmul_shape, lambda attrs, args: one_output(matmul.forward(args[0], args[1])),
               lambda attrs, dys, cache: list(matmul.backward(dys[0], cache)), attrs=checked({}, "MatMul")),
     onnx_type("Gemm", _gemm_shape, _gemm_run, lambda attrs, dys, cache: list(gemm.backward(dys[0], cache)),

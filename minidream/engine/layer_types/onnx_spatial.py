@@ -7,7 +7,7 @@ A pooling whose windows are Caffe's is written as Caffe's Pooling by the convert
 import numpy as np
 
 from minidream.engine.backend import as_numpy
-from minidream.engine.layer_types.base import WHOLE_INPUT
+from minidream.engine.layer_types.base import WHOLE_INPUT, each_picture
 from minidream.engine.layer_types.onnx_base import Info, checked, ints, one_output, onnx_type
 from minidream.engine.ops import avg_pool, global_max_pool, max_pool, pad, resize
 from minidream.engine.ops.pool_shape import output_hw
@@ -56,7 +56,7 @@ def _pool_type(op_type, op, extra, keywords):
 
     return onnx_type(op_type, infer, run, lambda attrs, dys, cache: [op.backward(dys[0], cache)],
                      attrs=checked(_pool_fields(extra), op_type), keeps_output=False, role="pooling",
-                     window=lambda p: _window(p["attrs"]))
+                     window=lambda p: _window(p["attrs"]), per_picture=each_picture)
 
 
 def _full_pads(pads, axes, rank):
@@ -131,7 +131,7 @@ TYPES = [
     onnx_type("GlobalMaxPool", lambda attrs, ins: [Info(ins[0].shape[:2] + (1,) * (len(ins[0].shape) - 2))],
               lambda attrs, args: one_output(global_max_pool.forward(args[0])),
               lambda attrs, dys, cache: [global_max_pool.backward(dys[0], cache)], attrs=checked({}, "GlobalMaxPool"),
-              keeps_output=False, window=lambda p: WHOLE_INPUT),
+              keeps_output=False, window=lambda p: WHOLE_INPUT, per_picture=each_picture),
     onnx_type("Pad", _pad_infer, _pad_run, lambda attrs, dys, cache: [pad.backward(dys[0], cache), None, None, None],
               attrs=checked({"mode": _text("mode", "constant")}, "Pad"), keeps_output=False),
     onnx_type("Resize", _resize_infer, _resize_run,

@@ -130,27 +130,42 @@ def matmul(a, b, row_bias=None):
     all of a, a part of b), or of rows (all of b) when it is tall: M >= K and M >= P / 4 (the backward of late
     layers, w^T @ dy with few pixels; fully connected layers), whichever was faster (docs/speed.md).
     Every piece, and a product too small to split, runs on one BLAS thread (for_blas_blocks).
+
+    A stack along a batch's pictures (the first axis: im2col's columns of N pictures against one filter matrix) is
+    cut into bands as each picture's product alone would be, and the pieces are (band, pictures) pairs: OpenBLAS
+    rounds a band by its shape, and a picture must come out of a batch as it comes out alone.
     """
     m, k, p = a.shape[-2], a.shape[-1], b.shape[-1]
     stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     out = np.empty(stack + (m, p), dtype=np.result_type(a, b))
     bias = None if row_bias is None else np.broadcast_to(row_bias[..., None], out.shape)  # sliced as out is
+    total = int(np.prod(stack)) * m * k * p
 
     def stack_band(s):
         pick = (lambda array: array[s] if len(array) > 1 else array)
         _product(pick(a), pick(b), out[s], None if bias is None else bias[s])
 
-    def row_band(rows):
-        _product(a[..., rows, :], b, out[..., rows, :], None if bias is None else bias[..., rows, :])
-
-    def column_band(cols):
-        _product(a, b[..., cols], out[..., cols], None if bias is None else bias[..., cols])
-
     if a.ndim == b.ndim > 2 and stack[0] >= WORKERS:
-        band, length = stack_band, stack[0]
-    else:
-        band, length = (row_band, m) if m >= k and 4 * m >= p else (column_band, p)
-    for_blas_blocks(band, length, int(np.prod(stack)) * m * k * p)
+        for_blas_blocks(stack_band, stack[0], total)
+        return out
+    rows = m >= k and 4 * m >= p
+    items = stack[0] if stack else 1
+    cuts = _slices(m if rows else p, total // items, MIN_PRODUCT)  # one item's bands
+
+    def at(array, its):
+        """array's part for the items its (array itself where it has no first stack axis of its own)."""
+        return array[its] if stack and array.ndim == len(stack) + 2 and array.shape[0] > 1 else array
+
+    def band(cut, its):
+        where = (Ellipsis, cut, slice(None)) if rows else (Ellipsis, cut)
+        a_part, b_part = (at(a, its)[where], at(b, its)) if rows else (at(a, its), at(b, its)[where])
+        _product(a_part, b_part, at(out, its)[where], None if bias is None else at(bias, its)[where])
+
+    def pairs(flat):  # flat index: band * items + item
+        for c in range(flat.start // items, (flat.stop - 1) // items + 1):
+            band(cuts[c], slice(max(flat.start - c * items, 0), min(flat.stop - c * items, items)))
+
+    for_blas_blocks(pairs, len(cuts) * items, total)
     return out
 
 
