@@ -3,6 +3,7 @@ recipes, reruns and the channel page's words stay true."""
 import json
 
 import numpy as np
+import pytest
 
 import minidream
 from minidream.cli import main
@@ -54,3 +55,33 @@ def test_a_single_variant_says_it_differs_only_by_its_noise(tmp_path):
                  "--steps", "1", "--workers", "0", "--no-progress", "-o", str(site)]) == 0
     page = (site / "conv5" / "0.html").read_text(encoding="utf-8")
     assert "differs only by its starting noise" in page and "noise of seed 1" in page
+
+
+def _one_picture_net():
+    """A net whose Reshape fixes its batch at 1 (dims 0 copy the input's), as ONNX exports that reshape to
+    (1, ...) do (torchvision's ShuffleNet)."""
+    from minidream.engine.layer_types.specs import conv, layer, relu
+    from minidream.models.random_weights import he_init
+    specs = [conv("conv1", "data", 8, 3, pad=1), relu("relu1", "conv1"),
+             layer("batch_of_one", "Reshape", "conv1", shape={"dim": [1, 0, 0, 0]}),
+             conv("conv2", "batch_of_one", 8, 3, pad=1)]
+    return he_init(minidream.Net(specs, meta={"name": "one-at-a-time", "input_size": (32, 32)}), seed=0)
+
+
+def test_a_model_that_takes_one_picture_at_a_time_renders_its_channels_one_by_one(tmp_path, monkeypatch):
+    from minidream.engine.graph import FixedBatchError
+    net = _one_picture_net()
+    with pytest.raises(FixedBatchError, match="'batch_of_one' takes one picture at a time, not a batch of 2"):
+        minidream.dream(None, model=net, objective=[minidream.objectives.Channel("conv2", c) for c in (0, 1)],
+                        size=(24, 24), octaves=1, steps=1, progress=False)
+    with pytest.raises(ValueError, match="one picture at a time .*'batch_of_one'.* give --diversity 1 or 0"):
+        plan_pictures(net, str(tmp_path), plan_layers(net, ["conv2"], [0, 1]), 24, steps=2, diversity=2)
+    pictures = plan_pictures(net, str(tmp_path), plan_layers(net, ["conv2"], [0, 1, 2]), 24, steps=2, diversity=1)
+    sizes = []
+    real = render_module.dream_batch
+    monkeypatch.setattr(render_module, "dream_batch", lambda net, objective, *a, **k: (
+        sizes.append(len(objective.objectives)), real(net, objective, *a, **k))[1])
+    images = render(net, pictures)
+    assert sizes == [1] * 6 and len(images) == 6  # 3 channels and a variant each, one dream per picture
+    alone = minidream.dream(recipe=pictures[2].recipe, model=net, progress=False)
+    np.testing.assert_array_equal(np.asarray(alone), np.asarray(images[2]))

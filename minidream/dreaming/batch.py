@@ -27,6 +27,7 @@ k; a term comparing the pictures (Diversity) is the batch's, not a picture's, an
 from minidream.dreaming.diversity import Diversity
 from minidream.dreaming.objective_base import Objective, Sum, _terms, from_data
 from minidream.engine.backend import get_array_module
+from minidream.engine.graph import FixedBatchError
 
 
 class PerPicture(Objective):
@@ -134,6 +135,17 @@ def split(objective, count):
     picture = own[0][1] if len(own) == 1 and own[0][0] == 1.0 else Sum(own)
     shared = None if not batch else batch[0][1] if len(batch) == 1 and batch[0][0] == 1.0 else Sum(batch)
     return PerPicture([picture] * count, shared)
+
+
+def batch_refusal(net, layers, count=2):
+    """None when net walks a batch of `count` pictures up to the layers, else the FixedBatchError that says which
+    layer takes one picture at a time (an ONNX export that reshapes to a batch of 1)."""
+    try:
+        for layer in layers:
+            net.output_shape(layer, batch=count)
+    except FixedBatchError as exc:
+        return exc
+    return None
 
 
 def noise_seeds(seed, count):

@@ -13,7 +13,7 @@ import secrets
 import numpy as np
 from PIL import Image
 
-from minidream.dreaming.batch import PerPicture, comparing, noise_seeds, picture_recipes, split
+from minidream.dreaming.batch import PerPicture, batch_refusal, comparing, noise_seeds, picture_recipes, split
 from minidream.dreaming.fourier import run_fourier
 from minidream.dreaming.objectives import L2
 from minidream.dreaming.octaves import run_octaves
@@ -201,6 +201,9 @@ def dream_batch(net, objective, seed, seeds, settings, device="cpu", progress=Tr
     if settings.keep_colors:
         raise ValueError("keep_colors keeps an input's colours; a batch dreams from noise, which has none")
     bound = objective.bind(net)
+    refusal = batch_refusal(net, bound.layers, len(seeds))  # a model that takes one picture at a time
+    if refusal:
+        raise refusal
     rng = np.random.default_rng(seed)
     first = _start_image(None, settings.size, rng)[0]
     starts = [first if s is None else _start_image(None, settings.size, np.random.default_rng(s))[0] for s in seeds]

@@ -27,6 +27,15 @@ class UnknownLayerError(KeyError):
         return self.args[0]
 
 
+class FixedBatchError(ValueError):
+    """A batch given to a layer that takes one picture at a time (an ONNX export that reshapes to a batch of 1)."""
+
+    def __init__(self, layer, batch, detail):
+        self.layer, self.detail = layer, detail
+        super().__init__(f"layer {layer!r} takes one picture at a time, not a batch of {batch} ({detail}): dream the "
+                         "pictures one by one, without a batch")
+
+
 class Head(NamedTuple):
     """A classifier head: [pool] -> fully connected layers with their ReLUs (dropouts left out, they are the
     identity at test time). trunk is the layer feeding it, classifier the last fully connected layer."""
@@ -150,10 +159,20 @@ class Graph:
                 outs, found = kind.shapes_and_values(spec["params"], in_shapes, in_values)
                 values.update({(i, k): v for k, v in enumerate(found) if v is not None})
             except ValueError as exc:
-                h, w = input_shape[2:]
+                n, _, h, w = input_shape
+                if n > 1 and self._fits_one(input_shape, only):
+                    raise FixedBatchError(spec["name"], n, exc) from None
                 raise ValueError(f"input {h}x{w} is too small for layer {spec['name']!r}: {exc}") from None
             shapes.update({(i, k): tuple(s) for k, s in enumerate(outs)})
         return shapes
+
+    def _fits_one(self, input_shape, only):
+        """Whether one picture of input_shape's size goes through (the layers in only)."""
+        try:
+            self.shapes((1, *input_shape[1:]), only)
+        except ValueError:
+            return False
+        return True
 
     def input_shape(self, input_size, batch=1):
         return (batch, self.input_channels, *input_size)

@@ -7,7 +7,9 @@ is what the recipe says, in this process or on a Dask worker.
 
 Pictures render in batches (minidream.dreaming.batch): up to BATCH channel pictures of the same settings in one
 batched dream, and a channel's diverse variants as one batch with a Diversity term. A batched picture is the one
-its recipe makes alone, so batching changes no recipe; a diverse variant's recipe holds its batch.
+its recipe makes alone, so batching changes no recipe; a diverse variant's recipe holds its batch. A model that
+takes one picture at a time (an ONNX export with a fixed batch of 1) renders its channels one by one, and has no
+diverse variants (refused before any work).
 """
 import dataclasses
 import importlib.util
@@ -16,7 +18,7 @@ import os
 
 from tqdm.auto import tqdm
 
-from minidream.dreaming.batch import PerPicture, picture_recipes
+from minidream.dreaming.batch import PerPicture, batch_refusal, picture_recipes
 from minidream.dreaming.deepdream import dream_batch
 from minidream.dreaming.diversity import Diversity
 from minidream.dreaming.jitter import min_input_side
@@ -67,6 +69,10 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
         if size < side:
             raise ValueError(f"pictures of {size} px are too small for layer {plan.name!r}, which needs at least "
                              f"{side}x{side} pixels: give --size {side} or more")
+        refusal = batch_refusal(net, [plan.name], diversity) if diversity >= 2 else None
+        if refusal:
+            raise ValueError(f"the model takes one picture at a time (layer {refusal.layer!r}: {refusal.detail}), "
+                             f"and a channel's {diversity} diverse variants are one batch: give --diversity 1 or 0")
         for channel in plan.channels:
             bound = Channel(plan.name, channel).bind(net)
             recipes = [dict(template, layer=plan.name, objective=repr(bound), objective_data=bound.to_data(),
@@ -93,12 +99,14 @@ def render_batches(net, pictures, device="cpu"):
     """(pictures, their images) for each batched dream, in order: the one place that dreams the pictures. Pictures
     next to each other whose recipes differ only in their own fields (OWN) go in one batch of up to BATCH; a
     diverse variant goes with the rest of its batch (its recipe's "batch") among the pictures given."""
-    pictures, i = list(pictures), 0
+    pictures, i, most = list(pictures), 0, {}
     while i < len(pictures):
         key = _batch_key(pictures[i].recipe)
-        group = [pictures[i]]
+        group, layer = [pictures[i]], pictures[i].layer
+        if layer not in most:  # a model that takes one picture at a time: one by one
+            most[layer] = 1 if batch_refusal(net, [layer]) else BATCH
         while i + len(group) < len(pictures) and _batch_key(pictures[i + len(group)].recipe) == key and (
-                "batch" in pictures[i].recipe or len(group) < BATCH):
+                "batch" in pictures[i].recipe or len(group) < most[layer]):
             group.append(pictures[i + len(group)])
         i += len(group)
         yield group, _dream_group(net, group, device)
