@@ -195,3 +195,13 @@ def test_readme_documents_every_option_of_the_help(capsys):
     flags = {word.strip("[],|().:;") for word in capsys.readouterr().out.split() if word.startswith("--")}
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert sorted(f for f in flags if f not in readme and f != "--help") == []
+
+
+def test_a_layer_of_another_rank_is_refused_by_its_shape_not_called_fully_connected():
+    from minidream.engine.layer_types.specs import conv, layer
+    from minidream.microscope.plan import plan_layers
+    specs = [conv("conv1", "data", 8, 3, pad=1), layer("tokens", "Reshape", "conv1", shape={"dim": [0, 0, -1]})]
+    net = minidream.Net(specs, meta={"input_size": (32, 32)})
+    with pytest.raises(ValueError, match=r"'tokens' has no spatial channels: its output is \(1, 8, 1024\), not "
+                                         r"\(batch, channels, height, width\).*\(conv1\)$"):
+        plan_layers(net, ["tokens"])

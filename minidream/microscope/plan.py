@@ -79,9 +79,13 @@ def plan_layers(net, layers=None, channels=None):
         shape = net.output_shape(name)
         if len(shape) != 4:
             spatial = ", ".join(picture_layers(net)[-3:]) or "a convolutional layer"
-            raise ValueError(f"layer {name!r} has no spatial channels: its {shape[-1]} units are neurons of a fully "
-                             f"connected layer, with no picture per channel; choose a convolutional layer "
-                             f"({spatial}), or use `minidream dream --class` for the classifier's units")
+            if len(shape) == 2:
+                raise ValueError(f"layer {name!r} has no spatial channels: its {shape[-1]} units are neurons of a "
+                                 f"fully connected layer, with no picture per channel; choose a convolutional layer "
+                                 f"({spatial}), or use `minidream dream --class` for the classifier's units")
+            raise ValueError(f"layer {name!r} has no spatial channels: its output is {tuple(shape)}, not (batch, "
+                             f"channels, height, width), with no picture per channel; choose a convolutional layer "
+                             f"({spatial})")
         count = shape[1]
         wanted = list(range(count)) if channels is None else list(channels)
         if wanted and wanted[-1] >= count:
