@@ -85,3 +85,12 @@ def test_a_model_that_takes_one_picture_at_a_time_renders_its_channels_one_by_on
     assert sizes == [1] * 6 and len(images) == 6  # 3 channels and a variant each, one dream per picture
     alone = minidream.dream(recipe=pictures[2].recipe, model=net, progress=False)
     np.testing.assert_array_equal(np.asarray(alone), np.asarray(images[2]))
+
+
+def test_by_default_pictures_render_here_unless_the_machine_has_more_cores_than_a_batch(monkeypatch):
+    pytest.importorskip("distributed")
+    on_dask = render_module._on_dask
+    for cores, many, expected in [(2, 48, False), (8, 48, False), (16, 48, True), (16, 8, False)]:
+        monkeypatch.setattr(render_module.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False)
+        assert on_dask(None, None, many) is expected, (cores, many)
+    assert on_dask(2, None, 48) and not on_dask(0, None, 48) and on_dask(None, "tcp://127.0.0.1:8786", 1)

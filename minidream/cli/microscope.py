@@ -14,8 +14,9 @@ def add_commands(sub):
                            "a grid of every channel's picture (dreamed from noise), and a page per channel with "
                            "its variants, its top-activating crops from --images and its recipe. Plain HTML that "
                            "opens from file://. A rerun skips the pictures already rendered with the same "
-                           "recipe. Rendering runs on a local Dask cluster of one worker per core (in this "
-                           "process for a few pictures, one core or no Dask; --workers 0 to choose it)."))
+                           "recipe. Rendering runs in this process, in batches of 8 pictures that keep up to 8 cores "
+                           "busy; on more cores, on a local Dask cluster of one worker per core (--workers N "
+                           "or --scheduler to choose Dask, --workers 0 this process)."))
     p.add_argument("-o", "--output", required=True, metavar="SITE", help="the site's folder (created if missing)")
     p.add_argument("--layers", metavar="A,B", type=lambda text: [n for n in text.split(",") if n],
                    help="layers to picture (default: every convolution and concat layer)")
@@ -38,7 +39,8 @@ def add_commands(sub):
     g.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="an existing Dask scheduler whose workers have "
                                                                  "minidream and the model installed")
     g.add_argument("--workers", type=count, metavar="N",
-                   help="local cluster size (default: one per core); 0 renders in this process")
+                   help="render on a local Dask cluster of N workers; 0: in this process (default: this "
+                        "process up to 8 cores, one worker per core on more)")
     model_option(p)
     p.set_defaults(func=run_microscope)
 
