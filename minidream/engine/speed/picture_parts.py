@@ -1,8 +1,8 @@
 """A batch's pictures walked in parts, a part per core: the CPU path of a batched dream's forward and backward.
 
-A batch of 8 small pictures (the microscope's: 112-px windows) walked as one keeps 2 cores only ~1.6 busy: every
-layer's work is cut over the cores and put back together, and between the pieces the threads wait on each other
-and on Python's GIL (docs/speed.md, "Batched rendering"). Here the batch is cut into WORKERS parts of whole
+A batch of small pictures (the microscope's) walked as one leaves the cores idle part of the time: every layer's
+work is cut over the cores and put back together, and between the pieces the threads wait on each other and on
+Python's GIL (docs/speed.md, "Batched rendering"). Here the batch is cut into WORKERS parts of whole
 pictures instead, and each part is walked forward and backward by a Net of its own on one thread, its layers
 cut nothing (parallel.serial): fewer, larger NumPy calls, and a core that never waits for the other's layer.
 
@@ -23,7 +23,6 @@ from minidream.engine.layer_types import type_of
 from minidream.engine.speed import parallel, workers
 
 _part_nets = weakref.WeakKeyDictionary()  # net -> the Nets that walk its parts, made once
-
 
 
 def walker(net, batch):
@@ -52,7 +51,7 @@ class PictureParts:
         n = len(x)
         self._bounds = [n * k // self.parts for k in range(self.parts + 1)]
         self._nets = _nets_for(self.net, self.parts)
-        outs = self._each(lambda k, net, pictures: net.forward(x[pictures], end=ends))
+        outs = self._each(lambda net, pictures: net.forward(x[pictures], end=ends))
         joined = {e: np.concatenate([out[e] for out in outs]) for e in ends}
         return joined if isinstance(end, (list, tuple)) else joined[ends[0]]
 
@@ -62,18 +61,18 @@ class PictureParts:
             return self.net.backward(dtop)
         if self._nets is None:
             raise RuntimeError("backward needs a forward first (each backward uses up one forward)")
-        grads = self._each(lambda k, net, pictures: net.backward(
+        grads = self._each(lambda net, pictures: net.backward(
             {e: g[pictures] for e, g in dtop.items()} if isinstance(dtop, dict) else dtop[pictures]))
         self._nets = None
         return np.concatenate(grads)
 
     def _each(self, walk):
-        """[walk(k, the part's Net, its pictures' slice) for each part], the parts at once, each on one thread."""
+        """[walk(the part's Net, its pictures' slice) for each part], the parts at once, each on one thread."""
         results = [None] * self.parts
 
         def part(k):
             with parallel.serial():
-                results[k] = walk(k, self._nets[k], slice(self._bounds[k], self._bounds[k + 1]))
+                results[k] = walk(self._nets[k], slice(self._bounds[k], self._bounds[k + 1]))
 
         workers.run(part, list(range(self.parts)), max(1, self.parts - 1))
         return results
