@@ -177,7 +177,7 @@ def _client(scheduler, workers):
                                    f"`dask worker {scheduler}`") from None
             yield client
         return
-    n = int(workers) if workers is not None else _cores()
+    n = int(workers) if workers is not None else cores()
     if n < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -185,5 +185,6 @@ def _client(scheduler, workers):
         yield client
 
 
-def _cores():
+def cores():
+    """How many CPUs this process may use (its affinity where the OS says, else the machine's count)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

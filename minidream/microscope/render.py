@@ -27,7 +27,7 @@ from minidream.dreaming.objectives import Channel
 from minidream.dreaming.recipes import dream_kwargs, make_recipe
 from minidream.dreaming.settings import DreamSettings, settings_of
 from minidream.io.images import save_image
-from minidream.jobs.cluster import Task, is_done, run
+from minidream.jobs.cluster import Task, cores, is_done, run
 from minidream.microscope.plan import DIVERSITY, DIVERSITY_WEIGHT, STEP_SIZE, STEPS, dream_settings
 
 SMALL_JOB = 8  # pictures to render; so few render in this process, as a local cluster takes longer to start
@@ -176,4 +176,4 @@ def _on_dask(workers, scheduler, count):
         return True
     if workers == 0 or count <= SMALL_JOB or importlib.util.find_spec("distributed") is None:
         return False
-    return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)) > BATCH
+    return cores() > BATCH
