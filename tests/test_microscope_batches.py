@@ -90,7 +90,8 @@ def test_a_model_that_takes_one_picture_at_a_time_renders_its_channels_one_by_on
 def test_by_default_pictures_render_here_unless_the_machine_has_more_cores_than_a_batch(monkeypatch):
     pytest.importorskip("distributed")
     on_dask = render_module._on_dask
-    for cores, many, expected in [(2, 48, False), (8, 48, False), (16, 48, True), (16, 8, False)]:
+    for cores, many, device, expected in [(2, 48, "cpu", False), (8, 48, "cpu", False), (16, 48, "cpu", True),
+                                          (16, 8, "cpu", False), (16, 48, "gpu", False)]:
         monkeypatch.setattr(render_module.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False)
-        assert on_dask(None, None, many) is expected, (cores, many)
+        assert on_dask(None, None, many, device) is expected, (cores, many, device)
     assert on_dask(2, None, 48) and not on_dask(0, None, 48) and on_dask(None, "tcp://127.0.0.1:8786", 1)

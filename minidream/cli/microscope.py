@@ -15,8 +15,8 @@ def add_commands(sub):
                            "its variants, its top-activating crops from --images and its recipe. Plain HTML that "
                            "opens from file://. A rerun skips the pictures already rendered with the same "
                            "recipe. Rendering runs in this process, in batches of 8 pictures that keep up to 8 cores "
-                           "busy; on more cores, on a local Dask cluster of one worker per core (--workers N "
-                           "or --scheduler to choose Dask, --workers 0 this process)."))
+                           "busy; on more cores and the CPU, on a local Dask cluster of one worker per core (--workers "
+                           "N or --scheduler to choose Dask, --workers 0 this process)."))
     p.add_argument("-o", "--output", required=True, metavar="SITE", help="the site's folder (created if missing)")
     p.add_argument("--layers", metavar="A,B", type=lambda text: [n for n in text.split(",") if n],
                    help="layers to picture (default: every convolution and concat layer)")
@@ -40,7 +40,7 @@ def add_commands(sub):
                                                                  "minidream and the model installed")
     g.add_argument("--workers", type=count, metavar="N",
                    help="render on a local Dask cluster of N workers; 0: in this process (default: this "
-                        "process up to 8 cores, one worker per core on more)")
+                        "process up to 8 cores or with --device gpu, one worker per core on more)")
     model_option(p)
     p.set_defaults(func=run_microscope)
 

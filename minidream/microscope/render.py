@@ -148,15 +148,17 @@ def render_all(net, model, pictures, device="cpu", workers=None, scheduler=None,
     Where: a Dask cluster (`scheduler`, or a local one of `workers` processes) as `minidream batch` runs, or
     this process for workers=0; by default this process, in batches of BATCH whose pictures walk a part per core
     (minidream.engine.speed.picture_parts), unless the machine has more cores than a batch has pictures, Dask is
-    installed and there are more than SMALL_JOB pictures: then a local cluster of one worker per core (on 2 cores
-    the 48 pictures of mini's conv3 and conv5 took 13 s here against 18 s on the cluster: docs/speed.md).
+    installed, there are more than SMALL_JOB pictures and they render on the CPU: then a local cluster of one worker
+    per core (on 2 cores the 48 pictures of mini's conv3 and conv5 took 13 s here against 18 s on the cluster:
+    docs/speed.md). On the GPU the default stays in this process: a worker per core would be as many processes
+    sharing the one card, each with its own CUDA context and copy of the model.
     failed: (picture, error) pairs from the workers.
     """
     todo = [p for p in pictures if not is_done(p.path, p.recipe)]
     skipped = len(pictures) - len(todo)
     for folder in sorted({os.path.dirname(p.path) for p in todo}):
         os.makedirs(folder, exist_ok=True)
-    if _on_dask(workers, scheduler, len(todo)):
+    if _on_dask(workers, scheduler, len(todo), device):
         # No source: the worker's dream(None, ...) starts from noise, of the recipe's size.
         tasks = [Task(f"{p.layer} channel {p.channel}", None, p.path, p.recipe, _picture_kwargs(p)) for p in todo]
         report = run(tasks, model, {"device": device}, scheduler=scheduler, workers=workers, progress=progress)
@@ -171,9 +173,9 @@ def render_all(net, model, pictures, device="cpu", workers=None, scheduler=None,
     return len(todo), skipped, []
 
 
-def _on_dask(workers, scheduler, count):
+def _on_dask(workers, scheduler, count, device="cpu"):
     if scheduler is not None or (workers or 0) >= 1:
         return True
-    if workers == 0 or count <= SMALL_JOB or importlib.util.find_spec("distributed") is None:
+    if workers == 0 or device != "cpu" or count <= SMALL_JOB or importlib.util.find_spec("distributed") is None:
         return False
     return cores() > BATCH
