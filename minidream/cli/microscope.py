@@ -47,6 +47,7 @@ def add_commands(sub):
 
 def run_microscope(args):
     from minidream.microscope import microscope
+    from minidream.microscope.site import ranges
 
     report = microscope(args.model, args.output, layers=args.layers, channels=args.channels, size=args.size,
                         steps=args.steps, step_size=args.step_size, diversity=args.diversity, seed=args.seed,
@@ -56,6 +57,10 @@ def run_microscope(args):
         print(f"skipped {report.skipped} pictures already rendered with the same recipe")
     for name, error in report.failed:
         print(f"minidream: failed: {name}: {error}", file=sys.stderr)
+    for layer, channels in report.constant.items():
+        if channels:
+            print(f"{layer}: channel{'s' if len(channels) > 1 else ''} {ranges(sorted(channels))} hold one value on "
+                  "their pictures (dead: no gradient; the pictures are their starting noise)")
     print(f"microscope: {report.written} pictures rendered -> {report.site}/index.html")
     if args.serve:
         _serve(report.site, args.serve)

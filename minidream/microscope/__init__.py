@@ -4,8 +4,9 @@
 
 plan.py checks the request (layers, channels, the site, the images) before any work; render.py dreams the
 pictures (from noise, one per channel and its variants, each PNG with its recipe; on Dask as `minidream batch`
-runs, or in this process); crops.py finds each channel's top-activating crops in a folder of images; site.py
-writes the pages. A rerun skips the pictures already on disk with the same recipe and writes the pages again.
+runs, or in this process); crops.py finds each channel's top-activating crops in a folder of images;
+constant.py finds the channels that hold one value on their picture (dead: the picture is its starting noise);
+site.py writes the pages. A rerun skips the pictures already on disk with the same recipe and writes the pages again.
 """
 import dataclasses
 import importlib.util
@@ -19,6 +20,7 @@ class Report:
     written: int  # pictures rendered now
     skipped: int  # pictures already there with the same recipe
     failed: list  # (picture, error) pairs from Dask workers; their pages say "not rendered"
+    constant: dict  # {layer: {channel: value}}: channels that hold one value on their picture (dead; constant.py)
 
 
 def microscope(model, site, layers=None, channels=None, size=None, steps=STEPS, step_size=STEP_SIZE,
@@ -37,6 +39,7 @@ def microscope(model, site, layers=None, channels=None, size=None, steps=STEPS, 
     """
     # Imported here, so the command line's parser (which reads plan's defaults) stays quick to build.
     from minidream.dreaming.recipes import model_name
+    from minidream.microscope.constant import constant_channels
     from minidream.microscope.crops import top_crops
     from minidream.microscope.plan import check_images, check_site, default_size, plan_layers
     from minidream.microscope.render import plan_pictures, render_all
@@ -62,5 +65,6 @@ def microscope(model, site, layers=None, channels=None, size=None, steps=STEPS, 
              "settings": f"Pictures of {size} px, {steps} {PARAM} steps of size {step_size:g} from seed {seed} "
                          f"(jitter {JITTER}, mirrored margin {MARGIN}), {diversity} variants per channel"
                          + (" (a diverse batch)." if diversity >= 2 else ".")}
-    write_site(site, about, layer_plans, pictures, crops)
-    return Report(site, written, skipped, failed)
+    constant = constant_channels(net, layer_plans, pictures, device)
+    write_site(site, about, layer_plans, pictures, crops, constant)
+    return Report(site, written, skipped, failed, constant)

@@ -32,24 +32,30 @@ img { image-rendering: pixelated; background: #ddd; }
 figure { margin: 0; } figcaption { font-size: 12px; color: #555; max-width: 192px; overflow-wrap: anywhere; }
 .missing { display: inline-block; width: 128px; height: 128px; background: #eee; color: #a00; font-size: 12px; }
 pre { background: #f0f0f0; padding: 1em; overflow-x: auto; font-size: 12px; }
+.constant { color: #8a5a00; max-width: 60em; }
 """
+DEAD = ("A channel that holds one value everywhere gave its dream no gradient to follow (its kernel is zero, or "
+        "everything it reads is cut off on the noise it started from): its picture is that starting noise, not a "
+        "feature.")
 
 
-def write_site(site, about, layer_plans, pictures, crops):
+def write_site(site, about, layer_plans, pictures, crops, constant):
     """Write every page. about: {"model", "model_sha256", "input_size", "settings" (a line of text)};
-    pictures: the render.Pictures of the run; crops: {layer: {channel: [Crop]}} ({} without --images)."""
+    pictures: the render.Pictures of the run; crops: {layer: {channel: [Crop]}} ({} without --images);
+    constant: {layer: {channel: value}}, the channels whose output is flat on their picture (constant.py)."""
     _write(site, "style.css", STYLE)
     _write(site, "microscope.json", json.dumps(
         dict(about, layers=[{"name": p.name, "folder": p.slug, "channels": p.count, "pictured": p.channels}
                             for p in layer_plans]), indent=1) + "\n")
     by_channel = {key: list(group) for key, group in itertools.groupby(pictures, lambda p: (p.layer, p.channel))}
-    _write(site, "index.html", _index_page(site, about, layer_plans))
+    _write(site, "index.html", _index_page(site, about, layer_plans, constant))
     for plan in layer_plans:
         folder = os.path.join(site, plan.slug)
-        _write(folder, "index.html", _layer_page(about, plan))
+        _write(folder, "index.html", _layer_page(about, plan, constant[plan.name]))
         for before, channel, after in zip([None] + plan.channels[:-1], plan.channels, plan.channels[1:] + [None]):
             page = _channel_page(about, plan, channel, by_channel[(plan.name, channel)],
-                                 crops.get(plan.name, {}).get(channel), (before, after))
+                                 crops.get(plan.name, {}).get(channel), (before, after),
+                                 constant[plan.name].get(channel))
             _write(folder, f"{channel}.html", page)
 
 
@@ -70,14 +76,15 @@ def _img(src, alt, css_class, exists=True):
     return f"<img class=\"{css_class}\" src=\"{quote(src)}\" alt=\"{html.escape(alt)}\">"
 
 
-def _index_page(site, about, layer_plans):
+def _index_page(site, about, layer_plans, constant):
     rows = []
     for plan in layer_plans:
         link = quote(plan.slug) + "/index.html"
         first = f"{plan.slug}/{plan.channels[0]}.png"
         thumb = _img(first, plan.name, "thumb", os.path.exists(os.path.join(site, first)))
+        flat = f" ({len(constant[plan.name])} constant)" if constant[plan.name] else ""
         rows.append(f"<tr><td><a href=\"{link}\">{html.escape(plan.name)}</a></td><td>{plan.count}</td>"
-                    f"<td>{_ranges(plan.channels)}</td><td><a href=\"{link}\">{thumb}</a></td></tr>")
+                    f"<td>{ranges(plan.channels)}{flat}</td><td><a href=\"{link}\">{thumb}</a></td></tr>")
     body = (f"<h1>{html.escape(about['model'])}</h1>\n<p>Weights SHA-256 {about['model_sha256'][:16]}…, input "
             f"{about['input_size'][1]}×{about['input_size'][0]}. {html.escape(about['settings'])}</p>\n"
             "<table><tr><th>layer</th><th>channels</th><th>pictured</th><th></th></tr>\n"
@@ -85,13 +92,16 @@ def _index_page(site, about, layer_plans):
     return _page(f"microscope: {about['model']}", "style.css", body)
 
 
-def _layer_page(about, plan):
-    cells = "\n".join(f"<a href=\"{c}.html\">{_img(f'{c}.png', f'{plan.name} channel {c}', 'pic')}{c}</a>"
-                      for c in plan.channels)
+def _layer_page(about, plan, constant):
+    cells = "\n".join(f"<a href=\"{c}.html\">{_img(f'{c}.png', f'{plan.name} channel {c}', 'pic')}"
+                      f"{c}{' · constant' if c in constant else ''}</a>" for c in plan.channels)
+    flat = "" if not constant else (
+        f"<p class=\"constant\">Constant on their pictures: {ranges(sorted(constant))} ({len(constant)} of "
+        f"{len(plan.channels)}). {DEAD}</p>\n")
     body = (f"<nav><a href=\"../index.html\">{html.escape(about['model'])}</a> › {html.escape(plan.name)}</nav>\n"
-            f"<h1>{html.escape(plan.name)}</h1>\n<p>Channels {_ranges(plan.channels)} of {plan.count}, each the "
+            f"<h1>{html.escape(plan.name)}</h1>\n<p>Channels {ranges(plan.channels)} of {plan.count}, each the "
             "picture that maximizes the channel's mean, dreamed from noise. Click one for its page.</p>\n"
-            f"<div class=\"grid\">\n{cells}\n</div>")
+            f"{flat}<div class=\"grid\">\n{cells}\n</div>")
     return _page(f"{plan.name} — microscope: {about['model']}", "../style.css", body)
 
 
@@ -117,7 +127,7 @@ def _start(recipe):
     return f"noise of seed {seed}"
 
 
-def _channel_page(about, plan, channel, pictures, crops, neighbours):
+def _channel_page(about, plan, channel, pictures, crops, neighbours, constant=None):
     picture, variants = pictures[0], pictures[1:]
     name = os.path.basename(picture.path)
     steps = " ".join(f"<a href=\"{c}.html\">{'‹' if c < channel else ''} {c} {'›' if c > channel else ''}</a>"
@@ -126,6 +136,9 @@ def _channel_page(about, plan, channel, pictures, crops, neighbours):
                 f"{html.escape(plan.name)}</a> › channel {channel} · {steps}</nav>",
                 f"<h1>{html.escape(plan.name)} · channel {channel}</h1>",
                 _img(name, f"{plan.name} channel {channel}", "main", os.path.exists(picture.path))]
+    if constant is not None:
+        sections.append(f"<p class=\"constant\">This channel is {constant:.4g} at every position of its picture. "
+                        f"{DEAD}</p>")
     if variants:
         sections.append(_variants(variants))
     if crops is not None:
@@ -141,7 +154,7 @@ def _channel_page(about, plan, channel, pictures, crops, neighbours):
     return _page(f"{plan.name} channel {channel} — microscope: {about['model']}", "../style.css", "\n".join(sections))
 
 
-def _ranges(channels):
+def ranges(channels):
     """[0, 1, 2, 3, 7] -> '0–3, 7'."""
     runs = []
     for _, group in itertools.groupby(enumerate(channels), lambda item: item[1] - item[0]):
