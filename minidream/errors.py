@@ -38,4 +38,10 @@ class NonFiniteError(ValueError):
 
 
 class TooBigError(ValueError):
-    """Work that would need more memory than is available; the message gives the estimate and the fix."""
+    """Work that would need more memory than is available; the message gives the estimate and the fix.
+    estimate: the estimate alone ("about 33.1 GB (...) but 24.8 GB is available"), fits: a (width, height)
+    that would fit, or None, for a caller that words the fix in its own options (the microscope's --size)."""
+
+    def __init__(self, message, estimate=None, fits=None):
+        super().__init__(message)
+        self.estimate, self.fits = estimate, fits

@@ -49,6 +49,7 @@ def make_images(folder, count=2):
     (["--layers", "conv1,conv5", "--channels", "0-63"], "layer 'conv1' has 16 channels (0-15)"),
     (["--layers", "fc6"], "its 512 units are neurons"),
     (["--layers", "conv5", "--size", "2"], "give --size"),
+    (["--layers", "conv5", "--size", "100000"], "pictures of 100000 px of layer 'conv5', 8 at a time, need about"),
     (["--layers", "conv5", "--channels", "7-3"], "runs backwards"),
     (["--layers", "conv5", "--workers", "1", "--scheduler", "tcp://127.0.0.1:1"], "give one"),
 ])

@@ -141,6 +141,38 @@ def test_dream_memory_is_estimated_before_the_first_step(photo):
     assert seen == []
 
 
+@pytest.mark.parametrize("kwargs, what", [
+    (dict(size=(100000, 100000)), "a 100000x100000 dream"),
+    (dict(size=(100000, 100000), param="fft"), "a 100000x100000 fft dream"),
+    (dict(size=(20000, 20000), batch=4), "a batch of 4 20000x20000 dreams"),
+])
+def test_a_dream_from_noise_too_big_for_the_memory_is_refused_before_its_noise_is_made(kwargs, what, monkeypatch):
+    from minidream.dreaming import memory_estimate as budget
+    monkeypatch.setattr(budget, "available_memory", lambda: 24 * 10**9)  # the size of machine this refusal is for
+    start = time.perf_counter()
+    with pytest.raises(TooBigError, match=f"^{what} in 1024-pixel tiles needs about .* but 24.0 GB is available: "
+                                          "use --size"):
+        minidream.dream(None, model="mini", steps=1, progress=False, **kwargs)
+    assert time.perf_counter() - start < 5  # the noise alone would be 240 GB of float64, 1.9 TB for the batch
+
+
+def test_a_photo_resized_past_the_memory_is_refused_before_the_resize(photo, monkeypatch):
+    from minidream.dreaming import memory_estimate as budget
+    monkeypatch.setattr(budget, "available_memory", lambda: 24 * 10**9)
+    with pytest.raises(TooBigError, match="a 88000x72000 dream .* use --size"):
+        minidream.dream(str(photo), model="mini", size=(88000, 72000), steps=1, progress=False)
+
+
+def test_fourier_and_batch_dreams_are_estimated_per_picture_with_their_own_arrays():
+    from minidream.dreaming.memory_estimate import FOURIER_BYTES, IMAGE_COPIES, dream_bytes
+    net = minidream.load_model("mini")
+    pixel = dream_bytes(net, ["conv3"], (256, 256), 1024, 64)
+    assert pixel[0] == IMAGE_COPIES * 3 * 4 * 256 * 256
+    assert dream_bytes(net, ["conv3"], (256, 256), 1024, 64, pictures=4) == (4 * pixel[0], 4 * pixel[1])
+    fourier = dream_bytes(net, ["conv3"], (256, 256), 1024, 64, param="fft")
+    assert fourier == (FOURIER_BYTES * 256 * 256, pixel[1])
+
+
 def test_dream_memory_counts_the_blobs_the_walk_makes():
     """An in-place ReLU makes no blob of its own (budget.dream_bytes follows minidream.engine.plans), unless its input must
     stay (an end of the forward): then it counts, as large as the convolution's."""

@@ -15,6 +15,7 @@ from PIL import Image
 
 from minidream.dreaming.batch import PerPicture, batch_refusal, comparing, noise_seeds, picture_recipes, split
 from minidream.dreaming.fourier import run_fourier
+from minidream.dreaming.memory_estimate import check_dream
 from minidream.dreaming.objectives import L2
 from minidream.dreaming.octaves import run_octaves
 from minidream.dreaming.recipes import check_input, check_model
@@ -110,11 +111,11 @@ def dream(image=None, model="auto", layer=None, objective=None, octaves=DEFAULT.
         per_picture = split(objective if objective is not None else L2(layer), count)
         return dream_batch(net, per_picture, seed, noise_seeds(seed, count), settings, device, progress, callback,
                            history)
+    bound = (objective if objective is not None else L2(layer)).bind(net)
     rng = np.random.default_rng(seed)
-    rgb, kind, original = _start_image(image, size, rng)
+    rgb, kind, original = _start_image(image, size, rng, fits=lambda hw: check_dream(net, bound, hw, settings))
     if noise_seed is not None:  # the seed's own noise is drawn all the same: the transformations' stream goes on alike
         rgb = _start_image(None, size, np.random.default_rng(noise_seed))[0]
-    bound = (objective if objective is not None else L2(layer)).bind(net)
     x = to_device(to_network(rgb, net.meta), device)
     with net.frozen():  # the weights stay as they are for the whole dream
         run = run_fourier if param == "fft" else run_octaves
@@ -176,19 +177,22 @@ def keep_luminance_only(original, dreamed):
     return np.clip(np.rint(original + delta[..., None]), 0, 255).astype(np.uint8)
 
 
-def _start_image(image, size, rng):
-    """(RGB image (H, W, 3), kind, the input as given or None): the input, resized to `size`, or noise."""
+def _start_image(image, size, rng, fits=None):
+    """(RGB image (H, W, 3), kind, the input as given or None): the input, resized to `size`, or noise.
+    fits((H, W)), when given, sees the dream's size before anything of that size is made (memory_estimate)."""
     if image is None:
         if size is None:
             raise ValueError("give an image, or image=None with size=(width, height) to dream from noise")
         w, h = (int(v) for v in size)
+        if fits is not None:
+            fits((h, w))
         # Near-grey noise: the patterns that grow from it are the network's own.
         return 128.0 + rng.uniform(-16.0, 16.0, size=(h, w, 3)), "pil", None
     original, kind = load_rgb(image)
-    rgb = original
-    if size is not None:
-        w, h = (int(v) for v in size)
-        rgb = np.asarray(Image.fromarray(rgb).resize((w, h), Image.LANCZOS))
+    h, w = original.shape[:2] if size is None else (int(size[1]), int(size[0]))
+    if fits is not None:
+        fits((h, w))
+    rgb = original if size is None else np.asarray(Image.fromarray(original).resize((w, h), Image.LANCZOS))
     return rgb, kind, original
 
 
@@ -204,6 +208,7 @@ def dream_batch(net, objective, seed, seeds, settings, device="cpu", progress=Tr
     refusal = batch_refusal(net, bound.layers, len(seeds))  # a model that takes one picture at a time
     if refusal:
         raise refusal
+    check_dream(net, bound, (int(settings.size[1]), int(settings.size[0])), settings, pictures=len(seeds))
     rng = np.random.default_rng(seed)
     first = _start_image(None, settings.size, rng)[0]
     starts = [first if s is None else _start_image(None, settings.size, np.random.default_rng(s))[0] for s in seeds]

@@ -26,9 +26,8 @@ from minidream.dreaming.ascent import update
 from minidream.dreaming.batch import reported
 from minidream.dreaming.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
 from minidream.dreaming.fourier import warp, warp_indices, warp_transpose
-from minidream.dreaming.jitter import checked_tile, context, gradient, margin_for, min_input_side, usable_jitter
+from minidream.dreaming.jitter import checked_tile, gradient, margin_for, min_input_side, usable_jitter
 from minidream.dreaming.lapnorm import laplacian_normalize
-from minidream.dreaming.memory_estimate import check_dream_memory
 from minidream.engine.backend import as_numpy, get_array_module, is_gpu, to_device
 from minidream.errors import NonFiniteError
 from minidream.io.images import from_network, input_mean, input_scale
@@ -71,7 +70,6 @@ def run_octaves(net, objective, x, rng, settings, progress=True, callback=None, 
     per_octave = settings.steps_per_octave()[settings.octaves - len(sizes):]
     margin = margin_for(net, objective.layers, settings.margin)
     tile = checked_tile(settings.tile_size, side, margin, settings.jitter, objective)
-    check_dream_memory(net, objective.layers, sizes[0], tile, context(margin, settings.jitter))
     lo, hi = _clip_bounds(net, x, settings.clip)
     bases = [x]
     for s in sizes[1:]:

@@ -22,10 +22,12 @@ from minidream.dreaming.batch import PerPicture, batch_refusal, picture_recipes
 from minidream.dreaming.deepdream import dream_batch
 from minidream.dreaming.diversity import Diversity
 from minidream.dreaming.jitter import min_input_side
+from minidream.dreaming.memory_estimate import check_dream
 from minidream.dreaming.objective_base import from_data
 from minidream.dreaming.objectives import Channel
 from minidream.dreaming.recipes import dream_kwargs, make_recipe
 from minidream.dreaming.settings import DreamSettings, settings_of
+from minidream.errors import TooBigError
 from minidream.io.images import save_image
 from minidream.jobs.cluster import Task, cores, is_done, run
 from minidream.microscope.plan import DIVERSITY, DIVERSITY_WEIGHT, STEP_SIZE, STEPS, dream_settings
@@ -57,7 +59,8 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
     with a Diversity term of DIVERSITY_WEIGHT (variant v starts from the noise of seed + v); a single variant
     (K = 1) cannot be pushed away from anything: it is the channel's objective from seed + 1.
     """
-    settings = dataclasses.asdict(DreamSettings(**dream_settings(size, steps, step_size)))
+    checked = DreamSettings(**dream_settings(size, steps, step_size))
+    settings = dataclasses.asdict(checked)
     first = layer_plans[0]
     # One recipe made the dream's way (weights hashed once, not once per picture); each picture changes only
     # the fields that are its own.
@@ -73,6 +76,7 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
         if refusal:
             raise ValueError(f"the model takes one picture at a time (layer {refusal.layer!r}: {refusal.detail}), "
                              f"and a channel's {diversity} diverse variants are one batch: give --diversity 1 or 0")
+        _check_memory(net, plan.name, size, checked)
         for channel in plan.channels:
             bound = Channel(plan.name, channel).bind(net)
             recipes = [dict(template, layer=plan.name, objective=repr(bound), objective_data=bound.to_data(),
@@ -86,6 +90,17 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
                 path = os.path.join(site, plan.slug, picture_file(channel, variant))
                 pictures.append(Picture(plan.name, channel, variant, path, recipe))
     return pictures
+
+
+def _check_memory(net, layer, size, settings):
+    """Refuse in one line pictures whose batches would not fit in the memory available."""
+    at_once = 1 if batch_refusal(net, [layer]) else BATCH
+    try:
+        check_dream(net, Channel(layer, 0).bind(net), (size, size), settings, pictures=at_once)
+    except TooBigError as exc:
+        fix = f"--size {min(exc.fits)} or less" if exc.fits else "a smaller --size"
+        raise TooBigError(f"pictures of {size} px of layer {layer!r}, {at_once} at a time, need {exc.estimate}: give "
+                          f"{fix}") from None
 
 
 def render(net, pictures, device="cpu"):
