@@ -11,14 +11,13 @@ import os
 
 import numpy as np
 
-from minidream.dreaming.batch import batch_refusal
 from minidream.dreaming.image_region import image_part, unit_grids
 from minidream.dreaming.jitter import window
 from minidream.engine.backend import as_numpy, to_device
 from minidream.io.images import load_rgb, to_network
+from minidream.microscope.render import at_once
 from minidream.models.metadata import fixed_input_size
 
-BATCH = 8  # pictures per forward pass
 FLAT = 1e-6  # a map is flat when max - min is at most FLAT * max(1, |mean|): float32 rounding of a constant sum
 
 
@@ -28,7 +27,7 @@ def constant_channels(net, layer_plans, pictures, device="cpu"):
     found = {}
     for plan in layer_plans:
         own = [p for p in pictures if p.layer == plan.name and p.variant == 0 and os.path.isfile(p.path)]
-        step = 1 if batch_refusal(net, [plan.name]) else BATCH  # a model that takes one picture at a time
+        step = at_once(net, plan.name)
         found[plan.name] = {}
         for i in range(0, len(own), step):
             group = own[i:i + step]
@@ -55,7 +54,8 @@ def _maps(net, layer, x):
             rows, cols = (r0, min(r0 + fixed[0], h)), (c0, min(c0 + fixed[1], w))
             py, px = (_around(end - start, size) for (start, end), size in zip((rows, cols), fixed))
             a = net.forward(window(x, max(*py, *px), rows, cols, py, px), end=layer)
-            index, _ = image_part(unit_grids(net)[layer], a, ((py[0], rows[1] - rows[0]), (px[0], cols[1] - cols[0])))
+            part = ((py[0], rows[1] - rows[0]), (px[0], cols[1] - cols[0]))
+            index, _ = image_part(unit_grids(net)[layer], a, part)
             maps.append(a[index])
     return maps
 

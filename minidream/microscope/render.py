@@ -94,13 +94,19 @@ def plan_pictures(net, site, layer_plans, size, steps=STEPS, step_size=STEP_SIZE
 
 def _check_memory(net, layer, size, settings):
     """Refuse in one line pictures whose batches would not fit in the memory available."""
-    at_once = 1 if batch_refusal(net, [layer]) else BATCH
+    count = at_once(net, layer)
     try:
-        check_dream(net, Channel(layer, 0).bind(net), (size, size), settings, pictures=at_once)
+        check_dream(net, Channel(layer, 0).bind(net), (size, size), settings, pictures=count)
     except TooBigError as exc:
         fix = f"--size {min(exc.fits)} or less" if exc.fits else "a smaller --size"
-        raise TooBigError(f"pictures of {size} px of layer {layer!r}, {at_once} at a time, need {exc.estimate}: give "
+        raise TooBigError(f"pictures of {size} px of layer {layer!r}, {count} at a time, need {exc.estimate}: give "
                           f"{fix}") from None
+
+
+def at_once(net, layer):
+    """How many of a layer's pictures go through the net together: BATCH, or one by one for a model that takes
+    one picture at a time."""
+    return 1 if batch_refusal(net, [layer]) else BATCH
 
 
 def render(net, pictures, device="cpu"):
@@ -118,8 +124,8 @@ def render_batches(net, pictures, device="cpu"):
     while i < len(pictures):
         key = _batch_key(pictures[i].recipe)
         group, layer = [pictures[i]], pictures[i].layer
-        if layer not in most:  # a model that takes one picture at a time: one by one
-            most[layer] = 1 if batch_refusal(net, [layer]) else BATCH
+        if layer not in most:
+            most[layer] = at_once(net, layer)
         while i + len(group) < len(pictures) and _batch_key(pictures[i + len(group)].recipe) == key and (
                 "batch" in pictures[i].recipe or len(group) < most[layer]):
             group.append(pictures[i + len(group)])
