@@ -1,10 +1,11 @@
 """Dead channels in the microscope: a channel that holds one value on its picture is marked on its pages, with
-the value, and no live channel is; on the real ShuffleNet export, the marked channels are the ones onnxruntime
-finds constant."""
+the value, and gets no top-activating crops; no live channel is marked; on the real ShuffleNet export, the marked
+channels are the ones onnxruntime finds constant."""
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from minidream.dreaming.deepdream import _start_image
 from minidream.io.images import load_rgb
@@ -27,14 +28,21 @@ def mini_with_a_dead_channel(channel, value):
 def test_a_dead_channel_is_marked_with_its_value_and_its_picture_is_its_starting_noise(tmp_path):
     net = mini_with_a_dead_channel(3, 0.5)
     site = tmp_path / "site"
-    report = microscope(net, site, layers=["conv5"], channels=[2, 3, 4], steps=3, diversity=0, workers=0,
-                        progress=False)
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(2):
+        noise = np.random.default_rng(i).uniform(0, 255, size=(12, 16, 3)).astype(np.uint8)
+        Image.fromarray(noise).resize((80, 60), Image.BICUBIC).save(images / f"img{i}.png")
+    report = microscope(net, site, layers=["conv5"], channels=[2, 3, 4], steps=3, diversity=0, images=str(images),
+                        workers=0, progress=False)
     assert report.constant == {"conv5": {3: pytest.approx(0.5)}}
     folder = site / "conv5"
     dead = (folder / "3.html").read_text()
     assert "This channel is 0.5 at every position of its picture" in dead and "starting noise" in dead
+    assert "No image made this channel respond." in dead  # no place holds more of it than another: no crop
     for live in (2, 4):
-        assert "at every position" not in (folder / f"{live}.html").read_text()
+        page = (folder / f"{live}.html").read_text()
+        assert "at every position" not in page and "crops/" in page and "No image made" not in page
     grid = (folder / "index.html").read_text()
     assert "Constant on their pictures: 3 (1 of 3)" in grid and grid.count("· constant") == 1
     assert "conv5</a></td><td>64</td><td>2–4 (1 constant)" in (site / "index.html").read_text()

@@ -69,4 +69,9 @@ def flat_value(channel_maps):
     """The value a channel's maps (each (h, w): the parts of one picture) hold everywhere, or None where they vary."""
     low, high = min(float(m.min()) for m in channel_maps), max(float(m.max()) for m in channel_maps)
     mean = float(np.mean([m.mean() for m in channel_maps]))
-    return mean if high - low <= FLAT * max(1.0, abs(mean)) else None
+    return mean if is_flat(low, high, mean) else None
+
+
+def is_flat(low, high, mean):
+    """Whether a map running from low to high about its mean holds one value (numbers or arrays alike)."""
+    return high - low <= FLAT * np.maximum(1.0, np.abs(mean))

@@ -2,7 +2,8 @@
 
 Every image goes through the net once, at the model's input size (centre-cropped to its aspect ratio, then
 resized). For each channel of each pictured layer the TOP strongest responses are kept, at most one per image
-(its maximum over positions), and the crop shown is the receptive field around that position: the unit's centre
+(its maximum over positions; an image where the channel holds one value everywhere has no strongest place and
+wins nothing: constant.py), and the crop shown is the receptive field around that position: the unit's centre
 ± jitter.receptive_radius, which counts a whole kernel on each side of every window and so covers the field
 whatever the padding, clipped to the image.
 
@@ -24,6 +25,7 @@ from minidream.engine.backend import as_numpy, to_device
 from minidream.errors import ImageError
 from minidream.io.files import atomic_write
 from minidream.io.images import load_rgb, save_image, to_network
+from minidream.microscope.constant import FLAT, is_flat
 
 TOP = 4  # crops per channel
 INDEX = "crops.json"
@@ -75,7 +77,8 @@ def _strongest(net, layers, images, device, progress):
                 places[layer].append(np.zeros(count, np.int64))
                 continue
             a = as_numpy(acts[layer])[0].reshape(acts[layer].shape[1], -1)  # (C, H * W)
-            values[layer].append(a.max(axis=1))
+            top = a.max(axis=1)
+            values[layer].append(np.where(is_flat(a.min(axis=1), top, a.mean(axis=1)), -np.inf, top))
             places[layer].append(a.argmax(axis=1))
     return ({layer: np.stack(v) for layer, v in values.items()}, {layer: np.stack(p) for layer, p in places.items()})
 
@@ -123,7 +126,7 @@ def _read_index(folder, key):
 
 
 def _key(model_sha256, plan, input_size, digests):
-    text = json.dumps([model_sha256, plan.name, plan.channels, list(input_size), TOP, digests])
+    text = json.dumps([model_sha256, plan.name, plan.channels, list(input_size), TOP, FLAT, digests])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
