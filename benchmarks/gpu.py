@@ -32,7 +32,7 @@ import numpy as np
 from benchmarks import batch_render
 from benchmarks.cases import CASES, DREAM_JITTER, LayerTimes, add_options, input_image, per_layer, sizes
 from minidream.dreaming.octaves import make_step
-from minidream.dreaming.jitter import checked_tile, margin_for, min_input_side
+from minidream.dreaming.jitter import margin_for, min_input_side, window_settings
 from minidream.dreaming.objectives import L2
 from minidream.dreaming.settings import DreamSettings
 from minidream.engine.backend import GPUUnavailableError, get_cupy
@@ -46,8 +46,7 @@ def _minidream_step(net, end, lo, hi):
     moves x in place, as in a dream."""
     settings = DreamSettings(step_size=STEP_SIZE, jitter=DREAM_JITTER)
     objective = L2(end).bind(net)
-    tile = checked_tile(settings.tile_size, min_input_side(net, objective), margin_for(net, objective.layers),
-                        settings.jitter, objective)
+    tile = window_settings(net, objective, settings, min_input_side(net, objective))[2]
     rng = np.random.default_rng(0)
 
     def step(x):

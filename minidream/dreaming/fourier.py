@@ -25,7 +25,7 @@ import numpy as np
 
 from minidream.dreaming.batch import reported
 from minidream.dreaming.filters import gaussian_blur, normalized, tv_gradient
-from minidream.dreaming.jitter import checked_tile, gradient, margin_for, min_input_side, usable_jitter
+from minidream.dreaming.jitter import gradient, min_input_side, window_settings
 from minidream.dreaming.lapnorm import laplacian_normalize
 from minidream.engine.backend import as_numpy, get_array_module, to_device
 from minidream.io.images import from_network, input_scale
@@ -120,16 +120,14 @@ def run_fourier(net, objective, x, rng, settings, progress=True, callback=None, 
     """
     from tqdm.auto import tqdm
 
-    jitter, blur, lapnorm, tv = settings.jitter, settings.blur, settings.lapnorm, settings.tv
+    blur, lapnorm, tv = settings.blur, settings.lapnorm, settings.tv
     steps = sum(settings.steps_per_octave())
     h, w = x.shape[-2:]
     side = min_input_side(net, objective)
     if min(h, w) < side:
         raise ValueError(f"the image is {w}x{h} but {', '.join(objective.layers)} needs at least {side}x{side} "
                          "pixels: use a larger image or size, or a layer nearer the input")
-    margin = margin_for(net, objective.layers, settings.margin)
-    jitter = usable_jitter(net, jitter, margin)
-    tile = checked_tile(settings.tile_size, side, margin, jitter, objective)
+    margin, jitter, tile = window_settings(net, objective, settings, side)
     scale = frequency_scale(h, w)
     order = _rgb_order(net.meta)
     z = to_spectrum(np.stack([from_network(x[k:k + 1], net.meta).transpose(2, 0, 1) for k in range(len(x))]), scale)

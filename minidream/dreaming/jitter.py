@@ -230,6 +230,19 @@ def min_input_side(net, objective):
     return max(net.min_input_size(layer) for layer in objective.layers)
 
 
+def context_settings(net, objective, settings):
+    """(margin, jitter) of a dream's steps with these DreamSettings: the mirrored context every pixel keeps
+    (margin_for) and the shift its windows leave room for (usable_jitter)."""
+    margin = margin_for(net, objective.layers, settings.margin)
+    return margin, usable_jitter(net, settings.jitter, margin)
+
+
+def window_settings(net, objective, settings, side):
+    """(margin, jitter, tile): context_settings and the largest window (checked_tile); side: min_input_side."""
+    margin, jitter = context_settings(net, objective, settings)
+    return margin, jitter, checked_tile(settings.tile_size, side, margin, jitter, objective)
+
+
 def checked_tile(tile_size, side, margin, jitter, objective):
     """The tile size to use (None -> AUTO_TILE), checked to leave room for tiles plus their context."""
     tile = AUTO_TILE if tile_size is None else int(tile_size)

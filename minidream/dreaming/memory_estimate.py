@@ -17,7 +17,7 @@ pictures in a batch).
 """
 import math
 
-from minidream.dreaming.jitter import checked_tile, context, margin_for, min_input_side
+from minidream.dreaming.jitter import context, min_input_side, window_settings
 from minidream.engine.plans import affine_chains, in_place_layers
 from minidream.errors import TooBigError
 from minidream.io.limits import available_memory
@@ -76,7 +76,6 @@ def check_dream_memory(net, layers, size, tile, context=0, available=None, pictu
 def check_dream(net, objective, size, settings, pictures=1):
     """check_dream_memory for `pictures` pictures of size (H, W) dreamed with this bound objective and these
     DreamSettings, in the context and tiles their steps use: before the start image is made at that size."""
-    margin = margin_for(net, objective.layers, settings.margin)
-    tile = checked_tile(settings.tile_size, min_input_side(net, objective), margin, settings.jitter, objective)
-    check_dream_memory(net, objective.layers, size, tile, context(margin, settings.jitter), pictures=pictures,
+    margin, jitter, tile = window_settings(net, objective, settings, min_input_side(net, objective))
+    check_dream_memory(net, objective.layers, size, tile, context(margin, jitter), pictures=pictures,
                        param=settings.param)

@@ -26,7 +26,7 @@ from minidream.dreaming.ascent import update
 from minidream.dreaming.batch import reported
 from minidream.dreaming.filters import gaussian_blur, normalized, octave_size, resize_bilinear, tv_gradient
 from minidream.dreaming.fourier import warp, warp_indices, warp_transpose
-from minidream.dreaming.jitter import checked_tile, gradient, margin_for, min_input_side, usable_jitter
+from minidream.dreaming.jitter import context_settings, gradient, min_input_side, window_settings
 from minidream.dreaming.lapnorm import laplacian_normalize
 from minidream.engine.backend import as_numpy, get_array_module, is_gpu, to_device
 from minidream.errors import NonFiniteError
@@ -68,8 +68,7 @@ def run_octaves(net, objective, x, rng, settings, progress=True, callback=None, 
     side = min_input_side(net, objective)
     sizes = usable_octaves(objective, side, x.shape[-2:], settings.octaves, settings.octave_scale)
     per_octave = settings.steps_per_octave()[settings.octaves - len(sizes):]
-    margin = margin_for(net, objective.layers, settings.margin)
-    tile = checked_tile(settings.tile_size, side, margin, settings.jitter, objective)
+    tile = window_settings(net, objective, settings, side)[2]
     lo, hi = _clip_bounds(net, x, settings.clip)
     bases = [x]
     for s in sizes[1:]:
@@ -128,8 +127,7 @@ def make_step(net, objective, x, rng, settings, tile, lo=None, hi=None):
     (None: no clipping, NumPy only). tv weighs the total-variation penalty against the gradient scaled to
     mean |g| = 1.
     """
-    margin = margin_for(net, objective.layers, settings.margin)  # mirrored context kept around the image
-    jitter = usable_jitter(net, settings.jitter, margin)
+    margin, jitter = context_settings(net, objective, settings)  # mirrored context kept around the image, shift
     ox, oy = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2))
     index = warp_indices(*x.shape[-2:], rng) if settings.warps() else None  # a random scale and rotation
     value, g = gradient(net, objective, warp(x, index), tile, rng, (oy, ox), jitter, margin)

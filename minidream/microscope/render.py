@@ -170,8 +170,7 @@ def render_all(net, model, pictures, device="cpu", workers=None, scheduler=None,
     this process for workers=0; by default this process, in batches of BATCH whose pictures walk a part per core
     (minidream.engine.speed.picture_parts), unless the machine has more cores than a batch has pictures, Dask is
     installed, there are more than SMALL_JOB pictures and they render on the CPU: then a local cluster of one worker
-    per core (on 2 cores the 48 pictures of mini's conv3 and conv5 took 13 s here against 18 s on the cluster:
-    docs/speed.md). On the GPU the default stays in this process: a worker per core would be as many processes
+    per core (the two measured against each other: docs/speed.md). On the GPU the default stays in this process: a worker per core would be as many processes
     sharing the one card, each with its own CUDA context and copy of the model.
     failed: (picture, error) pairs from the workers.
     """

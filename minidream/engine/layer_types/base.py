@@ -44,6 +44,11 @@ ROLES = ("convolution", "deconvolution", "pooling", "fully_connected", "concat",
 WHOLE_INPUT = (math.inf, 1, 0)
 
 
+def unclaimed(params):
+    """per_picture of a type that does not say it keeps a batch's pictures apart."""
+    return False
+
+
 def each_picture(params):
     """per_picture of a type that never mixes a batch's pictures."""
     return True
@@ -94,7 +99,7 @@ class LayerType:
     # per_picture(params): whether each picture of a batch goes through it on its own, nothing mixing the pictures
     # (no batch statistics, no concat, softmax or reshape across the batch axis): then a batch may be walked in parts
     # (minidream/engine/speed/picture_parts.py). False unless a type says so.
-    per_picture: Callable = lambda params: False
+    per_picture: Callable = unclaimed
 
     def __post_init__(self):
         if self.role not in ROLES:

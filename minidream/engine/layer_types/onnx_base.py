@@ -24,7 +24,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
-from minidream.engine.layer_types.base import LayerType, SpecError
+from minidream.engine.layer_types.base import LayerType, SpecError, unclaimed
 
 TYPE_PREFIX = "onnx."
 EVALUATE_LIMIT = 1 << 16  # values this small are computed while inferring shapes (shape arithmetic, constants)
@@ -72,14 +72,14 @@ def split_gradients(params, grads, n_bottoms):
 
 
 def onnx_type(op_type, infer, run, gradient=None, *, attrs=None, keeps_output=True, tops=(1, 1), role="other",
-              window=None, classifier_part=False, per_picture=None):
+              window=None, classifier_part=False, per_picture=unclaimed):
     """The LayerType "onnx.<op_type>".
 
     infer(attrs, infos) -> [Info]: output shapes (and values where shapes alone give them), computing nothing.
     run(attrs, args) -> (outputs, cache): the op on the ONNX-ordered inputs (arrays; None for omitted ones).
     gradient(attrs, dys, cache) -> one gradient per ONNX input (None where there is none); None: no gradient flows
     (shape arithmetic). attrs(raw attributes, node name) -> the attributes with ONNX's defaults, checked.
-    per_picture: LayerType.per_picture (None: never claimed).
+    per_picture: LayerType.per_picture.
     """
     check_attrs = attrs or (lambda raw, name: dict(raw))
 
@@ -114,7 +114,7 @@ def onnx_type(op_type, infer, run, gradient=None, *, attrs=None, keeps_output=Tr
                      forward, backward, param_shapes=lambda p, s: [tuple(w) for w in p["weight_shapes"]],
                      bottoms=(1, None), tops=tops, output_in_cache=keeps_output, role=role,
                      window=window or (lambda p: None), infer=infer_layer, classifier_part=classifier_part,
-                     per_picture=per_picture or (lambda p: False))
+                     per_picture=per_picture)
 
 
 def ints(values):
